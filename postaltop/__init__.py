@@ -1,0 +1,5 @@
+"""postaltop: a terminal live monitor for the Postal mail server."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

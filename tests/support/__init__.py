@@ -1,0 +1,1 @@
+"""Shared test helpers: service gating, real MariaDB and sshd fixtures."""

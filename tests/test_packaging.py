@@ -1,0 +1,44 @@
+"""The wheel users install carries the themes and the typing marker, and declares the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    wheels = list(out.glob("postaltop-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+def test_wheel_ships_every_theme(wheel: Path) -> None:
+    themes_in_repo = sorted(p.name for p in (ROOT / "themes").glob("*.toml"))
+    assert themes_in_repo, "no themes in themes/"
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    for theme in themes_in_repo:
+        assert f"postaltop/themes/{theme}" in names
+
+
+def test_wheel_is_typed_and_has_console_script(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert "postaltop/py.typed" in names
+        entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+        text = zf.read(entry_points).decode()
+    assert "postaltop = postaltop.cli:main" in text

@@ -1,0 +1,53 @@
+"""Where postaltop keeps its files (XDG directories on Linux, via platformdirs).
+
+Functions, not constants: the directories depend on ``XDG_*`` variables, which tests point at temporary trees.
+Nothing here creates a directory except :func:`ensure_dir`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "postaltop"
+"""Directory name used under every XDG base directory."""
+
+CONFIG_FILE_NAME = "config.toml"
+"""File name of the configuration inside :func:`config_dir`."""
+
+
+def config_dir() -> Path:
+    """Directory of the configuration file and trusted host keys (``$XDG_CONFIG_HOME/postaltop``)."""
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def default_config_path() -> Path:
+    """Where the configuration file is looked for when ``--config`` is not given."""
+    return config_dir() / CONFIG_FILE_NAME
+
+
+def data_dir() -> Path:
+    """Durable data: baselines, alerts, audit trail, recordings (``$XDG_DATA_HOME/postaltop``)."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    """Directory of state worth keeping between runs but not precious (``$XDG_STATE_HOME/postaltop``)."""
+    return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    """Directory of disposable caches (``$XDG_CACHE_HOME/postaltop``)."""
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def known_hosts_path() -> Path:
+    """SSH host keys trusted with ``postaltop hosts trust`` (kept apart from ``~/.ssh/known_hosts``)."""
+    return config_dir() / "known_hosts"
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create ``path`` (private to the user: mode 0700) if needed and return it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,185 @@
+"""The ingest path: raw line batches → the log store, plus the facts every line carries.
+
+Sources hand over batches of physical lines per (host, component) stream; :class:`Ingestor`
+scans them (:mod:`postaltop.core.parsing.scan`), appends them to the :class:`LogStore` in one
+call, and extracts facts from *every* line, because metrics and detection must see all of them
+even when the log panel shows a sample.
+
+Nothing is dropped: a line that is not Postal's is kept as ``LineFormat.RAW``; a line longer
+than :data:`~postaltop.core.linesplit.MAX_LINE_BYTES` (1 MiB) is cut to that size with
+:data:`~postaltop.core.linesplit.TRUNCATION_MARKER` at its end; a ``\\n`` inside a line becomes a
+space.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from postaltop.core.events import Level, LineFormat
+from postaltop.core.facts import Fact, extract_batch, extract_fact, may_carry_fact
+from postaltop.core.linesplit import MAX_LINE_BYTES, truncate_line
+from postaltop.core.logstore import LogStore
+from postaltop.core.parsing.scan import Scanner, ScanResult, StreamState
+from postaltop.core.parsing.v3 import MESSAGE_START
+
+_V3 = int(LineFormat.V3)
+_CONT = int(LineFormat.CONTINUATION)
+_ERROR = int(Level.ERROR)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one :meth:`Ingestor.feed` call stored and found."""
+
+    first_seq: int
+    """Sequence number of the first stored line of the batch."""
+    count: int
+    """Lines stored (always the number fed)."""
+    facts: list[Fact] = field(default_factory=list)
+    """Facts found, in line order (a fact may refer to a line of an earlier batch; see ``feed``)."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An ERROR record whose tags may follow on the next physical line (Net::SMTP replies)."""
+
+    seq: int
+    ts: float
+    line: bytes
+    msg_start: int
+
+
+@dataclass(slots=True)
+class _Stream:
+    scan: StreamState = field(default_factory=StreamState)
+    pending: _Pending | None = None
+
+
+class Ingestor:
+    """Feeds line batches into a :class:`LogStore` and extracts facts.
+
+    Args:
+        store: where lines are retained.
+        facts: extract facts (turned off only to measure the scan alone).
+    """
+
+    def __init__(self, store: LogStore, *, facts: bool = True) -> None:
+        self.store = store
+        self._extract = facts
+        self._scanner = Scanner(store.components.id, may_carry_fact)
+        self._streams: dict[tuple[str, str], _Stream] = {}
+
+    def feed(self, host: str, component: str, lines: Sequence[bytes], *, received_at: float) -> IngestResult:
+        """Store one batch of one stream and return the facts it carried.
+
+        Args:
+            host: the host the lines came from.
+            component: ``web``/``worker``/``smtp`` when the source knows it (one container), or
+                ``""`` to take it from each line's ``component=`` tag or transport prefix.
+            lines: physical lines without their newline. Lines over 1 MiB are truncated to 1 MiB
+                with a visible marker appended; embedded ``\\n`` become spaces. None is dropped.
+            received_at: when the batch arrived (time for lines before the stream showed one).
+
+        Returns:
+            The first sequence number, the count, and the facts. A record split over two
+            physical lines (an ERROR whose message ended in a newline, its tags on the next
+            line) yields its fact once the next line is seen — possibly in the next batch or at
+            :meth:`flush`.
+        """
+        n = len(lines)
+        store = self.store
+        if n == 0:
+            return IngestResult(store.end_seq, 0, [])
+        lines = _bounded(lines)
+        stream = self._streams.get((host, component))
+        if stream is None:
+            stream = self._streams[(host, component)] = _Stream()
+        comp_id = store.components.id(component) if component else None
+        try:
+            res = self._scanner.scan(lines, stream.scan, component_id=comp_id, received_at=received_at)
+        except TypeError:  # bytearray/memoryview lines: unhashable slices; the scan changed no state
+            lines = [bytes(x) for x in lines]
+            res = self._scanner.scan(lines, stream.scan, component_id=comp_id, received_at=received_at)
+        host_id = store.hosts.id(host)
+        hosts = array("H", (host_id,)) * n  # array columns extend the store's arrays by memcpy
+        first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt)
+        if not self._extract:
+            return IngestResult(first, n, [])
+        stored = res.lines
+        fmt, ts_col = res.fmt, res.ts
+        facts, deferred = extract_batch(stored, res.fast, ts_col, res.level, host, first)
+        if stream.pending is not None:
+            pending, stream.pending = stream.pending, None
+            line = pending.line + stored[0] if fmt[0] == _CONT else pending.line
+            found = extract_fact(line, pending.msg_start, ts=pending.ts, host=host, seq=pending.seq)
+            if found is not None:
+                facts.insert(0, found)
+        if deferred or res.candidates:
+            facts.extend(self._other_facts(stream, res, deferred, host, first))
+            facts.sort(key=_seq_of)
+        return IngestResult(first, n, facts)
+
+    def _other_facts(
+        self, stream: _Stream, res: ScanResult, deferred: list[int], host: str, first: int
+    ) -> list[Fact]:
+        """Facts of slow-path lines and of ERROR records that may continue on the next line."""
+        stored, fmt, ts_col, level = res.lines, res.fmt, res.ts, res.level
+        n = len(stored)
+        items = [(i, stored[i], MESSAGE_START, _V3) for i in deferred]
+        items.extend(res.candidates)
+        items.sort(key=_index_of)
+        facts: list[Fact] = []
+        for i, data, ms, f in items:
+            if f == _CONT:
+                continue
+            if f == _V3 and level[i] == _ERROR and b" component=" not in data and b" log_id=" not in data:
+                if i + 1 == n:
+                    stream.pending = _Pending(first + i, ts_col[i], data, ms)
+                    continue
+                if fmt[i + 1] == _CONT:
+                    data = data + stored[i + 1]
+            found = extract_fact(data, ms, ts=ts_col[i], host=host, seq=first + i, fmt=f)
+            if found is not None:
+                facts.append(found)
+        return facts
+
+    def flush(self) -> list[Fact]:
+        """Facts still waiting for a possible continuation line (call at end of stream)."""
+        facts: list[Fact] = []
+        for key, stream in self._streams.items():
+            pending = stream.pending
+            if pending is not None:
+                stream.pending = None
+                found = extract_fact(
+                    pending.line, pending.msg_start, ts=pending.ts, host=key[0], seq=pending.seq
+                )
+                if found is not None:
+                    facts.append(found)
+        return facts
+
+    def forget(self, host: str, component: str) -> None:
+        """Drop a stream's state (its source went away for good)."""
+        self._streams.pop((host, component), None)
+
+
+def _seq_of(fact: Fact) -> int:
+    return fact.seq
+
+
+def _index_of(item: tuple[int, bytes, int, int]) -> int:
+    return item[0]
+
+
+def _bounded(lines: Sequence[bytes]) -> Sequence[bytes]:
+    """Return ``lines`` without ``\\n`` and none over the size limit.
+
+    The checks run at C speed over the joined batch; per-line work happens only when needed.
+    """
+    joined = b"".join(lines)
+    if b"\n" in joined:
+        lines = [bytes(x).replace(b"\n", b" ") for x in lines]
+    if len(joined) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+        lines = [truncate_line(x) for x in lines]
+    return lines

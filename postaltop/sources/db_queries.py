@@ -1,0 +1,182 @@
+"""Every SQL statement postaltop's database source runs, as named constants.
+
+Values are always passed as parameters (``%s``). The only text ever substituted into a statement is the
+message-database identifier, and it is built by :func:`message_db_ident` from an ``int`` server id and a
+prefix that matched :data:`PREFIX_RE` — never from a database value or free text. Message-DB statements
+hold the placeholder ``{db}``; :func:`for_server` fills it.
+
+Each statement's plan is checked by ``tests/db/test_explain.py``: nothing here may scan ``messages``,
+``deliveries`` or ``queued_messages`` in full.
+"""
+
+from __future__ import annotations
+
+import re
+
+PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,48}$")
+"""Accepted message-DB prefixes (Postal's default is ``postal``); the full name stays within 64 chars."""
+
+MAIN_TABLE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""Accepted main database names."""
+
+SERVERS = """
+SELECT s.id, o.permalink, s.permalink, s.name, s.mode,
+       s.suspended_at IS NOT NULL, s.suspension_reason,
+       o.suspended_at IS NOT NULL, o.suspension_reason,
+       s.send_limit
+FROM {main}.`servers` s
+JOIN {main}.`organizations` o ON o.id = s.organization_id
+WHERE s.deleted_at IS NULL AND o.deleted_at IS NULL
+ORDER BY s.id
+"""
+"""Live servers with their organization (both small tables)."""
+
+MESSAGE_DBS = """
+SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s
+"""
+"""Which message databases exist (and are visible to this user). Parameter: escaped ``<prefix>-server-%``."""
+
+CREDENTIALS = """
+SELECT id, server_id, name, type FROM {main}.`credentials`
+"""
+"""Credential names and types for the per-credential view. ``key`` is deliberately never selected."""
+
+CREDENTIALS_BY_ID = """
+SELECT id, server_id, name, type FROM {main}.`credentials` WHERE id IN ({ids})
+"""
+"""Credentials first seen in a window (PK lookups); ``{ids}`` is a list of ``%s`` placeholders."""
+
+QUEUE = """
+SELECT server_id, COUNT(*),
+       SUM(retry_after IS NULL OR retry_after < UTC_TIMESTAMP()),
+       SUM(attempts > 0),
+       SUM(locked_at IS NOT NULL),
+       TIMESTAMPDIFF(MICROSECOND, MIN(created_at), UTC_TIMESTAMP(6)) / 1000000
+FROM {main}.`queued_messages` FORCE INDEX (index_queued_messages_on_server_id)
+WHERE server_id IN ({ids})
+GROUP BY server_id
+"""
+"""Queue figures per server, read through ``index_queued_messages_on_server_id`` (a range, never a scan)."""
+
+SERVER_SCALARS = """
+SELECT UNIX_TIMESTAMP(NOW(6)),
+       (SELECT COALESCE(MAX(id), 0) FROM {db}.`messages`),
+       (SELECT COALESCE(MAX(id), 0) FROM {db}.`deliveries`),
+       (SELECT COUNT(*) FROM {db}.`messages` WHERE held = 1),
+       (SELECT COALESCE(SUM(`count`), 0) FROM {db}.`live_stats`
+         WHERE type = 'outgoing' AND `timestamp` > FLOOR((UNIX_TIMESTAMP() - %s) / 60) * 60),
+       (SELECT COALESCE(SUM(`count`), 0) FROM {db}.`live_stats`
+         WHERE type = 'incoming' AND `timestamp` > FLOOR((UNIX_TIMESTAMP() - %s) / 60) * 60)
+"""
+"""One round trip per server: DB clock, newest ids, held total (``on_held``), 60-minute live_stats volumes.
+
+Parameters: the live-stats window in seconds, twice. The threshold is Postal's: the start of the minute
+60 minutes ago, on the database clock.
+"""
+
+MESSAGE_WINDOW = """
+SELECT scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COUNT(*)
+FROM {db}.`messages`
+WHERE id > %s AND id <= %s AND COALESCE(`timestamp`, 0) >= %s
+GROUP BY scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1))
+"""
+"""New messages grouped by scope, credential and recipient domain over a PK range.
+
+Parameters: last seen id, newest id, minimum timestamp (0 except when seeding the first window).
+"""
+
+DELIVERY_WINDOW = """
+SELECT d.status, m.spam, COUNT(*)
+FROM {db}.`deliveries` d
+JOIN {db}.`messages` m ON m.id = d.message_id
+WHERE d.id > %s AND d.id <= %s AND COALESCE(d.`timestamp`, 0) >= %s AND m.scope = 'outgoing'
+GROUP BY d.status, m.spam
+"""
+"""New outgoing deliveries by status and the message's spam flag (PK range + PK lookups)."""
+
+HISTORY_HOURLY = """
+SELECT `time`, incoming, outgoing, spam, bounces, held FROM {db}.`stats_hourly`
+WHERE `time` >= %s ORDER BY `time`
+"""
+"""Hourly statistics since an epoch (unique index ``on_time``)."""
+
+HISTORY_DAILY = """
+SELECT `time`, incoming, outgoing, spam, bounces, held FROM {db}.`stats_daily`
+WHERE `time` >= %s ORDER BY `time`
+"""
+"""Daily statistics since an epoch (unique index ``on_time``)."""
+
+PING = "SELECT 1"
+"""The cheapest round trip."""
+
+CURRENT_USER = "SELECT CURRENT_USER()"
+"""The account the server authenticated us as, for GRANT hints."""
+
+KILL_QUERY = "KILL QUERY %s"
+"""Stop a statement that outlived its timeout (a user may always kill its own threads)."""
+
+POLL_STATEMENTS: dict[str, str] = {
+    "SERVERS": SERVERS,
+    "CREDENTIALS_BY_ID": CREDENTIALS_BY_ID,
+    "QUEUE": QUEUE,
+    "SERVER_SCALARS": SERVER_SCALARS,
+    "MESSAGE_WINDOW": MESSAGE_WINDOW,
+    "DELIVERY_WINDOW": DELIVERY_WINDOW,
+    "HISTORY_HOURLY": HISTORY_HOURLY,
+    "HISTORY_DAILY": HISTORY_DAILY,
+}
+"""The statements on the poll path (the EXPLAIN test walks this)."""
+
+
+def quote_ident(name: str) -> str:
+    """Backquote an identifier that was already validated (doubling backquotes is belt and braces)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it is an acceptable message-DB prefix, else raise ValueError."""
+    if not PREFIX_RE.match(prefix):
+        raise ValueError(f"invalid message database prefix {prefix!r}: letters, digits and _ only")
+    return prefix
+
+
+def message_db_name(prefix: str, server_id: int) -> str:
+    """The unquoted name of a server's message database: ``<prefix>-server-<id>``."""
+    if isinstance(server_id, bool) or not isinstance(server_id, int) or server_id <= 0:
+        raise ValueError(f"invalid server id {server_id!r}")
+    return f"{validate_prefix(prefix)}-server-{server_id}"
+
+
+def message_db_ident(prefix: str, server_id: int) -> str:
+    """The backquoted identifier of a server's message database, e.g. ``\\`postal-server-1\\```."""
+    return quote_ident(message_db_name(prefix, server_id))
+
+
+def main_db_ident(database: str) -> str:
+    """The backquoted identifier of Postal's main database."""
+    if not MAIN_TABLE_RE.match(database):
+        raise ValueError(f"invalid main database name {database!r}")
+    return quote_ident(database)
+
+
+def for_server(statement: str, prefix: str, server_id: int) -> str:
+    """A message-DB statement with ``{db}`` replaced by the server's message database identifier."""
+    return statement.replace("{db}", message_db_ident(prefix, server_id))
+
+
+def for_main(statement: str, database: str, id_count: int = 0) -> str:
+    """A main-DB statement with ``{main}`` filled and ``{ids}`` expanded to ``id_count`` placeholders."""
+    out = statement.replace("{main}", main_db_ident(database))
+    if "{ids}" in out:
+        out = out.replace("{ids}", ", ".join(["%s"] * max(id_count, 1)))
+    return out
+
+
+def like_escape(text: str) -> str:
+    """Escape ``_``, ``%`` and ``\\`` so ``text`` matches itself literally in LIKE."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def message_db_pattern(prefix: str) -> str:
+    """LIKE pattern matching every message database of ``prefix``."""
+    return like_escape(validate_prefix(prefix) + "-server-") + "%"

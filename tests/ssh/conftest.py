@@ -1,0 +1,111 @@
+"""Fixtures for the SSH tests: a real sshd on loopback with the docker/journalctl shims."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from postaltop.config import HostConfig
+from postaltop.sources.host_status import HostStatus
+from postaltop.sources.logs import Backoff, HostLogStream
+from postaltop.sources.ssh import SshOptions
+from tests.support.services import missing_service
+from tests.support.shims._shimlib import NUMBER_RE
+from tests.support.sshd import SshdServer, SshdUnavailable, start_sshd
+
+pytestmark = pytest.mark.ssh
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[SshdServer]:
+    """A running sshd, killed (with its sessions) at the end of the test."""
+    try:
+        server = start_sshd(tmp_path / "sshd")
+    except SshdUnavailable as exc:
+        missing_service(f"OpenSSH sshd unavailable: {exc}")
+        raise AssertionError("unreachable") from exc
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def host_config(server: SshdServer, **overrides: object) -> HostConfig:
+    """A host entry pointing at the test sshd with its client key."""
+    values: dict[str, object] = {
+        "name": "mx1",
+        "address": "127.0.0.1",
+        "port": server.port,
+        "user": server.user,
+        "key_file": server.client_key,
+    }
+    values.update(overrides)
+    return HostConfig.model_validate(values)
+
+
+def ssh_options(server: SshdServer, known_hosts: Path | None = None) -> SshOptions:
+    """Options isolated from the user's ~/.ssh: only the test's known_hosts, no ssh config."""
+    return SshOptions(known_hosts=[known_hosts or server.known_hosts], ssh_config=[], connect_timeout=5.0)
+
+
+@dataclass
+class Collector:
+    """A sink that records every batch, and the statuses published."""
+
+    batches: list[tuple[str, str, list[bytes]]] = field(default_factory=list)
+    statuses: list[HostStatus] = field(default_factory=list)
+
+    async def __call__(self, host: str, component: str, lines: list[bytes]) -> None:
+        self.batches.append((host, component, lines))
+
+    def status(self, status: HostStatus) -> None:
+        self.statuses.append(status)
+
+    def lines(self, component: str) -> list[bytes]:
+        return [line for _, comp, batch in self.batches if comp == component for line in batch]
+
+    def numbers(self, component: str) -> list[int]:
+        found = []
+        for line in self.lines(component):
+            match = NUMBER_RE.search(line)
+            assert match is not None, line[:200]
+            found.append(int(match.group(1)))
+        return found
+
+    async def wait_for(self, check: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; statuses: {[s.describe() for s in self.statuses[-5:]]}")
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def collector() -> Collector:
+    return Collector()
+
+
+@contextlib.asynccontextmanager
+async def streaming(sshd: SshdServer, collector: Collector, **host: object) -> AsyncIterator[HostLogStream]:
+    """Run a HostLogStream against the test sshd for the body of the ``async with``."""
+    stream = HostLogStream(
+        host_config(sshd, **host),
+        ssh_options(sshd),
+        on_status=collector.status,
+        backoff=Backoff(initial=0.05, maximum=0.5),
+        rng=random.Random(1),
+    )
+    task = asyncio.create_task(stream.run(collector))
+    try:
+        yield stream
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -21,6 +21,7 @@ from postaltop.core.events import Level, LineFormat
 from postaltop.core.facts import Fact, extract_batch, extract_fact, may_carry_fact
 from postaltop.core.linesplit import MAX_LINE_BYTES, truncate_line
 from postaltop.core.logstore import LogStore
+from postaltop.core.parsing.prefixes import split_docker_stamps
 from postaltop.core.parsing.scan import Scanner, ScanResult, StreamState
 from postaltop.core.parsing.v3 import MESSAGE_START
 
@@ -69,6 +70,7 @@ class Ingestor:
         self.store = store
         self._extract = facts
         self._scanner = Scanner(store.components.id, may_carry_fact)
+        self._docker_seconds: dict[bytes, float] = {}
         self._streams: dict[tuple[str, str], _Stream] = {}
 
     def feed(self, host: str, component: str, lines: Sequence[bytes], *, received_at: float) -> IngestResult:
@@ -97,11 +99,20 @@ class Ingestor:
         if stream is None:
             stream = self._streams[(host, component)] = _Stream()
         comp_id = store.components.id(component) if component else None
+        docker = split_docker_stamps(lines, self._docker_seconds)
+        if docker is not None:
+            lines = docker[0]
+            if len(self._docker_seconds) > 100_000:
+                self._docker_seconds.clear()
         try:
             res = self._scanner.scan(lines, stream.scan, component_id=comp_id, received_at=received_at)
         except TypeError:  # bytearray/memoryview lines: unhashable slices; the scan changed no state
             lines = [bytes(x) for x in lines]
             res = self._scanner.scan(lines, stream.scan, component_id=comp_id, received_at=received_at)
+        if docker is not None:
+            # docker's stamp has the sub-second time Postal's own stamp lacks
+            res.ts = docker[1]
+            stream.scan.last_ts = res.ts[-1]
         host_id = store.hosts.id(host)
         hosts = array("H", (host_id,)) * n  # array columns extend the store's arrays by memcpy
         first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt)

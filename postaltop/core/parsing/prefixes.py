@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 
@@ -117,3 +118,45 @@ def strip_prefixes(line: bytes) -> Stripped:
             ts = stamp if stamp is not None else ts
             body = rest
     return Stripped(body, ts, component)
+
+
+_DOCKER_STAMP_LEN = 31  # `2026-04-28T09:14:02.123456789Z ` (docker's fixed-width RFC3339Nano)
+
+
+def split_docker_stamps(
+    lines: Sequence[bytes], seconds_cache: dict[bytes, float]
+) -> tuple[list[bytes], list[float]] | None:
+    """Batch fast path for ``docker logs --timestamps`` output.
+
+    Docker writes its stamp with a fixed width (nine fraction digits), so when every line of a
+    batch has one, the stamps are cut off by slicing and each distinct second is converted once
+    (``seconds_cache``, keyed by ``YYYY-MM-DDTHH:MM:SS``); the per-line work is a few slices and an
+    ``int`` of the fraction.
+
+    Args:
+        lines: one batch of physical lines.
+        seconds_cache: shared cache of converted seconds; bounded by the caller.
+
+    Returns:
+        (lines without the stamp, times) or None when any line lacks a well-formed stamp, in
+        which case the caller uses the general per-line path (:func:`strip_prefixes`).
+    """
+    if not lines:
+        return None
+    if {x[29:31] for x in lines} != {b"Z "} or {x[10:11] + x[19:20] for x in lines} != {b"T."}:
+        return None
+    seconds = [x[:19] for x in lines]
+    for key in set(seconds).difference(seconds_cache):
+        if not (key[:4] + key[5:7] + key[8:10] + key[11:13] + key[14:16] + key[17:19]).isdigit():
+            return None
+        when = civil_to_epoch(
+            int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), int(key[14:16]), int(key[17:19])
+        )
+        if when is None:
+            return None
+        seconds_cache[key] = when
+    fractions = [x[20:29] for x in lines]
+    if not all(map(bytes.isdigit, fractions)):
+        return None
+    times = [seconds_cache[s] + int(f) * 1e-9 for s, f in zip(seconds, fractions, strict=True)]
+    return [x[_DOCKER_STAMP_LEN:] for x in lines], times

@@ -7,11 +7,12 @@ from postaltop.core.logstore import LogStore
 from postaltop.core.parsing.prefixes import split_docker_stamps, strip_prefixes
 
 LINES = [
-    b"2026-04-28T09:14:02.123456789Z 2026-04-28 09:14:02 +0000 WARN   Authentication failure for 198.51.100.23"
-    b" trace_id=M3XW8HTA component=smtp-server",
+    b"2026-04-28T09:14:02.123456789Z 2026-04-28 09:14:02 +0000 WARN   "
+    b"Authentication failure for 198.51.100.23 trace_id=M3XW8HTA component=smtp-server",
     b"2026-04-28T09:14:03.000000001Z 2026-04-28 09:14:03 +0000 INFO   queue latency is 2.5s component=worker"
     b" thread=work0 original_queued_message=88412",
-    b"2026-04-28T09:14:03.500000000Z #<Thread:0x0000 run> terminated with exception (report_on_exception is true):",
+    b"2026-04-28T09:14:03.500000000Z "
+    b"#<Thread:0x0000 run> terminated with exception (report_on_exception is true):",
 ]
 
 

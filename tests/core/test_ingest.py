@@ -110,6 +110,14 @@ def test_bench_quick_prints_json_last() -> None:
     )  # fmt: skip
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["bench"] == "ingest" and result["unit"] == "lines/s"
-    for key in ("value", "ceiling", "ratio", "target", "with_facts_value", "with_facts_ratio", "retained_bytes_per_line"):
+    for key in (
+        "value",
+        "ceiling",
+        "ratio",
+        "target",
+        "with_facts_value",
+        "with_facts_ratio",
+        "retained_bytes_per_line",
+    ):
         assert result[key] > 0
     assert result["facts"] > 1000

@@ -1,0 +1,1 @@
+"""Adapters that persist postaltop state on disk (XDG state/data directories)."""

@@ -1,0 +1,1 @@
+"""The Textual front end: renders engine state and dispatches the user's intents."""

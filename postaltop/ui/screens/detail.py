@@ -1,0 +1,97 @@
+"""The detail screen: one event's fields, its tags and the raw line."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from postaltop.core.events import LogEvent
+from postaltop.core.parsing.fields import parse_fields
+from postaltop.core.sanitize import display_text
+
+
+def tag_pairs(tags: Any) -> list[tuple[str, str]]:
+    """Tags as ``(key, value)`` pairs whether the parser returns a mapping or a sequence of pairs."""
+    if isinstance(tags, Mapping):
+        return [(str(k), str(v)) for k, v in tags.items()]
+    if isinstance(tags, Iterable):
+        return [(str(k), str(v)) for k, v in tags]
+    return []
+
+
+def event_rows(event: LogEvent) -> tuple[list[tuple[str, str]], str, list[tuple[str, str]]]:
+    """The fixed fields, the message and the tags of an event, all display-safe plain strings."""
+    fields = parse_fields(event.text)
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(event.ts))
+    fixed = [
+        ("time", f"{when} UTC"),
+        ("host", display_text(event.host) or "-"),
+        ("component", display_text(event.component) or "-"),
+        ("level", event.level.name),
+        ("format", event.fmt.name),
+        ("line", f"#{event.seq}"),
+    ]
+    message = display_text(str(getattr(fields, "message", "")))
+    tags = [(display_text(k), display_text(v)) for k, v in tag_pairs(getattr(fields, "tags", ()))]
+    return fixed, message, tags
+
+
+def _table(rows: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        # Text objects, never strings: a string cell would be parsed as Rich markup.
+        table.add_row(Text(key), Text(value))
+    return table
+
+
+class DetailScreen(Screen[None]):
+    """Everything about one log line."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="detail.close"),
+        Binding("y", "copy_raw", "Copy raw line", id="detail.copy"),
+    ]
+
+    DEFAULT_CSS = """
+    DetailScreen { background: $background; }
+    DetailScreen VerticalScroll { padding: 1 2; }
+    DetailScreen .section { color: $primary; text-style: bold; margin-top: 1; }
+    DetailScreen #detail-raw { background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, event: LogEvent) -> None:
+        super().__init__()
+        self.event = event
+        self.fixed, self.message, self.tags = event_rows(event)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("Event", style="bold"), classes="section")
+            yield Static(_table(self.fixed), id="detail-fields")
+            yield Static(Text("Message"), classes="section")
+            yield Static(Text(self.message or "-"), id="detail-message")
+            yield Static(Text(f"Tags ({len(self.tags)})"), classes="section")
+            yield Static(_table(self.tags) if self.tags else Text("none"), id="detail-tags")
+            yield Static(Text("Raw line"), classes="section")
+            yield Static(Text(display_text(self.event.raw)), id="detail-raw")
+        yield Footer()
+
+    def action_close(self) -> None:
+        """Back to the log."""
+        self.dismiss()
+
+    def action_copy_raw(self) -> None:
+        """Copy the raw line as Postal wrote it."""
+        self.app.copy_to_clipboard(self.event.raw)
+        self.notify("Copied the raw line to the clipboard", markup=False)

@@ -1,0 +1,244 @@
+"""The main screen: host bar, filter bar, the log panel and the status line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from postaltop import locations
+from postaltop.core.query import QueryError, parse_query
+from postaltop.core.view import FilteredView
+from postaltop.engine import Engine
+from postaltop.store.filters import FilterState, save_filter_state
+from postaltop.ui.screens.detail import DetailScreen
+from postaltop.ui.screens.export import ExportScreen, export_view
+from postaltop.ui.widgets.filter_bar import FilterBar
+from postaltop.ui.widgets.host_bar import HostBar
+from postaltop.ui.widgets.log_panel import LogPanel
+from postaltop.ui.widgets.status_line import StatusLine
+
+LIVE_FILTER_MAX_LINES = 300_000
+"""Above this many retained lines, filters apply on Enter only (a live rescan per key would lag)."""
+
+
+def query_error_text(exc: QueryError) -> str:
+    """``invalid filter: message (column N)`` for the inline error (plain text)."""
+    message = exc.message or str(exc)
+    if "column" not in message:
+        message += f" (column {exc.position + 1})"
+    return f"invalid filter: {message}"
+
+
+def save_filters(current: str, history: list[str]) -> None:
+    """Remember the applied filter and the history (oldest first here) for the next start.
+
+    Best effort: the store reports a failed write by its return value, and losing filter history
+    must never disturb filtering.
+    """
+    save_filter_state(FilterState(last=current.strip(), history=list(reversed(history))))
+
+
+class MainScreen(Screen[None]):
+    """Where the user spends their time."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter", id="main.filter"),
+        Binding("f", "toggle_follow", "Follow/pause", id="main.follow"),
+        Binding("e", "export", "Export", id="main.export"),
+        Binding("escape", "focus_log", "Log", show=False, id="main.focus_log"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        mode: str,
+        follow: bool = True,
+        filter_text: str = "",
+        history: list[str] | None = None,
+        placeholder: str = "Waiting for log lines…",
+        persist_filters: bool = True,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.mode = mode
+        self.persist_filters = persist_filters
+        self.view = FilteredView(engine.store, None)
+        self._initial_filter = filter_text
+        self._history = history or []
+        self._follow = follow
+        self._placeholder = placeholder
+        self._seen_version = -1
+        self._hosts_drawn_at = float("-inf")
+        self._hosts_drawn = 0
+        self._counts_drawn_at = float("-inf")
+
+    def compose(self) -> ComposeResult:
+        yield HostBar(self.mode)
+        yield FilterBar(text=self._initial_filter, history=self._history)
+        panel = LogPanel(self.engine.store, self.view, follow=self._follow, id="log-panel")
+        panel.placeholder = self._placeholder
+        yield panel
+        yield StatusLine()
+        yield Footer()
+
+    @property
+    def panel(self) -> LogPanel:
+        """The log panel."""
+        return self.query_one(LogPanel)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        """The filter bar."""
+        return self.query_one(FilterBar)
+
+    def on_mount(self) -> None:
+        """Apply the saved filter, start the redraw timer."""
+        if self._initial_filter.strip():
+            self.apply_filter(self._initial_filter, final=False)
+        self.panel.theme_key = self.app.theme
+        self.panel.focus()
+        self.set_interval(1.0 / self.engine.refresh_hz, self.tick)
+        self.sync()
+
+    # -- redraw -----------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """The coalescing timer: redraw only when the engine has new data; host rates once a second."""
+        if self.engine.version != self._seen_version:
+            self.sync(hosts=False)
+        if time.monotonic() - self._hosts_drawn_at >= 1.0:
+            self._draw_hosts()
+
+    def sync(self, *, hosts: bool = True) -> None:
+        """Pull everything new from the engine into the widgets now.
+
+        Args:
+            hosts: also redraw the host bar and the count now (the timer throttles them).
+        """
+        self._seen_version = self.engine.version
+        self.panel.sync()
+        self._draw_counts(force=hosts)
+        if hosts or len(self.engine.hosts) != self._hosts_drawn:
+            self._draw_hosts()
+        self._draw_status()
+
+    def _draw_counts(self, *, force: bool = False) -> None:
+        # The count changes on every frame under load; 4 updates a second read as live and
+        # spare a widget render per frame.
+        now = time.monotonic()
+        if not force and now - self._counts_drawn_at < 0.25:
+            return
+        self._counts_drawn_at = now
+        self.filter_bar.show_count(len(self.view), len(self.engine.store))
+        self.filter_bar.live = len(self.engine.store) <= LIVE_FILTER_MAX_LINES
+
+    def _draw_hosts(self) -> None:
+        self._hosts_drawn_at = time.monotonic()
+        self._hosts_drawn = len(self.engine.hosts)
+        bar = self.query_one(HostBar)
+        if self.engine.sim_time is not None:
+            bar.set_mode(f"{self.mode} · {time.strftime('%H:%M:%S', time.gmtime(self.engine.sim_time))} UTC")
+        bar.show(self.engine.hosts, self.engine.host_rates())
+
+    def _draw_status(self) -> None:
+        panel = self.panel
+        self.query_one(StatusLine).show(
+            follow=panel.follow,
+            new_lines=panel.new_lines,
+            retained=len(self.engine.store),
+            theme=self.app.theme,
+        )
+
+    def on_log_panel_follow_changed(self, _message: LogPanel.FollowChanged) -> None:
+        """Follow state or paused count changed."""
+        self._draw_status()
+
+    # -- filter -----------------------------------------------------------------------
+
+    def apply_filter(self, text: str, *, final: bool) -> bool:
+        """Parse and apply a filter; on error show it and keep the previous one.
+
+        Returns:
+            True when the filter was applied.
+        """
+        bar = self.filter_bar
+        try:
+            query = parse_query(text, now=self.engine.clock())
+        except QueryError as exc:
+            bar.show_error(query_error_text(exc))
+            return False
+        self.view.set_query(query)
+        bar.active_text = text
+        self.panel.placeholder = "No line matches the filter" if text.strip() else self._placeholder
+        self.panel.reset_view()
+        self._draw_counts(force=True)
+        self._draw_status()
+        if final:
+            bar.remember(text)
+            if self.persist_filters:
+                save_filters(text, bar.history)
+        return True
+
+    def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        """Enter (final) or the live debounce in the filter input."""
+        applied = self.apply_filter(message.text, final=message.final)
+        if applied and message.final:
+            self.panel.focus()
+
+    def action_focus_filter(self) -> None:
+        """Focus the filter input."""
+        self.filter_bar.input.focus()
+
+    def action_focus_log(self) -> None:
+        """Give the keyboard back to the log panel."""
+        self.panel.focus()
+
+    def action_clear_filter(self) -> None:
+        """Remove the filter."""
+        self.filter_bar.clear()
+
+    # -- follow, detail, export -------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        """Pause or resume following."""
+        self.panel.action_toggle_follow()
+        self._draw_status()
+
+    def on_log_panel_detail_requested(self, message: LogPanel.DetailRequested) -> None:
+        """Open the detail screen of one event."""
+        if message.seq in self.engine.store:
+            self.app.push_screen(DetailScreen(self.engine.store.event(message.seq)))
+
+    def default_export_path(self) -> Path:
+        """``<XDG data>/postaltop/exports/postaltop-<time>.jsonl``."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.engine.clock()))
+        return locations.data_dir() / "exports" / f"postaltop-{stamp}.jsonl"
+
+    def action_export(self) -> None:
+        """Ask for a path, then export the filtered view there."""
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.run_worker(self.export_to(path), group="export", exclusive=True)
+
+        self.app.push_screen(ExportScreen(self.default_export_path(), len(self.view)), chosen)
+
+    async def export_to(self, path: Path) -> int:
+        """Export the filtered view to ``path`` and tell the user where it went.
+
+        Returns:
+            Lines written (-1 on failure).
+        """
+        try:
+            count = await export_view(self.view, self.engine.store, path)
+        except OSError as exc:
+            self.notify(f"Export failed: {exc.strerror or exc}", severity="error", markup=False)
+            return -1
+        self.notify(f"Exported {count:,} lines to {path}", markup=False, timeout=8)
+        return count

@@ -1,0 +1,34 @@
+"""The status line above the footer: follow state, paused count, sizes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+def status_text(*, follow: bool, new_lines: int, retained: int, theme: str) -> str:
+    """The status line's text (kept as a function so tests can check it without an app)."""
+    mode = "following" if follow else f"paused · {new_lines:,} new (End or f to follow)"
+    return f"{mode}  │  {retained:,} lines retained  │  theme {theme}  │  ? help"
+
+
+class StatusLine(Static):
+    """One line of state the user should always see."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $foreground 80%; padding: 0 1; }
+    StatusLine.-paused { color: $warning; text-style: bold; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(Text(""), id="status-line")
+        self.text = ""
+
+    def show(self, *, follow: bool, new_lines: int, retained: int, theme: str) -> None:
+        """Redraw if anything changed."""
+        text = status_text(follow=follow, new_lines=new_lines, retained=retained, theme=theme)
+        if self.has_class("-paused") == follow:
+            self.set_class(not follow, "-paused")
+        if text != self.text:
+            self.text = text
+            self.update(Text(text), layout=False)  # fixed size: no screen re-layout

@@ -1,0 +1,89 @@
+"""The real ``postaltop demo`` exits at once when its SSH session drops (SIGHUP or a closed terminal)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXIT_DEADLINE = 3.0
+
+
+def _spawn_demo() -> tuple[int, int]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["TERM"] = "xterm-256color"
+    pid, master = pty.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "postaltop", "demo", "--seed", "1"], env)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    return pid, master
+
+
+def _wait_for_screen(master: int) -> bytes:
+    """Read the terminal until the main screen's status line has been drawn."""
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"retained" not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the demo never drew its main screen; tail: {seen[-400:]!r}"
+        readable, _, _ = select.select([master], [], [], remaining)
+        if readable:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                chunk = b""
+            assert chunk, f"the demo ended before drawing; tail: {seen[-400:]!r}"
+            seen = (seen + chunk)[-200_000:]
+    return seen
+
+
+def _wait_exit(pid: int) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < EXIT_DEADLINE:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return time.monotonic() - start
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"postaltop demo still running {EXIT_DEADLINE} s after the hangup (killed it)")
+
+
+def _assert_gone(pid: int) -> None:
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_demo_exits_on_sighup() -> None:
+    pid, master = _spawn_demo()
+    try:
+        _wait_for_screen(master)
+        os.kill(pid, signal.SIGHUP)
+        took = _wait_exit(pid)
+    finally:
+        os.close(master)
+    assert took < EXIT_DEADLINE
+    _assert_gone(pid)
+
+
+def test_demo_exits_when_the_terminal_closes() -> None:
+    pid, master = _spawn_demo()
+    _wait_for_screen(master)
+    os.close(master)  # what sshd does when the connection drops
+    took = _wait_exit(pid)
+    assert took < EXIT_DEADLINE
+    _assert_gone(pid)

@@ -109,3 +109,33 @@ async def streaming(sshd: SshdServer, collector: Collector, **host: object) -> A
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+SHIM_DIR = Path(__file__).resolve().parent.parent / "support" / "shims"
+
+
+def _running_shims() -> list[str]:
+    """Command lines of shim processes from this checkout still alive (zombies excluded)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(SHIM_DIR) in cmdline and state != "Z":
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_shim_left_running() -> Iterator[None]:
+    """Server-side processes must end with their SSH sessions: none may outlive the tests."""
+    yield
+    deadline = time.monotonic() + 3
+    while _running_shims() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _running_shims()
+    assert not left, f"shim processes outlived their SSH sessions: {left}"

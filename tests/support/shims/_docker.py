@@ -83,6 +83,8 @@ def cmd_logs(args: list[str]) -> int:
             return 0
         if not follow:
             return 0
+        if lib.orphaned():
+            return 0
         time.sleep(0.005)
         spec = lib.load_log(name or "") or spec
 

@@ -164,6 +164,8 @@ def main() -> int:
             continue
         if not follow:
             break
+        if lib.orphaned():
+            return 0
         time.sleep(0.005)
         spec = lib.load_log(name) or spec
     if show_cursor and last_cursor is not None:

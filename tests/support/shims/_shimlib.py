@@ -186,6 +186,18 @@ def postal_line(spec: dict[str, Any], i: int) -> bytes:
     return line
 
 
+_PARENT = os.getppid()
+
+
+def orphaned() -> bool:
+    """True once the process that started us (the SSH session) is gone.
+
+    A following shim that writes nothing would otherwise never notice that sshd was killed,
+    and would keep running after the tests.
+    """
+    return os.getppid() != _PARENT
+
+
 def write_out(data: bytes) -> None:
     """Write to stdout; exit quietly when the reader went away (client disconnected)."""
     try:

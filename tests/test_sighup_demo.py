@@ -13,10 +13,9 @@ import termios
 import time
 from pathlib import Path
 
-import pytest
+from tests.test_sighup import EXIT_DEADLINE, _assert_gone, _wait_exit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXIT_DEADLINE = 3.0
 
 
 def _spawn_demo() -> tuple[int, int]:
@@ -51,29 +50,12 @@ def _wait_for_screen(master: int) -> bytes:
     return seen
 
 
-def _wait_exit(pid: int) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < EXIT_DEADLINE:
-        done, _status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return time.monotonic() - start
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    pytest.fail(f"postaltop demo still running {EXIT_DEADLINE} s after the hangup (killed it)")
-
-
-def _assert_gone(pid: int) -> None:
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-
-
 def test_demo_exits_on_sighup() -> None:
     pid, master = _spawn_demo()
     try:
         _wait_for_screen(master)
         os.kill(pid, signal.SIGHUP)
-        took = _wait_exit(pid)
+        _code, took = _wait_exit(pid, EXIT_DEADLINE)
     finally:
         os.close(master)
     assert took < EXIT_DEADLINE
@@ -84,6 +66,6 @@ def test_demo_exits_when_the_terminal_closes() -> None:
     pid, master = _spawn_demo()
     _wait_for_screen(master)
     os.close(master)  # what sshd does when the connection drops
-    took = _wait_exit(pid)
+    _code, took = _wait_exit(pid, EXIT_DEADLINE)
     assert took < EXIT_DEADLINE
     _assert_gone(pid)

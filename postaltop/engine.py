@@ -19,12 +19,17 @@ from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from postaltop.core.dbmetrics import PollResult
 from postaltop.core.ingest import Ingestor, IngestResult
 from postaltop.core.logstore import LogStore
 
 Clock = Callable[[], float]
 Listener = Callable[[], None]
 FactListener = Callable[[IngestResult], None]
+MetricsListener = Callable[[PollResult], None]
+
+METRICS_HISTORY = 720
+"""Poll results kept in :attr:`Engine.metrics_history` (an hour at the default 5 s interval)."""
 
 SLICE_SECONDS = 0.008
 """Longest stretch of ingest work before the loop is given back to the UI."""
@@ -123,6 +128,10 @@ class Engine:
         self._budget = max(1, ingest_budget_lines)
         self._listeners: list[Listener] = []
         self._fact_listeners: list[FactListener] = []
+        self._metrics_listeners: list[MetricsListener] = []
+        self.latest_metrics: PollResult | None = None
+        """The newest poll result of the database (or simulated) metrics source."""
+        self.metrics_history: deque[PollResult] = deque(maxlen=METRICS_HISTORY)
         self._last_publish = float("-inf")
         self._publish_handle: asyncio.TimerHandle | None = None
         self._published_version = 0
@@ -289,6 +298,26 @@ class Engine:
         """Call ``listener`` with every ``IngestResult`` (metrics see every line, unthrottled)."""
         self._fact_listeners.append(listener)
         return lambda: self._fact_listeners.remove(listener) if listener in self._fact_listeners else None
+
+    # -- metrics (database poll results) -----------------------------------------------
+
+    def on_metrics(self, listener: MetricsListener) -> Callable[[], None]:
+        """Call ``listener`` with every poll result handed to :meth:`publish_metrics`.
+
+        Returns:
+            A function that unsubscribes.
+        """
+        self._metrics_listeners.append(listener)
+        return lambda: self._metrics_listeners.remove(listener) if listener in self._metrics_listeners else None
+
+    def publish_metrics(self, result: PollResult) -> None:
+        """Record one poll cycle's result, tell the metrics listeners, and bump :attr:`version`."""
+        self.latest_metrics = result
+        self.metrics_history.append(result)
+        for listener in list(self._metrics_listeners):
+            listener(result)
+        self.version += 1
+        self._maybe_publish()
 
     def _maybe_publish(self) -> None:
         if not self._listeners or self._publish_handle is not None:

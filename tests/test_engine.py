@@ -150,3 +150,23 @@ def test_engine_module_does_not_import_textual() -> None:
     code = "import postaltop.engine, sys; print(any(m.split('.')[0] == 'textual' for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_publish_metrics_keeps_latest_and_history_and_tells_listeners() -> None:
+    from postaltop.core.dbmetrics import PollResult
+
+    engine = Engine(clock=lambda: 100.0)
+    seen: list[PollResult] = []
+    unsubscribe = engine.on_metrics(seen.append)
+    first = PollResult(started_at=1.0, duration=0.01, connected=True, status="ok")
+    second = PollResult(started_at=6.0, duration=0.02, connected=False, status="unreachable: refused")
+    before = engine.version
+    engine.publish_metrics(first)
+    engine.publish_metrics(second)
+    assert engine.latest_metrics is second
+    assert list(engine.metrics_history) == [first, second]
+    assert seen == [first, second]
+    assert engine.version == before + 2
+    unsubscribe()
+    engine.publish_metrics(first)
+    assert seen == [first, second]

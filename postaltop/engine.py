@@ -308,7 +308,12 @@ class Engine:
             A function that unsubscribes.
         """
         self._metrics_listeners.append(listener)
-        return lambda: self._metrics_listeners.remove(listener) if listener in self._metrics_listeners else None
+
+        def unsubscribe() -> None:
+            if listener in self._metrics_listeners:
+                self._metrics_listeners.remove(listener)
+
+        return unsubscribe
 
     def publish_metrics(self, result: PollResult) -> None:
         """Record one poll cycle's result, tell the metrics listeners, and bump :attr:`version`."""

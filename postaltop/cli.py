@@ -61,7 +61,17 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 """Registered commands, in ``--help`` order."""
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "postaltop.commands.hosts",
+    "postaltop.commands.trace",
+    "postaltop.commands.watch",
+    "postaltop.commands.replay",
+    "postaltop.commands.review",
+    "postaltop.commands.report",
+    "postaltop.commands.versions",
+    "postaltop.commands.action",
+    "postaltop.commands.audit",
+)
 """Modules imported when the parser is built; each calls :func:`register_command` at import (for example
 ``"postaltop.commands.audit"``). Keep their top-level imports light."""
 
@@ -229,6 +239,9 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
         metavar="X",
         help="simulated seconds per real second, 0.1 to 3600 (default: 1)",
     )
+    parser.add_argument(
+        "--record", type=Path, metavar="FILE", help="record lines and metrics to FILE (postaltop replay FILE)"
+    )
     parser.set_defaults(handler=_run_demo)
 
 
@@ -240,7 +253,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         )
         return 2
     loaded = load_from_args(args)
-    return _result(_ui_app().run_demo(loaded, scenario=args.scenario, seed=args.seed, speed=args.speed))
+    record: Path | None = getattr(args, "record", None)
+    extra = {"record": record} if record is not None else {}  # --record FILE (postaltop.recording)
+    return _result(
+        _ui_app().run_demo(loaded, scenario=args.scenario, seed=args.seed, speed=args.speed, **extra)
+    )
 
 
 # --- config check / config path --------------------------------------------------------------------

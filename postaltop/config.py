@@ -39,6 +39,10 @@ from pydantic_settings import (
 )
 
 from postaltop import locations
+from postaltop.config_sections.detection import DetectionConfig
+from postaltop.config_sections.notify import NotifyConfig
+from postaltop.config_sections.review import ReviewConfig
+from postaltop.config_sections.ssh import SshSection
 
 __all__ = [
     "ActionsConfig",
@@ -204,6 +208,12 @@ class ActionsConfig(BaseModel):
     """Allow incident actions; postaltop is strictly read-only when this is false."""
     operator: str | None = Field(default=None, min_length=1, max_length=100)
     """Name recorded in the audit trail for actions (default: the local user name)."""
+    protected_servers: list[str] = Field(default_factory=list, max_length=1000)
+    """``org/server`` permalinks (or ids) whose every action needs the name typed to confirm (red frame)."""
+    ip_pools: bool = False
+    """Postal runs with ``postal.use_ip_pools``: releasing held mail via SQL is refused (not faithful)."""
+    max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    """A bulk action selecting more messages or addresses than this is refused (narrow the filters)."""
 
 
 def cross_field_problems(settings: Settings) -> list[tuple[tuple[str | int, ...], str]]:
@@ -248,6 +258,14 @@ class Settings(BaseSettings):
     """Postal machines reached over SSH."""
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     """Incident actions (off by default)."""
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    """Baselines, anomaly detectors and alert timings."""
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    """Guided log reviews, reports and the Postal release table."""
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    """Alert notifications sent by ``postaltop watch`` (Alertmanager, Slack, PagerDuty, e-mail)."""
+    ssh: SshSection = Field(default_factory=SshSection)
+    """How hosts are reached over SSH (known_hosts, ssh config, timeouts, merge window)."""
 
     @classmethod
     def settings_customise_sources(
@@ -612,7 +630,7 @@ def _describe_error(error: Mapping[str, Any], root: type[BaseModel]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
     # Never echo what was typed for a password, even when it is merely of the wrong type.
-    secret = any(str(part) == "password" for part in loc)
+    secret = any(str(part) in ("password", "webhook_url", "routing_key") for part in loc)
     if not secret and isinstance(value, str | int | float | bool) and error["type"] != "missing":
         shown = repr(value)
         message += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
@@ -703,4 +721,6 @@ def effective_config_text(settings: Settings) -> str:
         out.extend(["", "# no [[hosts]] are configured"])
     out.append("")
     _emit_model(out, "[actions]", "actions", settings.actions)
+    out.append("")
+    _emit_model(out, "[ssh]", "ssh", settings.ssh)
     return "\n".join(out) + "\n"

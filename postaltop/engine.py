@@ -27,6 +27,8 @@ Clock = Callable[[], float]
 Listener = Callable[[], None]
 FactListener = Callable[[IngestResult], None]
 MetricsListener = Callable[[PollResult], None]
+LineListener = Callable[[str, str, Sequence[bytes], float], None]
+"""Told ``(host, component, lines, received_at)`` of every group before it is ingested (recordings)."""
 
 METRICS_HISTORY = 720
 """Poll results kept in :attr:`Engine.metrics_history` (an hour at the default 5 s interval)."""
@@ -36,6 +38,11 @@ SLICE_SECONDS = 0.008
 
 RATE_WINDOW_S = 5
 """Seconds over which a host's lines/s is averaged."""
+
+BEHIND_AFTER_S = 1.0
+"""The queue must stay more than half full this long after filling up before the panel samples."""
+SAMPLE_LINES_PER_STEP = 10_000
+"""While behind, 1 line in ``1 + queued lines // this`` is retained for display (at most 1 in 100)."""
 
 
 @dataclass(slots=True)
@@ -129,12 +136,23 @@ class Engine:
         self._listeners: list[Listener] = []
         self._fact_listeners: list[FactListener] = []
         self._metrics_listeners: list[MetricsListener] = []
+        self._line_listeners: list[LineListener] = []
         self.latest_metrics: PollResult | None = None
         """The newest poll result of the database (or simulated) metrics source."""
         self.metrics_history: deque[PollResult] = deque(maxlen=METRICS_HISTORY)
         self._last_publish = float("-inf")
         self._publish_handle: asyncio.TimerHandle | None = None
         self._published_version = 0
+        # -- back-pressure sampling (issue 5): see is_behind() / feed_sampled()
+        self.behind_since: float | None = None
+        """Monotonic time the queue was last found full while not behind (None: keeping up)."""
+        self.queued_lines = 0
+        """Lines waiting in the queue."""
+        self.sample_step = 1
+        """While behind, 1 line in ``sample_step`` is retained for display."""
+        self.sampled_out = 0
+        """Lines not retained for display because ingest was behind (their facts were still extracted)."""
+        self._facts_only: Ingestor | None = None
 
     # -- hosts ------------------------------------------------------------------------
 
@@ -169,6 +187,8 @@ class Engine:
             received_at: when they arrived; defaults to the injected clock.
         """
         now = self.clock() if received_at is None else received_at
+        for line_listener in self._line_listeners:
+            line_listener(host, component, lines, now)
         started = time.perf_counter()
         result = self.ingestor.feed(host, component, lines, received_at=now)
         self.stats.ingest_seconds += time.perf_counter() - started
@@ -196,7 +216,9 @@ class Engine:
         item = _Pending(host, component, lines, self.clock())
         if queue.full():
             self.stats.queue_full_waits += 1
+            self._note_full()
         await queue.put(item)
+        self.queued_lines += len(lines)
 
     def submit_nowait(self, host: str, component: str, lines: Sequence[bytes]) -> bool:
         """Queue a group without waiting; returns False (and queues nothing) when the queue is full."""
@@ -206,7 +228,9 @@ class Engine:
             self._ensure_queue().put_nowait(_Pending(host, component, lines, self.clock()))
         except asyncio.QueueFull:
             self.stats.queue_full_waits += 1
+            self._note_full()
             return False
+        self.queued_lines += len(lines)
         return True
 
     @property
@@ -224,6 +248,11 @@ class Engine:
         done = 0
         while queue is not None and not queue.empty():
             item = queue.get_nowait()
+            self.queued_lines -= len(item.lines)
+            if self.is_behind():
+                done += self.feed_sampled(item.host, item.component, item.lines, item.received_at).count
+                queue.task_done()
+                continue
             done += self.feed(item.host, item.component, item.lines, item.received_at).count
             queue.task_done()
             if max_lines is not None and done >= max_lines:
@@ -249,6 +278,14 @@ class Engine:
                 slice_start = time.perf_counter()
             else:
                 item = queue.get_nowait()
+            self.queued_lines -= len(item.lines)
+            if self.is_behind():
+                self.feed_sampled(item.host, item.component, item.lines, item.received_at)
+                queue.task_done()
+                if time.perf_counter() - slice_start > SLICE_SECONDS:
+                    await asyncio.sleep(0)
+                    slice_start = time.perf_counter()
+                continue
             lines = item.lines
             for start in range(0, len(lines), budget):
                 piece = lines if len(lines) <= budget else lines[start : start + budget]
@@ -293,6 +330,11 @@ class Engine:
                 self._listeners.remove(listener)
 
         return unsubscribe
+
+    def on_lines(self, listener: LineListener) -> Callable[[], None]:
+        """Call ``listener`` with every raw group just before it is ingested (even when sampled)."""
+        self._line_listeners.append(listener)
+        return lambda: self._line_listeners.remove(listener) if listener in self._line_listeners else None
 
     def on_facts(self, listener: FactListener) -> Callable[[], None]:
         """Call ``listener`` with every ``IngestResult`` (metrics see every line, unthrottled)."""
@@ -346,6 +388,60 @@ class Engine:
         self._last_publish = self._monotonic()
         for listener in list(self._listeners):
             listener()
+
+    # -- back-pressure sampling (issue 5) ------------------------------------------------
+
+    def _note_full(self) -> None:
+        if self.behind_since is None:
+            self.behind_since = self._monotonic()
+
+    def is_behind(self) -> bool:
+        """True while ingest falls behind: the queue filled up and stayed over half full for a while."""
+        if self.behind_since is None:
+            return False
+        if self._queue is None or self._queue.qsize() * 2 <= self._queue_size:
+            self.behind_since = None  # caught up
+            self.sample_step = 1
+            return False
+        return self._monotonic() - self.behind_since >= BEHIND_AFTER_S
+
+    def behind_text(self) -> str:
+        """``behind: N lines queued, showing 1 in K`` for the status line, or ``""`` when keeping up."""
+        if not self.is_behind():
+            return ""
+        return f"behind: {self.queued_lines:,} lines queued, showing 1 in {self.sample_step}"
+
+    def feed_sampled(
+        self, host: str, component: str, lines: Sequence[bytes], received_at: float | None = None
+    ) -> IngestResult:
+        """Ingest a group while behind: facts (and host rates) from every line, a sample retained.
+
+        The facts come from a separate ingestor over a small scratch store, so their ``seq`` refers
+        to no retained line; the retained sample's own facts are not reported again.
+        """
+        now = self.clock() if received_at is None else received_at
+        for line_listener in self._line_listeners:
+            line_listener(host, component, lines, now)
+        started = time.perf_counter()
+        if self._facts_only is None:
+            self._facts_only = Ingestor(LogStore(capacity=10_000))
+        result = self._facts_only.feed(host, component, lines, received_at=now)
+        step = min(100, 1 + self.queued_lines // SAMPLE_LINES_PER_STEP)
+        self.sample_step = step
+        kept = lines[::step]
+        self.ingestor.feed(host, component, kept, received_at=now)
+        self.sampled_out += len(lines) - len(kept)
+        self.stats.ingest_seconds += time.perf_counter() - started
+        self.stats.ingested += result.count
+        self.stats.batches += 1
+        status = self.hosts.get(host)
+        if status is None:
+            status = self.hosts[host] = HostStatus(name=host, state="live")
+        status.count(result.count, now)
+        self.version += 1
+        for listener in self._fact_listeners:
+            listener(result)
+        return result
 
 
 def _groups_of(batch: Any) -> Iterable[tuple[str, str, Sequence[bytes]]]:

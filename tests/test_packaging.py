@@ -42,3 +42,12 @@ def test_wheel_is_typed_and_has_console_script(wheel: Path) -> None:
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         text = zf.read(entry_points).decode()
     assert "postaltop = postaltop.cli:main" in text
+
+
+def test_wheel_ships_the_review_data(wheel: Path) -> None:
+    data_in_repo = sorted(p.name for p in (ROOT / "postaltop" / "data").glob("*.toml"))
+    assert {"releases.toml", "checklist.toml"} <= set(data_in_repo)
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    for name in data_in_repo:
+        assert f"postaltop/data/{name}" in names

@@ -190,6 +190,42 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSample:
+    """What one Postal process's health-server ``/metrics`` said (v3; read over SSH)."""
+
+    host: str
+    component: str
+    """``worker`` (port 9090, queue latency) or ``smtp`` (port 9091)."""
+    fetched_at: float
+    ok: bool
+    error: str | None = None
+    queue_latency_mean: float | None = None
+    """Mean seconds between queueing and processing, over the observations since the previous scrape."""
+    queue_latency_p50: float | None = None
+    queue_latency_p95: float | None = None
+    queue_latency_observations: float = 0.0
+    """Messages dequeued since the previous scrape (the histogram's count delta)."""
+    counters: tuple[tuple[str, float], ...] = ()
+    """Selected counter totals (``name{labels}``, value) as exposed."""
+
+
+def queue_latency_text(samples: Iterable[HealthSample]) -> str | None:
+    """``mx1 0.8 s (p95 2.1 s)`` for every worker with a latency figure; None when there is none."""
+    parts = []
+    for sample in samples:
+        if sample.component != "worker":
+            continue
+        if not sample.ok:
+            parts.append(f"{sample.host} ?")
+        elif sample.queue_latency_mean is not None:
+            text = f"{sample.host} {sample.queue_latency_mean:.1f} s"
+            if sample.queue_latency_p95 is not None:
+                text += f" (p95 {sample.queue_latency_p95:.1f} s)"
+            parts.append(text)
+    return ", ".join(parts) if parts else None
+
+
+@dataclass(frozen=True, slots=True)
 class PollResult:
     """Everything one poll cycle produced."""
 
@@ -209,6 +245,8 @@ class PollResult:
     """Round trips the cycle issued (the benchmark's reference uses the same number)."""
     retry_in: float | None = None
     """When not connected: seconds until the next connection attempt."""
+    health: tuple[HealthSample, ...] = ()
+    """The newest health-server metrics of the hosts (Postal v3), when they are read."""
 
     def sample(self, server_id: int) -> ServerSample | None:
         """The sample of one server, if the cycle has one."""

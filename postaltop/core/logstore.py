@@ -9,6 +9,11 @@ Why this shape (measured on the project's 2-core machines, 1M lines of ~170 byte
 * Filters scan a block's buffer with C-level ``find``/``count`` and re2, and turn match
   positions into line numbers; no per-line object is created to filter.
 * ``LogEvent`` objects are built only for rows on screen, the detail view and exports.
+* Case-insensitive words that match many lines search a lower-cased copy of each block. Making
+  that copy costs a pass over the text (~0.2 s per million lines), so sealed blocks keep it, up to
+  ``lower_cache_ratio`` of the retained text bytes (default 0.75: the store then holds at most
+  ~1.9x the raw line bytes). The copy lives on its block, so it leaves with it when the ring drops
+  the block; the budget is never exceeded (no replacement: a full scan would thrash an LRU).
 
 Blocks hold ``block_lines`` lines each (the last one is open for appends); whole blocks are
 dropped from the front when the retained count exceeds ``capacity``. Lines keep their global
@@ -22,6 +27,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from threading import Lock
 
 from postaltop.core.events import Level, LineFormat, LogEvent, decode_line
 
@@ -83,6 +89,8 @@ class Block:
     fmt: array[int] = field(default_factory=lambda: array("B"))
     sealed: bytes | None = None
     """The immutable buffer once the block is full (``data`` is then emptied)."""
+    lowered: bytes | None = None
+    """The sealed buffer ASCII-lower-cased, when the store's cache holds it (see ``LogStore.lowered``)."""
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -112,7 +120,8 @@ class Block:
     def nbytes(self) -> int:
         """Approximate memory held by this block (buffer plus columns)."""
         cols = (self.offsets, self.ts, self.level, self.host, self.component, self.fmt)
-        return len(self.buffer) + sum(c.itemsize * c.buffer_info()[1] for c in cols)
+        low = len(self.lowered) if self.lowered is not None else 0
+        return len(self.buffer) + low + sum(c.itemsize * c.buffer_info()[1] for c in cols)
 
 
 class LogStore:
@@ -121,15 +130,27 @@ class LogStore:
     Args:
         capacity: how many lines are retained at most; the oldest are dropped first.
         block_lines: lines per block (the eviction and scanning unit).
+        lower_cache_ratio: the lower-cased copies of sealed blocks kept for case-insensitive
+            search, at most this share of the retained text bytes (0 disables the cache).
     """
 
-    def __init__(self, capacity: int = 1_000_000, block_lines: int = 4096) -> None:
+    def __init__(
+        self, capacity: int = 1_000_000, block_lines: int = 4096, lower_cache_ratio: float = 0.75
+    ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         if block_lines < 16:
             raise ValueError("block_lines must be at least 16")
+        if not 0.0 <= lower_cache_ratio <= 1.0:
+            raise ValueError("lower_cache_ratio must be between 0 and 1")
         self.capacity = capacity
         self.block_lines = block_lines
+        self.lower_cache_ratio = lower_cache_ratio
+        self._cached_bytes = 0
+        self._text_bytes = 0
+        """Bytes of the sealed blocks' buffers (the cache budget is a share of it)."""
+        self._cache_lock = Lock()
+        """A filter may run in a worker thread while lines are appended (and blocks dropped)."""
         self.hosts = Interner([""])
         """Host names; id 0 is the empty name (host unknown)."""
         self.components = Interner([""])
@@ -154,8 +175,48 @@ class LogStore:
         return self._next_seq - self._start_seq
 
     def nbytes(self) -> int:
-        """Approximate memory held by retained blocks."""
+        """Approximate memory held by retained blocks (lower-cased copies included)."""
         return sum(b.nbytes() for b in self.blocks)
+
+    @property
+    def lowered_bytes(self) -> int:
+        """Bytes held by lower-cased copies of blocks."""
+        return self._cached_bytes
+
+    # -- lower-cased copies ----------------------------------------------------------
+
+    def lowered(self, block: Block) -> bytes:
+        """The block's buffer, ASCII-lower-cased (bytes ``0x80-0xff`` are left as they are).
+
+        For a sealed block the copy is kept while the budget allows; for the open block (still
+        growing) it is made afresh on each call.
+        """
+        low = block.lowered
+        if low is not None:
+            return low
+        if block.sealed is None:
+            return bytes(block.data).lower()
+        low = block.sealed.lower()
+        with self._cache_lock:
+            retained = block.first_seq + len(block) > self._start_seq
+            budget = self._text_bytes * self.lower_cache_ratio
+            if retained and block.lowered is None and self._cached_bytes + len(low) <= budget:
+                block.lowered = low
+                self._cached_bytes += len(low)
+        return low
+
+    def _seal(self, block: Block) -> None:
+        block.seal()
+        with self._cache_lock:
+            self._text_bytes += len(block.buffer)
+
+    def _forget(self, block: Block) -> None:
+        """Account for a block leaving the ring (call with the cache lock held)."""
+        if block.sealed is not None:
+            self._text_bytes -= len(block.sealed)
+        if block.lowered is not None:
+            self._cached_bytes -= len(block.lowered)
+            block.lowered = None
 
     # -- appending -------------------------------------------------------------------
 
@@ -186,7 +247,7 @@ class LogStore:
         seq = self._next_seq
         self._next_seq += 1
         if len(block) >= self.block_lines:
-            block.seal()
+            self._seal(block)
         self._evict()
         return seq
 
@@ -227,7 +288,7 @@ class LogStore:
             done += take
             self._next_seq += take
             if len(block) >= self.block_lines:
-                block.seal()
+                self._seal(block)
         self._evict()
         return first
 
@@ -240,13 +301,19 @@ class LogStore:
         floor = self._next_seq - self.capacity
         if floor > self._start_seq:
             self._start_seq = floor
-        while self.blocks and self.blocks[0].first_seq + len(self.blocks[0]) <= self._start_seq:
-            self.blocks.popleft()
+        blocks = self.blocks
+        if blocks and blocks[0].first_seq + len(blocks[0]) <= self._start_seq:
+            with self._cache_lock:
+                while blocks and blocks[0].first_seq + len(blocks[0]) <= self._start_seq:
+                    self._forget(blocks.popleft())
 
     def clear(self) -> None:
         """Drop every retained line (sequence numbers keep counting)."""
-        self.blocks.clear()
-        self._start_seq = self._next_seq
+        with self._cache_lock:
+            for block in self.blocks:
+                self._forget(block)
+            self.blocks.clear()
+            self._start_seq = self._next_seq
 
     # -- reading ---------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ per-line object costs 0.5-1 us, a whole pass over 1M lines with a C-level bytes 
   are never read twice), and the search resumes at the next line start, so each matching line
   costs one hit.
 * Case-insensitive words: where matches are sparse, RE2 (Latin-1, ASCII case classes, ~2 GB/s)
-  finds them directly (~2 us per matching line); where the previous block was dense, the block is
-  lower-cased once and searched with ``bytes.find``. No lower-cased copy of the store is kept: it
-  would double the memory.
+  finds them directly (~2 us per matching line); where the previous block was dense, the block's
+  lower-cased copy is searched with ``bytes.find`` (~0.7 us per matching line). The store keeps
+  those copies for sealed blocks within a memory budget (``LogStore.lowered``), so a re-apply
+  does not pay the lower-casing pass (~0.2 s per million lines) again for the blocks it holds.
 * Terms are evaluated cheapest first. Once the surviving candidates of a block are few, the
   remaining terms test those lines one by one instead of scanning the whole block.
 
@@ -65,6 +66,11 @@ _AFTER_TAG = frozenset(b" \t\n\r\x1b")
 _NO_BOUND, _BOUND_BEFORE, _BOUND_BOTH = 0, 1, 2
 _DENSE = 0.12
 """Above this share of matching lines, lower-casing a block beats one RE2 call per match."""
+_DENSE_LOWERED = 0.04
+"""Above this share, searching a block's cached lower-cased copy beats one RE2 call per match."""
+_WINDOW = 16384
+"""Longest haystack per ``bytes.find`` call in ``_mark_exact``: over a longer one CPython prepares
+the needle (two-way search) on every call, which costs ~0.3 us per hit when hits are frequent."""
 
 # Log messages that record each delivery outcome (Postal 3.x worker / SMTP sender; facts §4).
 STATUS_LITERALS: dict[str, tuple[str, ...]] = {
@@ -123,7 +129,7 @@ def _or(a: bytes, b: bytes) -> bytes:
 class _Ctx:
     """Lines ``[start, stop)`` of one block under test, with a lazily lower-cased copy."""
 
-    __slots__ = ("_low", "block", "buf", "hi", "lo", "offs", "start", "stats", "stop", "store")
+    __slots__ = ("block", "buf", "hi", "lo", "offs", "start", "stats", "stop", "store")
 
     def __init__(self, store: LogStore, block: Block, start: int, stop: int, stats: BlockStats) -> None:
         self.store = store
@@ -135,20 +141,20 @@ class _Ctx:
         self.stats = stats
         self.lo = self.offs[start]
         self.hi = self.line_end(stop - 1)
-        self._low: bytes | bytearray | None = None
 
     def line_end(self, i: int) -> int:
         """Position just after the newline of line ``i``."""
         offs = self.offs
         return offs[i + 1] if i + 1 < len(offs) else len(self.buf)
 
-    def lowered(self) -> bytes | bytearray:
-        """The tested range lower-cased (ASCII); its position 0 is ``self.lo`` in the buffer."""
-        if self._low is None:
-            buf = self.buf
-            whole = self.lo == 0 and self.hi == len(buf)
-            self._low = buf.lower() if whole else buf[self.lo : self.hi].lower()
-        return self._low
+    def lowered(self) -> bytes:
+        """The block's buffer lower-cased (ASCII), from the store's cache when it holds it."""
+        low = self.block.lowered
+        if low is None or len(low) != len(self.buf):
+            low = self.store.lowered(self.block)
+        if len(low) < self.hi:  # the open block was copied before this context's lines arrived
+            low = bytes(self.buf[: self.hi]).lower()
+        return low
 
 
 BlockStats = dict[int, tuple[float, float]]
@@ -211,6 +217,38 @@ def _mark_literal(
         line_next = offs[line + 1] - delta if line + 1 < stop else end
 
 
+def _mark_exact(text: bytes, lit: bytes, ctx: _Ctx, mask: bytearray) -> None:
+    """Set ``mask[i - start]`` for the tested lines of ``ctx`` whose bytes in ``text`` hold ``lit``.
+
+    ``text`` is the block's buffer or a same-length transform of it (its lower-cased copy). Like
+    ``_mark_literal`` (one ``find`` per matching line, resuming at the next line) but searching
+    windows of ``_WINDOW`` bytes; a window overlaps the next by ``len(lit) - 1`` bytes so no hit
+    on a window edge is missed.
+    """
+    offs, start, stop, hi = ctx.offs, ctx.start, ctx.stop, ctx.hi
+    find = text.find
+    back = len(lit) - 1
+    window = max(_WINDOW, 4 * len(lit))
+    pos = ctx.lo
+    line = start
+    while pos < hi:
+        end = pos + window
+        if end > hi:
+            end = hi
+        hit = find(lit, pos, end)
+        if hit < 0:
+            if end >= hi:
+                break
+            pos = end - back
+            continue
+        line = bisect_right(offs, hit, line, stop) - 1
+        mask[line - start] = 1
+        line += 1
+        if line >= stop:
+            break
+        pos = offs[line]
+
+
 def _mark_regex(rx: _Re2, ctx: _Ctx, start: int, stop: int, mask: bytearray) -> None:
     buf, offs = ctx.buf, ctx.offs
     raw, anchor = rx.raw, rx.anchor
@@ -253,6 +291,8 @@ class _Literal:
     def __init__(
         self, lits: Sequence[bytes], *, fold: bool, bound: int = _NO_BOUND, confirm: str = ""
     ) -> None:
+        if fold and bound:
+            raise ValueError("a case-folded literal cannot be bounded")
         self.lits = tuple(lit.lower() if fold else lit for lit in lits)
         self.fold = fold
         self.bound = bound
@@ -287,14 +327,15 @@ class _Literal:
         """Case-insensitive search: RE2 per matching line when matches are sparse, else lower-case.
 
         RE2 skips text at ~2 GB/s but costs ~2 us per matching line; lower-casing the block costs
-        a pass over it (~0.15 s per million lines) and then ``bytes.find`` costs ~1 us per match.
-        The last block's match density predicts which is cheaper for the next one.
+        a pass over it (~0.2 s per million lines) and then ``bytes.find`` costs ~0.7 us per match.
+        The last block's match density predicts which is cheaper for the next one; a block whose
+        lower-cased copy the store already holds is searched that way from a lower density.
         """
-        if self.density < _DENSE:
+        cached = ctx.block.lowered is not None and ctx.block.sealed is not None
+        if self.density < (_DENSE_LOWERED if cached else _DENSE):
             _mark_regex(folded, ctx, ctx.start, ctx.stop, mask)
         elif folded.first(ctx.buf, ctx.lo, ctx.hi) >= 0:
-            text, delta = ctx.lowered(), ctx.lo
-            _mark_literal(text, self.lits[0], delta, ctx.offs, ctx.start, ctx.stop, mask, self.bound)
+            _mark_exact(ctx.lowered(), self.lits[0], ctx, mask)
         self.density = mask.count(1) / len(mask)
 
     def _confirmed(self, ctx: _Ctx, rows: list[int]) -> list[int]:
@@ -314,7 +355,12 @@ class _Literal:
             found = [i for i, s, e in _line_spans(ctx, rows) if self._bounded_in(buf[s : e + 1])]
         elif self.fold:
             lit = self.lits[0]
-            found = [i for i, s, e in _line_spans(ctx, rows) if lit in buf[s:e].lower()]
+            low = ctx.block.lowered
+            if low is not None and ctx.block.sealed is not None:  # the store's lower-cased copy
+                find = low.find
+                found = [i for i, s, e in _line_spans(ctx, rows) if find(lit, s, e) >= 0]
+            else:
+                found = [i for i, s, e in _line_spans(ctx, rows) if lit in buf[s:e].lower()]
         else:
             lit = self.lits[0]
             found = [i for i, s, e in _line_spans(ctx, rows) if buf.find(lit, s, e) >= 0]

@@ -94,6 +94,46 @@ GROUP BY d.status, m.spam
 """
 """New outgoing deliveries by status and the message's spam flag (PK range + PK lookups)."""
 
+SCALARS_PART = """
+SELECT %s,
+       UNIX_TIMESTAMP(NOW(6)),
+       (SELECT COALESCE(MAX(id), 0) FROM {db}.`messages`),
+       (SELECT COALESCE(MAX(id), 0) FROM {db}.`deliveries`),
+       (SELECT COUNT(*) FROM {db}.`messages` WHERE held = 1),
+       (SELECT COALESCE(SUM(`count`), 0) FROM {db}.`live_stats`
+         WHERE type = 'outgoing' AND `timestamp` > FLOOR((UNIX_TIMESTAMP() - %s) / 60) * 60),
+       (SELECT COALESCE(SUM(`count`), 0) FROM {db}.`live_stats`
+         WHERE type = 'incoming' AND `timestamp` > FLOOR((UNIX_TIMESTAMP() - %s) / 60) * 60)
+"""
+"""One server's part of the merged scalars statement: :data:`SERVER_SCALARS` with the server id first.
+
+Parameters: server id, the live-stats window in seconds, twice. :func:`merged_scalars` joins one part per
+server with ``UNION ALL``, so one round trip reads every server's scalars.
+"""
+
+MESSAGE_WINDOW_PART = """
+SELECT %s, 'm', scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COUNT(*)
+FROM {db}.`messages`
+WHERE id > %s AND id <= %s AND COALESCE(`timestamp`, 0) >= %s
+GROUP BY scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1))
+"""
+"""One server's :data:`MESSAGE_WINDOW` in the merged window statement (rows tagged ``m``).
+
+Parameters: server id, last seen id, newest id, minimum timestamp.
+"""
+
+DELIVERY_WINDOW_PART = """
+SELECT %s, 'd', d.status, m.spam, NULL, COUNT(*)
+FROM {db}.`deliveries` d
+JOIN {db}.`messages` m ON m.id = d.message_id
+WHERE d.id > %s AND d.id <= %s AND COALESCE(d.`timestamp`, 0) >= %s AND m.scope = 'outgoing'
+GROUP BY d.status, m.spam
+"""
+"""One server's :data:`DELIVERY_WINDOW` in the merged window statement (rows tagged ``d``).
+
+Parameters: server id, last seen delivery id, newest delivery id, minimum timestamp.
+"""
+
 HISTORY_HOURLY = """
 SELECT `time`, incoming, outgoing, spam, bounces, held FROM {db}.`stats_hourly`
 WHERE `time` >= %s ORDER BY `time`
@@ -122,6 +162,9 @@ POLL_STATEMENTS: dict[str, str] = {
     "SERVER_SCALARS": SERVER_SCALARS,
     "MESSAGE_WINDOW": MESSAGE_WINDOW,
     "DELIVERY_WINDOW": DELIVERY_WINDOW,
+    "SCALARS_PART": SCALARS_PART,
+    "MESSAGE_WINDOW_PART": MESSAGE_WINDOW_PART,
+    "DELIVERY_WINDOW_PART": DELIVERY_WINDOW_PART,
     "HISTORY_HOURLY": HISTORY_HOURLY,
     "HISTORY_DAILY": HISTORY_DAILY,
 }
@@ -180,3 +223,47 @@ def like_escape(text: str) -> str:
 def message_db_pattern(prefix: str) -> str:
     """LIKE pattern matching every message database of ``prefix``."""
     return like_escape(validate_prefix(prefix) + "-server-") + "%"
+
+
+def _union(parts: list[str]) -> str:
+    # Each part is parenthesised so its GROUP BY stays its own.
+    return "\nUNION ALL\n".join(f"({part.strip()})" for part in parts)
+
+
+def merged_scalars(prefix: str, server_ids: list[int], window_seconds: int) -> tuple[str, list[object]]:
+    """One statement reading :data:`SCALARS_PART` of every server in ``server_ids`` (one row each).
+
+    Identifiers come from :func:`for_server` (validated prefix, int ids); everything else is a parameter.
+    """
+    parts = [for_server(SCALARS_PART, prefix, sid) for sid in server_ids]
+    args: list[object] = []
+    for sid in server_ids:
+        args += [sid, window_seconds, window_seconds]
+    return _union(parts), args
+
+
+def merged_windows(
+    prefix: str, windows: list[tuple[int, int, int, int, int, float]]
+) -> tuple[str, list[object]] | None:
+    """One statement reading the message and delivery windows of several servers; None when all are empty.
+
+    Args:
+        prefix: the validated message-DB prefix.
+        windows: ``(server_id, from_message_id, max_message_id, from_delivery_id, max_delivery_id,
+            min_timestamp)`` per server; an empty range (``from >= max``) is left out.
+
+    Rows: ``(server_id, 'm', scope, credential_id, rcpt_domain, count)`` and
+    ``(server_id, 'd', status, spam, NULL, count)``.
+    """
+    parts: list[str] = []
+    args: list[object] = []
+    for sid, from_msg, max_msg, from_del, max_del, min_ts in windows:
+        if max_msg > from_msg:
+            parts.append(for_server(MESSAGE_WINDOW_PART, prefix, sid))
+            args += [sid, from_msg, max_msg, min_ts]
+        if max_del > from_del:
+            parts.append(for_server(DELIVERY_WINDOW_PART, prefix, sid))
+            args += [sid, from_del, max_del, min_ts]
+    if not parts:
+        return None
+    return _union(parts), args

@@ -468,3 +468,55 @@ class HostLogStream:
             # with a growing delay, without tearing down the other streams of the host.
             idle_runs = 0 if got and time.monotonic() - started > 1.0 else idle_runs + 1
             await asyncio.sleep(self.backoff.delay(idle_runs, self.rng))
+
+
+# -- one-off searches (``postaltop trace``) ----------------------------------------------
+
+
+async def discover_specs(hc: HostConnection, log_source: str) -> list[StreamSpec]:
+    """The host's log streams, as :class:`HostLogStream` would follow them.
+
+    Raises:
+        SourceNotFound: nothing usable was found.
+        asyncssh.Error, OSError: the discovery command failed.
+    """
+    result = await hc.conn.run(_discovery_script(log_source), check=False)
+    output = result.stdout if isinstance(result.stdout, str) else ""
+    return parse_discovery(output, log_source)
+
+
+def search_command(spec: StreamSpec, patterns: list[str], since: str) -> str:
+    """A remote command printing the lines of ``spec`` since ``since`` that hold any of ``patterns``.
+
+    Lines come out in the streaming form (docker stamp / journal JSON / raw file line); ``grep -F``
+    only narrows them down: the caller still matches exactly.
+    """
+    greps = " ".join(f"-e {shlex.quote(p)}" for p in patterns)
+    if spec.kind == "docker":
+        since_q = shlex.quote(since)
+        return (
+            f"docker logs --timestamps --since {since_q} {shlex.quote(spec.target)} 2>&1 | grep -a -F {greps}"
+        )
+    if spec.kind == "journald":
+        return (
+            "journalctl -o json -a -q --no-pager --output-fields=MESSAGE "
+            f"--since=-{since_seconds(since)}s {shlex.quote(spec.target)} 2>/dev/null | grep -a -F {greps}"
+        )
+    return f"grep -a -F {greps} -- {shlex.quote(spec.target)} 2>/dev/null"
+
+
+async def search_stream(hc: HostConnection, spec: StreamSpec, patterns: list[str], since: str) -> list[bytes]:
+    """Run :func:`search_command` and return its lines (journal records turned into stamped lines)."""
+    from postaltop.core.resume import journal_record
+
+    result = await hc.conn.run(search_command(spec, patterns, since), check=False, encoding=None)
+    out = result.stdout if isinstance(result.stdout, bytes) else b""
+    lines = LineSplitter().feed(out)
+    if out and not out.endswith(b"\n"):
+        lines.append(out.rsplit(b"\n", 1)[-1])
+    if spec.kind == "journald":
+        records = [journal_record(line) for line in lines]
+        return [rec[1] for rec in records if rec is not None]
+    if spec.kind == "docker":
+        return [line for line in lines if docker_ts_token(line) is not None]
+    return lines

@@ -23,8 +23,8 @@ import random
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,28 @@ class _Cursor:
     db_now: float
 
 
+@dataclass(slots=True)
+class _Raw:
+    """What was read for one server in one cycle, before it becomes a sample."""
+
+    db_now: float
+    max_msg: int
+    max_del: int
+    held: int
+    out60: int
+    in60: int
+    from_msg: int
+    from_del: int
+    min_ts: float
+    seconds: float
+    msg_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    del_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+MERGED_BUDGET = 0.5
+"""Share of ``query_timeout`` the merged statements may take before their servers are read one by one."""
+
+
 class PostalDbSource:
     """Reads Postal's main and message databases; see the module docstring."""
 
@@ -102,8 +124,13 @@ class PostalDbSource:
         max_window_rows: int = 200_000,
         rediscover_every: float = 60.0,
         rng: random.Random | None = None,
+        endpoint: Callable[[], Awaitable[tuple[str, int]]] | None = None,
+        merge_chunks: int = 1,
     ) -> None:
         self.config = config
+        self._endpoint = endpoint
+        """Where to connect instead of the config's host/port (the SSH tunnel's local end), asked on
+        every (re)connect so that a lost tunnel is reopened by the same backoff loop."""
         self.prefix = q.validate_prefix(config.message_db_prefix)
         self._environ = environ
         self._my_cnf = my_cnf
@@ -127,6 +154,11 @@ class PostalDbSource:
         self._clock_offset = 0.0
         self._queries = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._solo: set[int] = set()
+        """Servers read one by one (their last read failed); the others share merged statements."""
+        self.merge_queries = True
+        self.merge_chunks = merge_chunks
+        """Read healthy servers with merged statements (False: one by one, as the benchmark's reference)."""
         self.connection_ids: set[int] = set()
         """Server thread ids of the connections this source used (for diagnostics and fault tests)."""
         self.status = "not connected"
@@ -142,6 +174,8 @@ class PostalDbSource:
             pymysql.err.MySQLError / OSError: when the server cannot be reached or refuses us.
         """
         await self.close()
+        if host is None and self._endpoint is not None:
+            host, port = await self._endpoint()
         cfg = self.config
         user, cfg_host, cfg_port = cfg.user, cfg.host, cfg.port
         if cfg.use_my_cnf:
@@ -331,16 +365,27 @@ class PostalDbSource:
         except Exception as exc:
             return self._main_failure(exc, started_wall, started)
         ids = [s.id for s in servers]
+        queue_outcome, raws = await asyncio.gather(
+            self._read_queue(ids, deadline),
+            self._read_all(servers, started, deadline),
+            return_exceptions=True,
+        )
         queue: dict[int, tuple[Any, ...]] = {}
-        if ids:
-            try:
-                rows = await self._query(q.for_main(q.QUEUE, self.config.database, len(ids)), ids, deadline)
-                queue = {int(r[0]): r for r in rows}
-            except Exception as exc:
-                if error_code(exc) in _LOST_CONNECTION | _UNREACHABLE:
-                    return self._main_failure(exc, started_wall, started)
-                errors.append(f"queue: {self._describe(exc, self.config.database, main=True)}")
-        outcomes = await asyncio.gather(*(self._poll_server(s, queue.get(s.id), deadline) for s in servers))
+        if isinstance(queue_outcome, BaseException):
+            if not isinstance(queue_outcome, Exception):
+                raise queue_outcome
+            if error_code(queue_outcome) in _LOST_CONNECTION | _UNREACHABLE:
+                return self._main_failure(queue_outcome, started_wall, started)
+            errors.append(f"queue: {self._describe(queue_outcome, self.config.database, main=True)}")
+        else:
+            queue = queue_outcome
+        if isinstance(raws, BaseException):
+            raise raws  # _read_all never raises Exceptions (cancellation only)
+        await self._learn_credentials(
+            {int(r[1]) for raw in raws.values() if isinstance(raw, _Raw) for r in raw.msg_rows if r[1]},
+            deadline,
+        )
+        outcomes = [self._finish(s, raws[s.id], queue.get(s.id)) for s in servers]
         samples: list[dm.ServerSample] = []
         creds: list[dm.CredentialSample] = []
         domains: list[dm.DomainSample] = []
@@ -386,36 +431,109 @@ class PostalDbSource:
     def _db_now_estimate(self) -> float:
         return self._clock() + self._clock_offset
 
-    async def _poll_server(
-        self, server: dm.ServerInfo, queue_row: tuple[Any, ...] | None, deadline: float
-    ) -> tuple[dm.ServerSample, list[dm.CredentialSample], list[dm.DomainSample]]:
-        # A database that information_schema did not list is still queried: the error tells a missing
-        # database (1146/1049) from one this user may not read (1142/1044), and a new one just works.
-        try:
-            return await self._read_server(server, queue_row, deadline)
-        except Exception as exc:
-            code = error_code(exc)
-            if isinstance(exc, QueryTimeout):
-                message = str(exc)
-            elif code == 1049 or (code == 1146 and not server.message_db_exists):
-                message = "message database missing"
-            else:
-                message = self._describe(exc, server.message_db)
-            stale = dm.mark_stale(self._last_good.get(server.id), server.id, self._db_now_estimate(), message)
-            return stale, [], []
+    async def _read_queue(self, ids: list[int], deadline: float) -> dict[int, tuple[Any, ...]]:
+        if not ids:
+            return {}
+        rows = await self._query(q.for_main(q.QUEUE, self.config.database, len(ids)), ids, deadline)
+        return {int(r[0]): r for r in rows}
 
-    async def _read_server(
-        self, server: dm.ServerInfo, queue_row: tuple[Any, ...] | None, deadline: float
-    ) -> tuple[dm.ServerSample, list[dm.CredentialSample], list[dm.DomainSample]]:
+    async def _read_all(
+        self, servers: Sequence[dm.ServerInfo], started: float, deadline: float
+    ) -> dict[int, _Raw | Exception]:
+        """Raw figures of every server: healthy ones in two merged round trips, the others one by one.
+
+        The merged statements (``UNION ALL`` over the message databases) get part of the cycle's budget;
+        if they fail or time out, each of their servers is read on its own with what is left, so one slow,
+        missing or unreadable database only costs its own figures. A server that failed on its own is read
+        on its own again next cycle (and rejoins the merged statements once it succeeds).
+        """
+        merged = [s for s in servers if s.message_db_exists and s.id not in self._solo]
+        solo = [s for s in servers if s not in merged]
+        out: dict[int, _Raw | Exception] = {}
+        if merged and self.merge_queries:
+            merged_deadline = min(deadline, started + self.config.query_timeout * MERGED_BUDGET)
+            merged_task = self._read_merged_chunks(merged, merged_deadline)
+            singles = [self._read_one(s, deadline) for s in solo]
+            gathered = await asyncio.gather(merged_task, *singles, return_exceptions=True)
+            merged_outcome = gathered[0]
+            single_outcomes: list[object] = list(gathered[1:])
+            if isinstance(merged_outcome, dict):
+                out.update(merged_outcome)
+            elif isinstance(merged_outcome, BaseException) and not isinstance(merged_outcome, Exception):
+                raise merged_outcome
+            else:
+                fallback = await asyncio.gather(
+                    *(self._read_one(s, deadline) for s in merged), return_exceptions=True
+                )
+                single_outcomes = [*single_outcomes, *fallback]
+                solo = [*solo, *merged]
+        else:
+            single_outcomes = list(
+                await asyncio.gather(*(self._read_one(s, deadline) for s in servers), return_exceptions=True)
+            )
+            solo = list(servers)
+        for server, outcome in zip(solo, single_outcomes, strict=True):
+            if isinstance(outcome, _Raw):
+                out[server.id] = outcome
+                self._solo.discard(server.id)
+            elif isinstance(outcome, Exception):
+                out[server.id] = outcome
+                self._solo.add(server.id)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return out
+
+    async def _read_merged_chunks(self, servers: Sequence[dm.ServerInfo], deadline: float) -> dict[int, _Raw]:
+        """The merged reads split into ``merge_chunks`` groups run concurrently (the database uses a thread
+        per connection, so a multi-core server works on the groups in parallel). Any failure fails all."""
+        chunks = max(1, min(self.merge_chunks, len(servers)))
+        groups = [list(servers[i::chunks]) for i in range(chunks)]
+        out: dict[int, _Raw] = {}
+        for part in await asyncio.gather(*(self._read_merged(g, deadline) for g in groups)):
+            out.update(part)
+        return out
+
+    async def _read_merged(self, servers: Sequence[dm.ServerInfo], deadline: float) -> dict[int, _Raw]:
+        window = dm.SEND_LIMIT_WINDOW_MINUTES * 60
+        sql, args = q.merged_scalars(self.prefix, [s.id for s in servers], window)
+        rows = await self._query(sql, args, deadline)
+        raws = {int(r[0]): self._plan(int(r[0]), r[1:]) for r in rows}
+        if set(raws) != {s.id for s in servers}:
+            raise pymysql.err.InternalError(0, "merged scalars returned an unexpected set of servers")
+        statement = q.merged_windows(
+            self.prefix,
+            [(sid, r.from_msg, r.max_msg, r.from_del, r.max_del, r.min_ts) for sid, r in raws.items()],
+        )
+        if statement is not None:
+            for row in await self._query(statement[0], statement[1], deadline):
+                raw = raws[int(row[0])]
+                if row[1] == "m":
+                    raw.msg_rows.append(tuple(row[2:6]))
+                else:
+                    raw.del_rows.append((row[2], row[3], row[5]))
+        return dict(raws)
+
+    async def _read_one(self, server: dm.ServerInfo, deadline: float) -> _Raw:
         window = dm.SEND_LIMIT_WINDOW_MINUTES * 60
         scalars = await self._query(
             q.for_server(q.SERVER_SCALARS, self.prefix, server.id), (window, window), deadline
         )
-        db_now_raw, max_msg, max_del, held, out60, in60 = scalars[0]
+        raw = self._plan(server.id, scalars[0])
+        if raw.max_msg > raw.from_msg:
+            sql = q.for_server(q.MESSAGE_WINDOW, self.prefix, server.id)
+            raw.msg_rows = await self._query(sql, (raw.from_msg, raw.max_msg, raw.min_ts), deadline)
+        if raw.max_del > raw.from_del:
+            sql = q.for_server(q.DELIVERY_WINDOW, self.prefix, server.id)
+            raw.del_rows = await self._query(sql, (raw.from_del, raw.max_del, raw.min_ts), deadline)
+        return raw
+
+    def _plan(self, server_id: int, scalars: Sequence[Any]) -> _Raw:
+        """Turn one server's scalars into the id windows to read next."""
+        db_now_raw, max_msg_raw, max_del_raw, held, out60, in60 = scalars
         db_now = float(db_now_raw)
         self._clock_offset = db_now - self._clock()
-        max_msg, max_del = int(max_msg), int(max_del)
-        cursor = self._cursors.get(server.id)
+        max_msg, max_del = int(max_msg_raw), int(max_del_raw)
+        cursor = self._cursors.get(server_id)
         if cursor is None or not (0 <= max_msg - cursor.message_id <= self._max_window_rows):
             # First sight (or the ids went backwards / jumped too far): seed from a bounded recent range.
             from_msg, from_del = max(0, max_msg - self._seed_rows), max(0, max_del - self._seed_rows)
@@ -423,24 +541,24 @@ class PostalDbSource:
         else:
             from_msg, from_del = cursor.message_id, max(0, min(cursor.delivery_id, max_del))
             min_ts, seconds = 0.0, max(db_now - cursor.db_now, 1e-6)
-        msg_rows: list[tuple[Any, ...]] = []
-        if max_msg > from_msg:
-            sql = q.for_server(q.MESSAGE_WINDOW, self.prefix, server.id)
-            msg_rows = await self._query(sql, (from_msg, max_msg, min_ts), deadline)
-        del_rows: list[tuple[Any, ...]] = []
-        if max_del > from_del:
-            sql = q.for_server(q.DELIVERY_WINDOW, self.prefix, server.id)
-            del_rows = await self._query(sql, (from_del, max_del, min_ts), deadline)
-        groups = [(r[0], None if r[1] is None else int(r[1]), r[2], int(r[3])) for r in msg_rows]
-        await self._learn_credentials({g[1] for g in groups if g[1]}, deadline)
+        return _Raw(
+            db_now, max_msg, max_del, int(held), int(out60), int(in60), from_msg, from_del, min_ts, seconds
+        )
+
+    def _finish(
+        self, server: dm.ServerInfo, raw: _Raw | Exception, queue_row: tuple[Any, ...] | None
+    ) -> tuple[dm.ServerSample, list[dm.CredentialSample], list[dm.DomainSample]]:
+        if isinstance(raw, Exception):
+            return self._failed(server, raw), [], []
+        groups = [(r[0], None if r[1] is None else int(r[1]), r[2], int(r[3])) for r in raw.msg_rows]
         counts = dm.merge_message_counts(
-            dm.count_deliveries((r[0], None if r[1] is None else int(r[1]), int(r[2])) for r in del_rows),
+            dm.count_deliveries((r[0], None if r[1] is None else int(r[1]), int(r[2])) for r in raw.del_rows),
             groups,
         )
-        volume = int(out60)
+        seconds = raw.seconds
         sample = dm.ServerSample(
             server_id=server.id,
-            sampled_at=db_now,
+            sampled_at=raw.db_now,
             window_seconds=seconds,
             counts=counts,
             queue_depth=int(queue_row[1]) if queue_row else 0,
@@ -448,17 +566,29 @@ class PostalDbSource:
             queue_retrying=int(queue_row[3] or 0) if queue_row else 0,
             queue_locked=int(queue_row[4] or 0) if queue_row else 0,
             oldest_queued_age=float(queue_row[5]) if queue_row and queue_row[5] is not None else None,
-            held_total=int(held),
-            outgoing_last_hour=volume,
-            incoming_last_hour=int(in60),
+            held_total=raw.held,
+            outgoing_last_hour=raw.out60,
+            incoming_last_hour=raw.in60,
             send_limit=server.send_limit,
-            send_limit_usage_pct=dm.send_limit_usage_pct(volume, server.send_limit),
+            send_limit_usage_pct=dm.send_limit_usage_pct(raw.out60, server.send_limit),
         )
-        self._cursors[server.id] = _Cursor(max_msg, max_del, db_now)
+        self._cursors[server.id] = _Cursor(raw.max_msg, raw.max_del, raw.db_now)
         self._last_good[server.id] = sample
         creds = dm.credential_samples(server.id, groups, self._credentials, seconds)
         domains = dm.top_domains(server.id, groups, self.config.top_domains, seconds)
         return sample, creds, domains
+
+    def _failed(self, server: dm.ServerInfo, exc: Exception) -> dm.ServerSample:
+        # A database that information_schema did not list is still queried: the error tells a missing
+        # database (1146/1049) from one this user may not read (1142/1044), and a new one just works.
+        code = error_code(exc)
+        if isinstance(exc, QueryTimeout):
+            message = str(exc)
+        elif code == 1049 or (code == 1146 and not server.message_db_exists):
+            message = "message database missing"
+        else:
+            message = self._describe(exc, server.message_db)
+        return dm.mark_stale(self._last_good.get(server.id), server.id, self._db_now_estimate(), message)
 
     async def _learn_credentials(self, ids: set[int], deadline: float) -> None:
         unknown = sorted(i for i in ids if i not in self._credentials)

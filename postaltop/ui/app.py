@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,8 @@ class PostaltopApp(App[int]):
         self._too_small: TooSmallScreen | None = None
         self.main_screen: MainScreen | None = None
         self._hangup_guard: HangupGuard | None = None
+        self.message_lookup: Callable[[str], Awaitable[Any]] | None = None
+        """``ref -> LookupResult`` for the message trace screen, when a database is configured."""
 
     def get_css_variables(self) -> dict[str, str]:
         """Theme variables, with severity colours for themes that do not define them (Textual's own)."""
@@ -198,7 +200,9 @@ def _load_filters() -> tuple[str, list[str]]:
     return state.last, list(reversed(state.history))
 
 
-def run_demo(loaded: LoadedSettings, *, scenario: str, seed: int, speed: float) -> int:
+def run_demo(
+    loaded: LoadedSettings, *, scenario: str, seed: int, speed: float, record: Path | None = None
+) -> int:
     """``postaltop demo``: a simulated Postal fleet through the real engine and UI.
 
     Returns:
@@ -206,6 +210,7 @@ def run_demo(loaded: LoadedSettings, *, scenario: str, seed: int, speed: float) 
     """
     from postaltop.core.sim import Fleet
     from postaltop.sources.demo import DemoSource
+    from postaltop.sources.demo_metrics import demo_metrics_runner
 
     ui = loaded.settings.ui
     engine = Engine(retained_lines=ui.retained_lines, refresh_hz=ui.refresh_hz)
@@ -215,16 +220,44 @@ def run_demo(loaded: LoadedSettings, *, scenario: str, seed: int, speed: float) 
     source = DemoSource(fleet, speed=speed, backfill=DEMO_BACKFILL_S, clock=time.time)
     for host in _fleet_hosts(fleet):
         engine.set_host(host, "demo")
+    # detection (issue 6): baselines bootstrapped from the simulated stats tables at the first poll
+    from postaltop.core.sim.metrics import synthetic_history
+    from postaltop.monitoring import monitor_for
+
+    monitor_for(engine, loaded.settings.detection).set_history_provider(
+        lambda: synthetic_history(fleet, fleet.start)
+    )
+    # --record FILE (postaltop.recording): lines, poll results and alerts go to a file for `postaltop replay`.
+    from postaltop.recording.file import open_recorder
+
+    meta = {"mode": "demo", "scenario": scenario, "seed": seed, "speed": speed}
+    recorder = open_recorder(record, engine, meta, monitor_for(engine))
     filter_text, history = _load_filters()
     app = PostaltopApp(
         engine,
         ui=ui,
         mode=f"demo · {scenario} · seed {seed}",
-        sources=[lambda: engine.run_batches(source.batches(), state="demo")],
+        sources=[
+            lambda: engine.run_batches(source.batches(), state="demo"),
+            lambda: demo_metrics_runner(engine, fleet, speed, live_from=fleet.start + DEMO_BACKFILL_S),
+        ],
         filter_text=filter_text,
         history=history,
     )
-    app.run()
+    # incident actions (issue 7): the same plans applied to the simulation, audited as demo
+    from postaltop.sources.demo_actions import attach_demo_actions
+
+    attach_demo_actions(app, fleet, loaded.settings.actions)
+    # Postal versions (issue 8): the simulated hosts' versions in the host bar (mx3 misses a security fix)
+    from postaltop.core.versions import demo_host_versions
+    from postaltop.sources.host_version import load_release_table
+
+    table = load_release_table(loaded.settings.review.releases_file)
+    app.host_versions = {v.host: v.status.short() for v in demo_host_versions(table)}  # type: ignore[attr-defined]
+    try:
+        app.run()
+    finally:
+        recorder.close()
     return app.return_code or 0
 
 
@@ -239,15 +272,45 @@ def run_monitor(loaded: LoadedSettings) -> int:
     engine = Engine(retained_lines=ui.retained_lines, refresh_hz=ui.refresh_hz)
     for host in loaded.settings.hosts:
         engine.set_host(host.name, NOT_CONNECTED)
+    monitor_sources: list[SourceTask] = []
+    if loaded.settings.hosts:
+        # SSH log streams (issue 5): one HostLogStream per host, time-order merged into the engine
+        from postaltop.sources.log_runner import engine_runner
+
+        monitor_sources.append(engine_runner(loaded.settings, engine).run)
+    # Postal's database (issue 4): poll loop (+ optional SSH tunnel) -> engine.publish_metrics
+    from postaltop.sources.db_runner import db_sources
+
+    monitor_sources.extend(db_sources(loaded.settings, engine))
+    # detection (issue 6): persisted baselines and alert state; history bootstrap is wired by the DB source
+    from postaltop.monitoring import monitor_for
+    from postaltop.store.alert_state import AlertStateStore
+    from postaltop.store.baselines import BaselineStore
+
+    monitor_for(
+        engine, loaded.settings.detection, baseline_store=BaselineStore(), alert_store=AlertStateStore()
+    )
     filter_text, history = _load_filters()
     app = PostaltopApp(
         engine,
         ui=ui,
         mode="monitor",
+        sources=monitor_sources,
         filter_text=filter_text,
         history=history,
-        placeholder="No log source is connected yet: the SSH log source arrives with the SSH issue.",
+        placeholder="Waiting for log lines from the configured hosts…"
+        if loaded.settings.hosts
+        else "No [[hosts]] are configured: add one to stream Postal's logs over SSH.",
     )
+    if loaded.settings.database is not None:
+        # message trace (issue 5): the trace screen reads the message row and deliveries on demand
+        from postaltop.sources.message_lookup import LazyLookup
+
+        app.message_lookup = LazyLookup(loaded.settings.database)
+        # incident actions (issue 7): x / u on the configured database (read-only unless enabled)
+        from postaltop.sources.action_executor import attach_db_actions
+
+        attach_db_actions(app, loaded.settings)
     app.run()
     return app.return_code or 0
 

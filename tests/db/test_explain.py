@@ -44,8 +44,28 @@ def _statements(dataset: Dataset, admin: Any) -> dict[str, tuple[str, tuple[Any,
             (int(dataset.now) - 28 * 86400,),
         ),
     }
+    # The merged statements the poll really sends: one part per server, joined with UNION ALL.
+    out["SCALARS_PART"] = _merged_scalars(dataset)
+    windows = []
+    for server in (1, 2):
+        mdb = dataset.message_db(server)
+        (top_msg,) = fetch_all(admin, f"SELECT MAX(id) FROM {mdb}.messages")[0]
+        (top_del,) = fetch_all(admin, f"SELECT MAX(id) FROM {mdb}.deliveries")[0]
+        windows.append((server, top_msg - 200, top_msg, top_del - 200, top_del, 0.0))
+    merged = q.merged_windows(dataset.prefix, windows)
+    assert merged is not None and merged[0].count("UNION ALL") == 3
+    out["MESSAGE_WINDOW_PART"] = (merged[0], tuple(merged[1]))
+    only_deliveries = q.merged_windows(dataset.prefix, [(1, 5, 5, *windows[0][3:])])
+    assert only_deliveries is not None and "'d'" in only_deliveries[0] and "'m'" not in only_deliveries[0]
+    out["DELIVERY_WINDOW_PART"] = (only_deliveries[0], tuple(only_deliveries[1]))
     assert set(out) == set(q.POLL_STATEMENTS), "a poll statement is not covered by this test"
     return out
+
+
+def _merged_scalars(dataset: Dataset) -> tuple[str, tuple[Any, ...]]:
+    sql, args = q.merged_scalars(dataset.prefix, [1, 2, 3], 3600)
+    assert sql.count("UNION ALL") == 2
+    return sql, tuple(args)
 
 
 def test_no_poll_statement_scans_a_big_table(dataset: Dataset, admin: Any) -> None:

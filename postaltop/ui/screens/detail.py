@@ -61,6 +61,7 @@ class DetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="detail.close"),
         Binding("y", "copy_raw", "Copy raw line", id="detail.copy"),
+        Binding("enter,T", "trace_message", "Trace message", show=False, id="detail.trace"),
     ]
 
     DEFAULT_CSS = """
@@ -95,3 +96,11 @@ class DetailScreen(Screen[None]):
         """Copy the raw line as Postal wrote it."""
         self.app.copy_to_clipboard(self.event.raw)
         self.notify("Copied the raw line to the clipboard", markup=False)
+
+    def action_trace_message(self) -> None:
+        """Open the trace of the message this event is about (every host and component)."""
+        from postaltop.ui.screens.trace import open_trace
+
+        engine = getattr(self.app, "engine", None)
+        if engine is not None:
+            open_trace(self.app, engine.store, self.event.text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,9 +18,12 @@ from postaltop.engine import Engine
 from postaltop.store.filters import FilterState, save_filter_state
 from postaltop.ui.screens.detail import DetailScreen
 from postaltop.ui.screens.export import ExportScreen, export_view
+from postaltop.ui.screens.trace import open_trace
 from postaltop.ui.widgets.filter_bar import FilterBar
 from postaltop.ui.widgets.host_bar import HostBar
 from postaltop.ui.widgets.log_panel import LogPanel
+from postaltop.ui.widgets.rate_chart import RateChart, detection_widgets
+from postaltop.ui.widgets.servers_table import ServersTable
 from postaltop.ui.widgets.status_line import StatusLine
 
 LIVE_FILTER_MAX_LINES = 300_000
@@ -51,6 +55,15 @@ class MainScreen(Screen[None]):
         Binding("f", "toggle_follow", "Follow/pause", id="main.follow"),
         Binding("e", "export", "Export", id="main.export"),
         Binding("escape", "focus_log", "Log", show=False, id="main.focus_log"),
+        Binding("s", "toggle_servers", "Servers", show=False, id="main.servers"),
+        Binding("T", "trace_message", "Trace message", show=False, id="main.trace"),
+        Binding("c", "toggle_chart", "Chart", show=False, id="main.chart"),
+        Binding("a", "toggle_alerts", "Alerts", show=False, id="main.alerts"),
+        Binding("A", "acknowledge_alert", "Acknowledge alert", show=False, id="main.ack"),
+        Binding("S", "silence_alert", "Silence alert", show=False, id="main.silence"),
+        Binding("w", "chart_window", "Chart window", show=False, id="main.chart_window"),
+        Binding("x", "actions_menu", "Actions", show=False, id="main.actions"),
+        Binding("u", "undo_last_action", "Undo action", show=False, id="main.undo"),
     ]
 
     def __init__(
@@ -84,6 +97,8 @@ class MainScreen(Screen[None]):
         panel = LogPanel(self.engine.store, self.view, follow=self._follow, id="log-panel")
         panel.placeholder = self._placeholder
         yield panel
+        yield ServersTable(self.engine)
+        yield from detection_widgets(self.engine, self.panel_marker_target)
         yield StatusLine()
         yield Footer()
 
@@ -153,6 +168,7 @@ class MainScreen(Screen[None]):
             new_lines=panel.new_lines,
             retained=len(self.engine.store),
             theme=self.app.theme,
+            behind=self.engine.behind_text(),  # back-pressure sampling (issue 5)
         )
 
     def on_log_panel_follow_changed(self, _message: LogPanel.FollowChanged) -> None:
@@ -242,3 +258,150 @@ class MainScreen(Screen[None]):
             return -1
         self.notify(f"Exported {count:,} lines to {path}", markup=False, timeout=8)
         return count
+
+    # -- servers table (issue 4) --
+
+    @property
+    def servers_table(self) -> ServersTable:
+        """The servers table (hidden until ``s``)."""
+        return self.query_one(ServersTable)
+
+    def action_toggle_servers(self) -> None:
+        """Show the servers table (and focus it) or hide it again."""
+        table = self.servers_table
+        if table.has_class("-shown"):
+            table.remove_class("-shown")
+            self.panel.focus()
+            return
+        table.add_class("-shown")
+        table.refresh_from_engine()
+        table.table.focus()
+
+    def on_servers_table_server_selected(self, message: ServersTable.ServerSelected) -> None:
+        """Enter on a server: narrow the log to the lines that name it (a visible, clearable filter)."""
+        from postaltop.core.sanitize import display_text
+        from postaltop.ui.widgets.servers_table import narrowing_filter
+
+        text = narrowing_filter(message.info)
+        self.filter_bar.set_text(text)
+        if self.apply_filter(text, final=True):
+            self.panel.focus()
+            self.notify(
+                f"Log narrowed to {display_text(message.info.full_permalink)}; clear the filter to see everything",
+                markup=False,
+                timeout=4,
+            )
+
+    # -- message trace (issue 5) --
+
+    def action_trace_message(self) -> None:
+        """Open the trace of the message the selected event is about."""
+        seq = self.panel.selected_seq
+        if seq is None or seq not in self.engine.store:
+            self.notify("No event is selected", markup=False, severity="warning")
+            return
+        open_trace(self.app, self.engine.store, self.engine.store.event(seq).text)
+
+    # -- detection: chart, alerts, inline markers (issue 6) --
+
+    def panel_marker_target(self, marker: object) -> None:
+        """Give the log panel the inline-marker lookup (called once while composing)."""
+        self.call_after_refresh(lambda: setattr(self.panel, "marker", marker))
+
+    def action_toggle_chart(self) -> None:
+        """Show or hide the send-rate chart."""
+        self.query_one(RateChart).toggle_class("-shown")
+
+    def action_chart_window(self) -> None:
+        """Cycle the chart window (15m, 1h, 6h, 24h, 7d); shows the chart."""
+        chart = self.query_one(RateChart)
+        chart.add_class("-shown")
+        chart.action_cycle_window()
+
+    def action_toggle_alerts(self) -> None:
+        """Show or hide the alert list."""
+        from postaltop.ui.widgets.alert_list import AlertList
+
+        alerts = self.query_one(AlertList)
+        alerts.toggle_class("-shown")
+        if alerts.has_class("-shown"):
+            alerts.focus()
+        else:
+            self.panel.focus()
+
+    def action_acknowledge_alert(self) -> None:
+        """Acknowledge the selected alert with a comment."""
+        from postaltop.ui.widgets.alert_list import AlertList, acknowledge_selected
+
+        acknowledge_selected(self.query_one(AlertList))
+
+    def action_silence_alert(self) -> None:
+        """Silence the selected alert for a duration, with a reason."""
+        from postaltop.ui.widgets.alert_list import AlertList, silence_selected
+
+        silence_selected(self.query_one(AlertList))
+
+    # -- incident actions (issue 7) --
+
+    def action_actions_menu(self) -> None:
+        """Open the actions menu for the selected line's server/credential (or typed targets)."""
+        from postaltop.core.actions.context import ActionContext, context_from_text
+        from postaltop.ui.screens.actions import ActionsScreen
+
+        executor = getattr(self.app, "action_executor", None)
+        if executor is None:
+            self.notify(
+                "Actions need the database: configure [database] (and [actions] enabled = true); "
+                "in `postaltop demo` they work on the simulation.",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
+            return
+        context = self._action_context()
+        if context is None:
+            seq = self.panel.selected_seq
+            context = ActionContext() if seq is None else context_from_text(self.engine.store.event(seq).text)
+        config = getattr(self.app, "actions_config", None)
+        self.app.push_screen(ActionsScreen(executor, context, actions_config=config))
+
+    def _action_context(self) -> Any:
+        """The target from the focused alert list (its scope + suggested action) or servers table, if any."""
+        from postaltop.core.actions.context import ActionContext, context_from_alert
+
+        focused = self.app.focused
+        for node in self.query("AlertList"):
+            if focused is node:
+                alert = getattr(node, "selected", None)
+                if alert is not None:
+                    scope = alert.scope
+                    action_id = getattr(getattr(alert, "action", None), "action_id", "")
+                    return context_from_alert(scope.kind.value, scope.key, action_id)
+        for table in self.query(ServersTable):
+            if table.has_class("-shown") and focused is not None and table in focused.ancestors_with_self:
+                info = table.selected_info()
+                if info is not None:
+                    return ActionContext(f"{info.org_permalink}/{info.permalink}")
+        return None
+
+    def action_undo_last_action(self) -> None:
+        """Preview (and confirm) the undo of the last action."""
+        executor = getattr(self.app, "action_executor", None)
+        if executor is None:
+            self.notify("No action to undo: actions are not available here.", markup=False)
+            return
+        self.run_worker(self._open_undo(executor), group="actions-undo", exclusive=True)
+
+    async def _open_undo(self, executor: object) -> None:
+        from postaltop.core.actions import PlanError
+        from postaltop.ui.screens.action_preview import ActionPreviewScreen
+
+        try:
+            plan = executor.last_undo_plan()  # type: ignore[attr-defined]
+            preview = await executor.preview(plan)  # type: ignore[attr-defined]
+        except PlanError as exc:
+            self.notify(str(exc), markup=False, timeout=6)
+            return
+        config = getattr(self.app, "actions_config", None)
+        protected = list(getattr(config, "protected_servers", []) or [])
+        self.app.push_screen(ActionPreviewScreen(executor, plan, preview, protected=protected))

@@ -16,6 +16,11 @@ def _state_class(state: str) -> str:
         return "-ok"
     if state.startswith(("error", "disconnected", "failed")):
         return "-bad"
+    # SSH host states (issue 5, postaltop.sources.log_runner.state_text)
+    if state.startswith("connected"):
+        return "-ok"
+    if state.startswith(("auth failed", "host key", "HOST KEY", "no log source")):
+        return "-bad"
     return "-waiting"
 
 
@@ -39,10 +44,14 @@ class HostChip(Static):
         self.host_name = name
         self.text = ""
         """The plain text shown."""
+        self.version = ""
+        """Postal version state shown after the rate (``v3.3.5 -1 !sec``); empty = not shown."""
 
     def show(self, status: HostStatus, rate: float) -> None:
         """Update the chip from the engine's status (a re-layout only when its width changes)."""
         text = chip_text(status, rate)
+        if self.version:
+            text.append(f" {self.version}")
         if text.plain != self.text:
             self.update(text, layout=len(text.plain) != len(self.text))
             self.text = text.plain
@@ -67,6 +76,8 @@ class HostBar(Horizontal):
         self.mode = mode
         self._chips: dict[str, HostChip] = {}
         self._pending: tuple[dict[str, HostStatus], dict[str, float]] | None = None
+        self.versions: dict[str, str] = {}
+        """Host -> version text (the app's ``host_versions`` at mount, set by ``postaltop demo``)."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text("postaltop"), id="app-name")
@@ -81,11 +92,13 @@ class HostBar(Horizontal):
             chip = self._chips.get(name)
             if chip is None:
                 chip = self._chips[name] = HostChip(name)
+                chip.version = self.versions.get(name, "")
                 self.mount(chip)
             chip.show(status, rates.get(name, 0.0))
 
     def on_mount(self) -> None:
         """Draw what arrived before the bar was mounted."""
+        self.versions.update(getattr(self.app, "host_versions", None) or {})
         if self._pending is not None:
             hosts, rates = self._pending
             self._pending = None
@@ -96,3 +109,11 @@ class HostBar(Horizontal):
         if mode != self.mode:
             self.mode = mode
             self.query_one("#mode", Static).update(Text(mode))
+
+    # -- Postal versions (issue 8) --
+
+    def show_versions(self, versions: dict[str, str]) -> None:
+        """Show each host's Postal version state after its rate (shown from the next refresh)."""
+        self.versions.update(versions)
+        for name, chip in self._chips.items():
+            chip.version = self.versions.get(name, "")

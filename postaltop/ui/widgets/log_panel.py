@@ -9,6 +9,7 @@ screen calls on a 10-20 Hz timer when the engine's version changed, never once p
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -130,6 +131,9 @@ class LogPanel(ScrollView, can_focus=True):
         self._frame_base = Style()
         self._frame_width = 0
         self._frame_selected: int | None = None
+        self._thumb_drawn: tuple[bool, int, int, int] | None = None
+        self.marker: Callable[[int], str | None] | None = None
+        """Inline alert markers (issue 6): seq -> style of a mark in the first cell, or None."""
 
     # -- data -------------------------------------------------------------------------
 
@@ -139,20 +143,38 @@ class LogPanel(ScrollView, can_focus=True):
         Returns:
             How many new rows matched.
         """
+        window = self.scrollable_content_region.height
+        before = self._visible_key(window)
         added = self.view.refresh()
-        self._update_columns()
+        columns_changed = self._update_columns()
         height = len(self.view)
         width = self.scrollable_content_region.width
         self._set_virtual_height(height, width)
         if self.follow:
-            self._scroll_to_row(max(0, height - self.scrollable_content_region.height))
+            self._scroll_to_row(max(0, height - window))
+            self.refresh()
         else:
             if added:
                 self.new_lines += added
                 self.post_message(self.FollowChanged(False, self.new_lines))
             self._restore_top()
-        self.refresh()
+            # Paused on a full window: lines arriving below it change nothing on screen (the
+            # scrollbar is updated on its own). Skipping the repaint keeps frames cheap, so a
+            # keypress is not queued behind a full panel render 10-20 times a second.
+            if columns_changed or before is None or before != self._visible_key(window):
+                self.refresh()
         return added
+
+    def _visible_key(self, window: int) -> tuple[int, int | None, int | None] | None:
+        """What the paused panel shows (top row, its event, the cursor's); None if the window is not full."""
+        top = int(self.scroll_offset.y)
+        n = len(self.view)
+        if n - top < window or not 0 <= top < n:
+            return None
+        cursor = self.cursor_seq
+        if cursor is not None and cursor not in self.store:
+            return None
+        return top, self.view.seq_at(top), cursor
 
     def reset_view(self) -> None:
         """The view's query changed: re-read it, keep the cursor's event in view when it still matches."""
@@ -180,14 +202,30 @@ class LogPanel(ScrollView, can_focus=True):
         # 10-20 times a second; the scrollbar gutter is always reserved (scrollbar-gutter: stable),
         # so no widget moves: update the value and the scrollbar only.
         self.set_reactive(LogPanel.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
+        thumb = self._thumb_key(size.height)
+        if thumb != self._thumb_drawn:
+            # Only when the scrollbar would look different (1/8 of a cell): rendering it costs
+            # as much as the rows, and a paused panel's row count grows on every sync.
+            self._thumb_drawn = thumb
+            self._scroll_update(size)
+        else:
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
-    def _update_columns(self) -> None:
+    def _thumb_key(self, rows: int) -> tuple[bool, int, int, int]:
+        """The scrollbar thumb's geometry in eighths of a cell (what its glyphs can show)."""
+        track = self.scrollable_content_region.height
+        if rows <= 0 or track <= 0:
+            return self.follow, track, 0, 0
+        eighths = track * 8
+        return self.follow, track, eighths * track // rows, eighths * int(self.scroll_offset.y) // rows
+
+    def _update_columns(self) -> bool:
         columns = Columns.for_names(self.store.hosts.names, self.store.components.names)
         if columns != self._columns:
             self._columns = columns
             self._cache.clear()
+            return True
+        return False
 
     def _row_near(self, seq: int) -> int:
         """The row of ``seq``, or of the first match after it (the last row if none; 0 if empty)."""
@@ -379,6 +417,9 @@ class LogPanel(ScrollView, can_focus=True):
             self._cache[key] = strip
         if seq == self._frame_selected:
             strip = strip.apply_style(self._style("log-panel--cursor"))
+        mark = self.marker(seq) if self.marker is not None else None
+        if mark is not None:
+            strip = Strip.join([Strip([Segment("▌", base + Style.parse(mark))], 1), strip.crop(1, width)])
         return strip
 
     def _build_strip(self, seq: int, width: int, base: Style) -> Strip:

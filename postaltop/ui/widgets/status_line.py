@@ -6,9 +6,14 @@ from rich.text import Text
 from textual.widgets import Static
 
 
-def status_text(*, follow: bool, new_lines: int, retained: int, theme: str) -> str:
-    """The status line's text (kept as a function so tests can check it without an app)."""
+def status_text(*, follow: bool, new_lines: int, retained: int, theme: str, behind: str = "") -> str:
+    """The status line's text (kept as a function so tests can check it without an app).
+
+    ``behind``: the engine's ``behind: N lines queued, showing 1 in K`` while ingest falls behind.
+    """
     mode = "following" if follow else f"paused · {new_lines:,} new (End or f to follow)"
+    if behind:
+        mode = f"{behind}  │  {mode}"
     return f"{mode}  │  {retained:,} lines retained  │  theme {theme}  │  ? help"
 
 
@@ -24,9 +29,9 @@ class StatusLine(Static):
         super().__init__(Text(""), id="status-line")
         self.text = ""
 
-    def show(self, *, follow: bool, new_lines: int, retained: int, theme: str) -> None:
+    def show(self, *, follow: bool, new_lines: int, retained: int, theme: str, behind: str = "") -> None:
         """Redraw if anything changed."""
-        text = status_text(follow=follow, new_lines=new_lines, retained=retained, theme=theme)
+        text = status_text(follow=follow, new_lines=new_lines, retained=retained, theme=theme, behind=behind)
         if self.has_class("-paused") == follow:
             self.set_class(not follow, "-paused")
         if text != self.text:

@@ -1,0 +1,82 @@
+"""Novelty: a scope (a credential, a server) suddenly sending to many recipient domains it never used.
+
+Each scope remembers the domains it has sent to (with when it first did). Over a sliding window it counts
+domains first seen inside the window; many new domains at once is what a stolen credential mailing a
+harvested list looks like. A scope watched for less than ``learning_seconds`` only learns.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from postaltop.core.alerts import Finding, Scope, Severity
+from postaltop.core.detect import action_for, finite
+
+
+@dataclass(frozen=True, slots=True)
+class NoveltySettings:
+    """Tuning of :class:`NoveltyDetector`."""
+
+    window: float = 600.0
+    warning_new: int = 10
+    critical_new: int = 30
+    learning_seconds: float = 3600.0
+    max_known: int = 50_000
+    """Most domains remembered per scope (oldest forgotten first)."""
+
+
+@dataclass(slots=True)
+class _Known:
+    since: float
+    domains: dict[str, float] = field(default_factory=dict)
+    recent: deque[tuple[float, str]] = field(default_factory=deque)
+
+
+class NoveltyDetector:
+    """Per-scope sets of known recipient domains."""
+
+    kind = "novelty"
+
+    def __init__(self, settings: NoveltySettings | None = None) -> None:
+        self.settings = settings or NoveltySettings()
+        self._scopes: dict[Scope, _Known] = {}
+
+    def learn(self, scope: Scope, domains: list[str], ts: float) -> None:
+        """Record domains as known without judging (bootstrap from history)."""
+        known = self._scopes.setdefault(scope, _Known(ts))
+        known.since = min(known.since, ts)
+        for d in domains:
+            known.domains.setdefault(d.lower(), ts)
+
+    def feed(self, scope: Scope, domains: list[str], ts: float) -> Finding | None:
+        """Record the domains ``scope`` sent to at ``ts``; a finding if too many are new."""
+        if not finite(ts):
+            return None
+        s = self.settings
+        known = self._scopes.get(scope)
+        if known is None:
+            known = self._scopes[scope] = _Known(ts)
+        for raw in domains:
+            d = raw.lower()
+            if d and d not in known.domains:
+                known.domains[d] = ts
+                known.recent.append((ts, d))
+        while len(known.domains) > s.max_known:
+            del known.domains[next(iter(known.domains))]
+        cutoff = ts - s.window
+        while known.recent and known.recent[0][0] <= cutoff:
+            known.recent.popleft()
+        if ts - known.since < s.learning_seconds:
+            return None
+        n = len(known.recent)
+        if n >= s.critical_new:
+            severity = Severity.CRITICAL
+        elif n >= s.warning_new:
+            severity = Severity.WARNING
+        else:
+            return None
+        sample = ", ".join(d for _, d in list(known.recent)[-3:])
+        why = f"{n} new recipient domains in {s.window / 60:.0f} min (e.g. {sample})"
+        return Finding(self.kind, scope, "new_domains", severity, float(n), float(s.warning_new), why, ts,
+                       action_for(scope))  # fmt: skip

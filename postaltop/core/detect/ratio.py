@@ -1,0 +1,86 @@
+"""Ratios: bounce rate and spam rate over a sliding window, only once enough messages were sent.
+
+``rate = bad / sent`` over the last ``window`` minutes; nothing is flagged below ``min_volume`` sent
+messages, so "1 bounce out of 2" is not a 50 % bounce rate.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from postaltop.core.alerts import Finding, Scope, Severity
+from postaltop.core.detect import action_for, finite
+
+
+@dataclass(frozen=True, slots=True)
+class RatioLimits:
+    """Limits of one ratio (fractions, 0.05 = 5 %)."""
+
+    warning: float
+    critical: float
+    min_volume: int = 100
+    """Messages sent within the window before the ratio counts."""
+
+
+@dataclass(frozen=True, slots=True)
+class RatioSettings:
+    """Tuning of :class:`RatioDetector`."""
+
+    window_minutes: int = 10
+    bounce: RatioLimits = RatioLimits(0.08, 0.15)
+    spam: RatioLimits = RatioLimits(0.02, 0.05)
+
+
+class RatioDetector:
+    """Sliding sums of (sent, bounced, spam) per scope."""
+
+    kind = "ratio"
+
+    def __init__(self, settings: RatioSettings | None = None) -> None:
+        self.settings = settings or RatioSettings()
+        self._sums: dict[Scope, deque[tuple[int, float, float, float]]] = {}
+
+    def update(self, scope: Scope, minute: int, sent: float, bounced: float, spam: float) -> list[Finding]:
+        """Add one minute's counts for ``scope``; findings for ratios over their limits."""
+        if not (finite(sent) and finite(bounced) and finite(spam)) or min(sent, bounced, spam) < 0:
+            return []
+        window = self._sums.get(scope)
+        if window is None:
+            window = self._sums[scope] = deque()
+        if window and minute < window[-1][0]:
+            return []  # out of order (skew, replay): ignore
+        if window and window[-1][0] == minute:
+            _, s0, b0, p0 = window.pop()
+            sent, bounced, spam = sent + s0, bounced + b0, spam + p0
+        window.append((minute, sent, bounced, spam))
+        cutoff = minute - self.settings.window_minutes * 60
+        while window and window[0][0] <= cutoff:
+            window.popleft()
+        total = sum(w[1] for w in window)
+        out: list[Finding] = []
+        ts = float(minute) + 60.0
+        for metric, bad, limits in (
+            ("bounce_rate", sum(w[2] for w in window), self.settings.bounce),
+            ("spam_rate", sum(w[3] for w in window), self.settings.spam),
+        ):
+            if total < limits.min_volume:
+                continue
+            rate = bad / total
+            if rate >= limits.critical:
+                severity, bound = Severity.CRITICAL, limits.critical
+            elif rate >= limits.warning:
+                severity, bound = Severity.WARNING, limits.warning
+            else:
+                continue
+            name = "bounce" if metric == "bounce_rate" else "spam"
+            why = (
+                f"{name} rate {rate:.0%} over {self.settings.window_minutes} min "
+                f"({bad:.0f} of {total:.0f} sent; limit {bound:.0%})"
+            )
+            out.append(
+                Finding(
+                    self.kind + ":" + name, scope, metric, severity, rate, bound, why, ts, action_for(scope)
+                )
+            )
+        return out

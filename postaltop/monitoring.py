@@ -1,0 +1,658 @@
+"""Detection glue without Textual: engine facts + metric polls -> per-minute series -> detectors -> alerts.
+
+A :class:`Monitor` subscribes to an :class:`~postaltop.engine.Engine` (``on_facts`` and ``on_metrics``),
+keeps per-minute series per (scope, metric), feeds the hour-of-week :class:`Baselines` and the detectors
+of :mod:`postaltop.core.detect`, and owns the :class:`AlertManager`. The TUI (chart, alert list, log
+markers) and the headless ``watch`` both use it::
+
+    monitor = Monitor(settings=settings.detection)
+    monitor.attach(engine)
+    monitor.bootstrap(history_points, servers)      # at first connect (Postal's stats tables)
+    monitor.on_alert(lambda event: ...)             # fired / escalated / resolved / ...
+    view = monitor.series(scope, "sent", 3600)      # for the chart
+
+Time is the data's time (the poll's ``sampled_at``, the line's ``ts``), so an accelerated demo runs the
+same code as production. A minute is judged once a later minute has been seen (polls every few seconds
+make that a few seconds late).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import weakref
+from array import array
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from postaltop.core.alerts import (
+    DB_SOURCE,
+    GLOBAL,
+    Alert,
+    AlertEvent,
+    AlertManager,
+    Finding,
+    LifecycleSettings,
+    Scope,
+    ScopeKind,
+    Severity,
+)
+from postaltop.core.baseline import MAD_TO_SIGMA, Baselines, BaselineSettings, Expectation, median
+from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo
+from postaltop.core.detect.burst import AuthBurstDetector, BurstSettings
+from postaltop.core.detect.novelty import NoveltyDetector, NoveltySettings
+from postaltop.core.detect.queue import QueueGrowthDetector, QueueSettings
+from postaltop.core.detect.ramp import RampDetector, RampSettings
+from postaltop.core.detect.ratio import RatioDetector, RatioLimits, RatioSettings
+from postaltop.core.detect.static import StaticDetector, Threshold
+from postaltop.core.detect.zscore import ZScoreDetector, ZScoreSettings
+from postaltop.core.facts import AuthFailure
+
+if TYPE_CHECKING:
+    from postaltop.config_sections.detection import DetectionConfig
+    from postaltop.core.ingest import IngestResult
+    from postaltop.store.alert_state import AlertStateStore
+    from postaltop.store.baselines import BaselineStore
+
+RATE_METRICS: tuple[str, ...] = ("sent", "bounced", "held", "spam")
+"""Per-minute counts taken from each poll (``sent`` = outgoing messages created, as Postal's stats count)."""
+MINUTES_KEPT = 24 * 60
+"""Per-minute values kept per series (the 24 h chart); the 7 d chart uses hourly means."""
+HOURS_KEPT = 7 * 24
+MAX_MARKED = 20_000
+"""Most log lines remembered as having raised an alert (for the log panel's markers)."""
+RECENT_MINUTES = 60
+"""Short-term baseline: a scope without hour-of-week history is compared with its own last hour."""
+RECENT_MIN_POINTS = 8
+DOWN_STATES = ("error", "not connected", "disconnected", "unreachable", "down")
+"""Host states (prefixes) that inhibit alerts from that host."""
+
+
+class _Ring:
+    """Fixed-size ring of floats indexed by an integer period (minute or hour); NaN = no data."""
+
+    __slots__ = ("last", "size", "values")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values = array("d", [math.nan]) * size
+        self.last = -1
+
+    def set(self, period: int, value: float) -> None:
+        if self.last >= 0 and period <= self.last - self.size:
+            return
+        if period > self.last:
+            if self.last >= 0:
+                for p in range(max(self.last + 1, period - self.size + 1), period):
+                    self.values[p % self.size] = math.nan
+            self.last = period
+        self.values[period % self.size] = value
+
+    def get(self, period: int) -> float:
+        if period > self.last or period <= self.last - self.size:
+            return math.nan
+        return self.values[period % self.size]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesView:
+    """What the chart draws for one (scope, metric) over a window."""
+
+    scope: Scope
+    metric: str
+    step: int
+    """Seconds per point (60, or 3600 for the 7 d window)."""
+    times: list[float]
+    values: list[float]
+    """Per-minute rate (NaN where there is no data)."""
+    expected: list[float]
+    low: list[float]
+    high: list[float]
+    learning: bool
+    markers: list[tuple[float, Severity]]
+
+
+class _Series:
+    __slots__ = ("hours", "hsum", "minutes")
+
+    def __init__(self) -> None:
+        self.minutes = _Ring(MINUTES_KEPT)
+        self.hours = _Ring(HOURS_KEPT)
+        self.hsum: tuple[int, float, int] = (-1, 0.0, 0)
+
+
+class Monitor:
+    """Runs the detectors over an engine's facts and metric polls and owns the alerts.
+
+    Args:
+        settings: the ``[detection]`` section (defaults when None).
+        baseline_store: where hourly baseline samples persist (None = memory only).
+        alert_store: where silences and acknowledgements persist (None = memory only).
+        author: who acknowledges/silences from this front end (the local user name).
+    """
+
+    def __init__(
+        self,
+        settings: DetectionConfig | None = None,
+        *,
+        baseline_store: BaselineStore | None = None,
+        alert_store: AlertStateStore | None = None,
+        author: str = "operator",
+    ) -> None:
+        if settings is None:
+            from postaltop.config_sections.detection import DetectionConfig
+
+            settings = DetectionConfig()
+        self.config = settings
+        self.author = author
+        self.baselines = Baselines(BaselineSettings(min_samples=settings.min_baseline_samples))
+        self._baseline_store = baseline_store
+        self._alert_store = alert_store
+        if baseline_store is not None:
+            baseline_store.load_into(self.baselines)
+        silences = alert_store.load_silences() if alert_store is not None else []
+        acks = alert_store.load_acks() if alert_store is not None else {}
+        self.alerts_manager = AlertManager(
+            LifecycleSettings(
+                pending_for=settings.pending_seconds,
+                critical_pending_for=settings.critical_pending_seconds,
+                resolve_after=settings.resolve_after_seconds,
+                pending_overrides=(("auth_burst", 0.0),),
+            ),
+            silences=silences,
+            acks=acks,
+        )
+        self.static = StaticDetector(
+            {m: Threshold(t.warning, t.critical) for m, t in settings.static.items()}
+        )
+        self.zscore = ZScoreDetector(
+            ZScoreSettings(
+                warning_z=settings.z_warning,
+                critical_z=settings.z_critical,
+                min_rate=settings.min_rate_per_minute,
+            )
+        )
+        self.ramp = RampDetector(RampSettings(min_rate=settings.min_rate_per_minute))
+        self.bursts = AuthBurstDetector(
+            BurstSettings(
+                ip_warning=settings.auth_failures_per_ip_warning,
+                ip_critical=settings.auth_failures_per_ip_critical,
+                user_warning=settings.auth_failures_per_ip_warning,
+                user_critical=settings.auth_failures_per_ip_critical,
+                total_warning=settings.auth_failures_total_warning,
+                total_critical=settings.auth_failures_total_critical,
+            )
+        )
+        self.ratios = RatioDetector(
+            RatioSettings(
+                window_minutes=settings.ratio_window_minutes,
+                bounce=RatioLimits(
+                    settings.bounce_rate_warning, settings.bounce_rate_critical, settings.min_volume
+                ),
+                spam=RatioLimits(
+                    settings.spam_rate_warning, settings.spam_rate_critical, settings.min_volume
+                ),
+            )
+        )
+        self.novelty = NoveltyDetector(
+            NoveltySettings(
+                warning_new=settings.new_domains_warning, critical_new=settings.new_domains_critical
+            )
+        )
+        self.queue = QueueGrowthDetector(
+            QueueSettings(min_depth=settings.queue_min_depth, warning_growth=settings.queue_growth_warning)
+        )
+        self.servers: dict[int, ServerInfo] = {}
+        self._series: dict[tuple[Scope, str], _Series] = {}
+        self._pending: dict[tuple[Scope, str], dict[int, float]] = {}
+        self._gauges: dict[Scope, tuple[int, float]] = {}
+        self._current_minute = -1
+        self._now = 0.0
+        self._markers: dict[Scope, deque[tuple[float, Severity]]] = {}
+        self.marked: OrderedDict[int, Severity] = OrderedDict()
+        """Log sequence numbers that raised an alert -> severity (read by the log panel)."""
+        self.bootstrapped = False
+        self.db_status = "waiting"
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._engine: Any = None
+        self.alerts_manager.on_event(self._remember_markers)
+        self._history_provider: HistoryProvider | None = None
+        self._bootstrap_task: asyncio.Future[Any] | None = None
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    def attach(self, engine: Any) -> None:
+        """Subscribe to ``engine``'s facts and metric polls (an :class:`~postaltop.engine.Engine`)."""
+        self._engine = engine
+        self._unsubscribe.append(engine.on_facts(self.on_facts))
+        self._unsubscribe.append(engine.on_metrics(self.on_metrics))
+        for result in list(getattr(engine, "metrics_history", ())):
+            self.on_metrics(result)
+
+    def detach(self) -> None:
+        """Unsubscribe from the engine."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
+    def on_alert(self, callback: Callable[[AlertEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with every alert transition. Returns an unsubscribe function."""
+        return self.alerts_manager.on_event(callback)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Known alerts, firing first (see :attr:`AlertManager.alerts`); pending ones are left out."""
+        return [a for a in self.alerts_manager.alerts if a.state.value != "pending"]
+
+    @property
+    def now(self) -> float:
+        """The newest data time seen."""
+        return self._now
+
+    # -- bootstrap ----------------------------------------------------------------------------
+
+    def scope_of_server(self, server_id: int) -> Scope:
+        """The scope of a Postal server id (``server:<org>/<server>`` once discovered)."""
+        info = self.servers.get(server_id)
+        key = info.full_permalink if info is not None else str(server_id)
+        return Scope(ScopeKind.SERVER, key)
+
+    def bootstrap(
+        self, points: Iterable[HistoryPoint], servers: Iterable[ServerInfo] = (), now: float | None = None
+    ) -> int:
+        """Seed the baselines from Postal's hourly/daily statistics. Returns the hourly samples added."""
+        for info in servers:
+            self.servers[info.id] = info
+        scopes = {sid: self.scope_of_server(sid) for sid in self.servers}
+        added = self.baselines.bootstrap(points, scopes, now)
+        self.bootstrapped = True
+        self._persist_baselines()
+        return added
+
+    def set_history_provider(self, provider: HistoryProvider) -> None:
+        """Bootstrap from ``provider()`` (a list of HistoryPoints, or an awaitable of one) at first connect.
+
+        ``PostalDbSource.history`` and ``DemoMetricsSource.history`` both fit. Called once, when the first
+        connected poll result arrives (its server list names the scopes).
+        """
+        self._history_provider = provider
+
+    def _maybe_bootstrap(self, result: PollResult) -> None:
+        provider = self._history_provider
+        if provider is None or self.bootstrapped or self._bootstrap_task is not None or not result.connected:
+            return
+        servers = list(result.servers)
+        try:
+            points = provider()
+        except Exception:  # a failed history read must not stop monitoring: the scopes stay "learning"
+            self.bootstrapped = True
+            return
+        if inspect.isawaitable(points):
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+
+            async def wait(awaitable: Any) -> None:
+                try:
+                    self.bootstrap(await awaitable, servers)
+                except Exception:
+                    self.bootstrapped = True
+
+            self._bootstrap_task = loop.create_task(wait(points))
+            return
+        self.bootstrap(points, servers)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def on_metrics(self, result: PollResult) -> None:
+        """Take one poll result (never raises on odd figures: NaN and negative counts are skipped)."""
+        for info in result.servers:
+            self.servers[info.id] = info
+        self._maybe_bootstrap(result)
+        down = not result.connected
+        self.db_status = result.status
+        if down != self.alerts_manager.is_down(DB_SOURCE):
+            self.alerts_manager.set_source_down(DB_SOURCE, down, self._now)
+        if down:
+            return
+        queue_total = 0.0
+        ts_max = -math.inf
+        for sample in result.samples:
+            if sample.stale or not math.isfinite(sample.sampled_at):
+                continue
+            ts = sample.sampled_at
+            ts_max = max(ts_max, ts)
+            minute = int((ts - min(max(sample.window_seconds, 0.0), 60.0) / 2) // 60)
+            scope = self.scope_of_server(sample.server_id)
+            c = sample.counts
+            for metric, value in (
+                ("sent", c.outgoing),
+                ("bounced", c.bounced),
+                ("held", c.held),
+                ("spam", c.spam),
+            ):
+                self._add(scope, metric, minute, value)
+                self._add(GLOBAL, metric, minute, value)
+            self._add(scope, "_attempts", minute, c.sent + c.hard_fail)
+            self._add(scope, "_failed", minute, c.hard_fail + c.bounced)
+            self._add(GLOBAL, "_attempts", minute, c.sent + c.hard_fail)
+            self._add(GLOBAL, "_failed", minute, c.hard_fail + c.bounced)
+            self._gauges[scope] = (minute, float(sample.queue_depth))
+            queue_total += max(0, sample.queue_depth)
+        if ts_max == -math.inf:
+            return
+        minute = int(ts_max // 60)
+        self._gauges[GLOBAL] = (minute, queue_total)
+        for cred in result.credentials:
+            scope = Scope(ScopeKind.CREDENTIAL, str(cred.credential_id), cred.name)
+            self._add(scope, "sent", minute, cred.count)
+        per_server: dict[int, list[str]] = {}
+        for dom in result.domains:
+            self._add(Scope(ScopeKind.DOMAIN, dom.domain.lower()), "sent", minute, dom.count)
+            per_server.setdefault(dom.server_id, []).append(dom.domain)
+        findings: list[Finding] = []
+        for sid, domains in per_server.items():
+            found = self.novelty.feed(self.scope_of_server(sid), domains, ts_max)
+            if found is not None:
+                findings.append(found)
+        self._advance(ts_max, findings)
+
+    def observe_credential_domains(
+        self, credential_id: int, domains: list[str], ts: float, name: str = ""
+    ) -> None:
+        """Optional input: recipient domains one credential sent to (novelty per credential)."""
+        found = self.novelty.feed(Scope(ScopeKind.CREDENTIAL, str(credential_id), name), domains, ts)
+        if found is not None:
+            self.alerts_manager.observe([found], max(self._now, ts))
+
+    # -- facts ---------------------------------------------------------------------------------
+
+    def on_facts(self, result: IngestResult) -> None:
+        """Take the facts of one ingest batch (AUTH failures feed the burst detector and a series)."""
+        findings: list[Finding] = []
+        latest = -math.inf
+        for fact in result.facts:
+            if isinstance(fact, AuthFailure) and math.isfinite(fact.ts):
+                found = self.bursts.feed(fact)
+                findings.extend(f for f in found if not self._host_down(f.source))
+                self._add(GLOBAL, "auth_failures", int(fact.ts // 60), 1)
+                latest = max(latest, fact.ts)
+        if latest > -math.inf:
+            self._advance(latest, findings)
+
+    def _host_down(self, host: str) -> bool:
+        engine = self._engine
+        hosts = getattr(engine, "hosts", None) if engine is not None else None
+        status = hosts.get(host) if isinstance(hosts, dict) else None
+        state = str(getattr(status, "state", "")).lower()
+        down = state.startswith(DOWN_STATES)
+        if down != self.alerts_manager.is_down(host):
+            self.alerts_manager.set_source_down(host, down, self._now)
+        return down
+
+    # -- per-minute machinery -------------------------------------------------------------------
+
+    def _add(self, scope: Scope, metric: str, minute: int, value: float) -> None:
+        if not math.isfinite(value) or value < 0:
+            return
+        if self._current_minute >= 0 and minute < self._current_minute - 5:
+            return  # far too late (skew, replay): dropped rather than rewriting judged minutes
+        pending = self._pending.setdefault((scope, metric), {})
+        pending[minute] = pending.get(minute, 0.0) + value
+
+    def _advance(self, now: float, findings: list[Finding]) -> None:
+        if now > self._now + 7 * 86400 and self._now > 0:
+            self._now = now  # a jump (clock change, replay): keep going, series rings handle it
+        self._now = max(self._now, now)
+        minute = int(self._now // 60)
+        if minute > self._current_minute:
+            if self._current_minute >= 0:
+                findings.extend(self._close_minutes(minute))
+            self._current_minute = minute
+        self.alerts_manager.observe(findings, self._now)
+        self.bursts.prune(self._now)
+        self._persist_alert_state()
+
+    def _close_minutes(self, current: int) -> list[Finding]:
+        """Judge every pending minute before ``current``."""
+        findings: list[Finding] = []
+        closed: dict[Scope, dict[int, dict[str, float]]] = {}
+        for key in list(self._pending):
+            scope, metric = key
+            pending = self._pending[key]
+            for minute in sorted(m for m in pending if m < current):
+                closed.setdefault(scope, {}).setdefault(minute, {})[metric] = pending.pop(minute)
+            if not pending:
+                del self._pending[key]
+        # a series with no data in a minute while polls arrived counts zero traffic (a short gap only:
+        # a long one is missing data, not silence)
+        starts: dict[tuple[Scope, str], int] = {
+            key: series.minutes.last + 1 for key, series in self._series.items() if series.minutes.last >= 0
+        }
+        for scope, minutes in closed.items():
+            for minute, values in minutes.items():
+                for metric in values:
+                    key = (scope, metric)
+                    starts[key] = min(starts.get(key, minute), minute)
+        for (scope, metric), first in starts.items():
+            if metric in RATE_METRICS:
+                for minute in range(max(first, current - 3), current):
+                    closed.setdefault(scope, {}).setdefault(minute, {}).setdefault(metric, 0.0)
+        for scope, minutes in closed.items():
+            for minute, values in sorted(minutes.items()):
+                findings.extend(self._judge_minute(scope, minute, values))
+        for scope, (minute, depth) in list(self._gauges.items()):
+            if minute < current:
+                self._store(scope, "queue_depth", minute, depth)
+                found = self.queue.update(scope, depth, minute * 60.0 + 60)
+                if found is not None:
+                    findings.append(found)
+                s = self.static.check(scope, "queue_depth", depth, minute * 60.0 + 60)
+                if s is not None:
+                    findings.append(s)
+        if self._baseline_store is not None:
+            self._persist_baselines()
+        for f in findings:
+            self._markers.setdefault(f.scope, deque(maxlen=500)).append((f.ts, f.severity))
+        return findings
+
+    def _judge_minute(self, scope: Scope, minute: int, values: dict[str, float]) -> list[Finding]:
+        ts = minute * 60.0 + 60.0
+        out: list[Finding] = []
+        for metric, value in values.items():
+            if metric.startswith("_"):
+                continue
+            self._store(scope, metric, minute, value)
+            expected = self.expected(scope, metric, ts)
+            for found in (
+                self.zscore.update(scope, metric, value, expected, ts),
+                (
+                    self.ramp.update(scope, metric, value, expected, ts)
+                    if metric == "sent" and scope.kind in (ScopeKind.SERVER, ScopeKind.GLOBAL)
+                    else None
+                ),
+                self.static.check(scope, metric, value, ts),
+            ):
+                if found is not None:
+                    out.append(found)
+        if "_attempts" in values:
+            attempts, failed = values["_attempts"], values.get("_failed", 0.0)
+            out.extend(self.ratios.update(scope, minute * 60, attempts, failed, values.get("spam", 0.0)))
+        return out
+
+    def _store(self, scope: Scope, metric: str, minute: int, value: float) -> None:
+        series = self._series.get((scope, metric))
+        if series is None:
+            series = self._series[(scope, metric)] = _Series()
+        series.minutes.set(minute, value)
+        hour = minute // 60
+        h, total, n = series.hsum
+        if hour != h:
+            series.hsum = (hour, value, 1)
+        else:
+            series.hsum = (h, total + value, n + 1)
+        series.hours.set(hour, series.hsum[1] / series.hsum[2])
+        self.baselines.observe(scope, metric, minute * 60.0, value)
+
+    def expected(self, scope: Scope, metric: str, ts: float) -> Expectation:
+        """The hour-of-week expectation, or (while that is learning) the scope's own last hour."""
+        exp = self.baselines.expect(scope, metric, ts)
+        if not exp.learning:
+            return exp
+        series = self._series.get((scope, metric))
+        if series is None:
+            return exp
+        last = series.minutes.last
+        recent = [
+            v for m in range(last - RECENT_MINUTES, last - 1) if math.isfinite(v := series.minutes.get(m))
+        ]
+        if len(recent) < RECENT_MIN_POINTS:
+            return exp
+        med = median(recent)
+        mad = median([abs(v - med) for v in recent])
+        spread = max(mad * MAD_TO_SIGMA, med * 0.2, 1.0)
+        return Expectation(med, spread, len(recent), False)
+
+    # -- chart ------------------------------------------------------------------------------------
+
+    def scopes(self) -> list[Scope]:
+        """Scopes that have a ``sent`` series, global first."""
+        found = sorted(
+            {s for s, m in self._series if m == "sent"}, key=lambda s: (s.kind != ScopeKind.GLOBAL, str(s))
+        )
+        return found or [GLOBAL]
+
+    def series(
+        self,
+        scope: Scope,
+        metric: str,
+        window: float,
+        band_k: float = 3.0,
+        max_points: int = 180,
+        band: bool = True,
+    ) -> SeriesView:
+        """Per-minute values with the baseline's expected line and band, at most ``max_points`` points.
+
+        Up to 24 h the values are per-minute rates (averaged over a few minutes when the window holds more
+        than ``max_points`` minutes); beyond, hourly means. NaN marks periods without data.
+        """
+        base = 60 if window <= 86400 else 3600
+        found = self._series.get((scope, metric))
+        ring = None if found is None else (found.minutes if base == 60 else found.hours)
+        # the newest complete period (the current minute is still being counted)
+        end = int(self._now // base) - 1 if self._now else 0
+        n = max(1, int(window // base))
+        k = max(1, -(-n // max(1, max_points)))
+        step = base * k
+        first = end - n + 1
+        times: list[float] = []
+        values: list[float] = []
+        expected: list[float] = []
+        low: list[float] = []
+        high: list[float] = []
+        learning = True
+        cache: dict[int, Expectation] = {}
+        for b in range(first, end + 1, k):
+            t = float(b * base)
+            times.append(t)
+            if ring is None:
+                values.append(math.nan)
+            else:
+                got = [v for i in range(b, min(b + k, end + 1)) if math.isfinite(v := ring.get(i))]
+                values.append(sum(got) / len(got) if got else math.nan)
+            if not band:
+                expected.append(math.nan)
+                low.append(math.nan)
+                high.append(math.nan)
+                continue
+            bucket = int(t // 900)
+            exp = cache.get(bucket)
+            if exp is None:
+                exp = cache[bucket] = self.baselines.expect(scope, metric, t + step / 2)
+            if exp.learning:
+                expected.append(math.nan)
+                low.append(math.nan)
+                high.append(math.nan)
+            else:
+                learning = False
+                lo, hi = exp.band(band_k)
+                expected.append(exp.median)
+                low.append(lo)
+                high.append(hi)
+        start = times[0] if times else 0.0
+        markers = [(t, sev) for t, sev in self._markers.get(scope, ()) if t >= start]
+        return SeriesView(scope, metric, step, times, values, expected, low, high, learning, markers)
+
+    # -- operator actions and persistence -----------------------------------------------------
+
+    def acknowledge(self, key: str, comment: str, author: str | None = None) -> Alert | None:
+        """Acknowledge an alert (persisted)."""
+        alert = self.alerts_manager.acknowledge(key, author or self.author, comment, self._now)
+        self._persist_alert_state(force=True)
+        return alert
+
+    def silence(self, match: str, duration: float, reason: str, author: str | None = None) -> None:
+        """Silence alerts matching ``match`` for ``duration`` seconds (persisted)."""
+        silence = self.alerts_manager.silence(match, duration, author or self.author, reason, self._now)
+        if self._alert_store is not None:
+            self._alert_store.save_silence(silence)
+        self._persist_alert_state(force=True)
+
+    def marker_for(self, seq: int) -> Severity | None:
+        """Severity of the alert a log line raised, if any (the log panel's inline marker)."""
+        return self.marked.get(seq)
+
+    def _remember_markers(self, event: AlertEvent) -> None:
+        if event.transition.value not in ("fired", "updated", "escalated"):
+            return
+        for seq in event.alert.seqs:
+            self.marked[seq] = event.alert.severity
+            self.marked.move_to_end(seq)
+        while len(self.marked) > MAX_MARKED:
+            self.marked.popitem(last=False)
+
+    def _persist_baselines(self) -> None:
+        new = self.baselines.take_new()
+        if new and self._baseline_store is not None:
+            self._baseline_store.save(new)
+
+    def _persist_alert_state(self, force: bool = False) -> None:
+        if self._alert_store is None:
+            return
+        if force:
+            self._alert_store.save_acks(self.alerts_manager.acks)
+
+
+HistoryProvider = Callable[[], Any]
+"""Returns ``Iterable[HistoryPoint]`` or an awaitable of it."""
+
+_MONITORS: weakref.WeakKeyDictionary[Any, Monitor] = weakref.WeakKeyDictionary()
+
+
+def monitor_for(engine: Any, settings: DetectionConfig | None = None, **kwargs: Any) -> Monitor:
+    """The one :class:`Monitor` of ``engine`` (created and attached on first call; later calls return it).
+
+    Entry points call it first with the settings and stores; widgets then call it with the engine only.
+    """
+    found = _MONITORS.get(engine)
+    if found is None:
+        found = Monitor(settings, **kwargs)
+        found.attach(engine)
+        _MONITORS[engine] = found
+    return found
+
+
+def marker_style(severity: Severity | None) -> str | None:
+    """Style of the log panel's inline marker for a line that raised an alert."""
+    if severity is None:
+        return None
+    return "bold red" if severity is Severity.CRITICAL else "bold yellow"
+
+
+def history_scopes(servers: Mapping[int, ServerInfo]) -> dict[int, Scope]:
+    """Scopes of discovered servers by id (for :meth:`Baselines.bootstrap`)."""
+    return {sid: Scope(ScopeKind.SERVER, info.full_permalink) for sid, info in servers.items()}

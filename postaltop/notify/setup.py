@@ -1,0 +1,86 @@
+"""Build the channels and the dispatcher from the ``[notify]`` section (secrets resolved here, once)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from postaltop import locations
+from postaltop.config_sections.notify import NotifyConfig
+from postaltop.notify.channels import (
+    AlertmanagerChannel,
+    Channel,
+    EmailChannel,
+    PagerDutyChannel,
+    SlackChannel,
+)
+from postaltop.notify.dispatcher import Dispatcher, LogFn, RetryPolicy
+from postaltop.notify.secrets import read_secret
+
+
+def build_channels(config: NotifyConfig, environ: Mapping[str, str] | None = None) -> list[Channel]:
+    """The configured channels.
+
+    Raises:
+        SecretError: when a channel's secret cannot be read (the message never holds the secret).
+    """
+    base = config.runbook_url
+    channels: list[Channel] = []
+    if config.alertmanager is not None:
+        am = config.alertmanager
+        channels.append(
+            AlertmanagerChannel(
+                am.url, runbook_base=base, refresh_interval=am.refresh_interval, timeout=am.timeout
+            )
+        )
+    if config.slack is not None:
+        slack = config.slack
+        url = read_secret("notify.slack webhook URL", slack.webhook_url_env, slack.webhook_url_file, environ)
+        channels.append(SlackChannel(url, runbook_base=base, timeout=slack.timeout))
+    if config.pagerduty is not None:
+        pd = config.pagerduty
+        key = read_secret("notify.pagerduty routing key", pd.routing_key_env, pd.routing_key_file, environ)
+        channels.append(PagerDutyChannel(key, url=pd.url, runbook_base=base, timeout=pd.timeout))
+    if config.email is not None:
+        mail = config.email
+        password = None
+        if mail.password_env or mail.password_file:
+            password = read_secret("notify.email password", mail.password_env, mail.password_file, environ)
+        channels.append(
+            EmailChannel(
+                mail.host,
+                mail.port,
+                mail.sender,
+                list(mail.recipients),
+                username=mail.username,
+                password=password,
+                starttls=mail.starttls,
+                tls=mail.tls,
+                runbook_base=base,
+                timeout=mail.timeout,
+            )
+        )
+    return channels
+
+
+def default_dead_letter_path() -> Path:
+    """``dead-letters.jsonl`` in postaltop's state directory."""
+    return locations.state_dir() / "dead-letters.jsonl"
+
+
+def build_dispatcher(
+    config: NotifyConfig, *, log: LogFn, environ: Mapping[str, str] | None = None
+) -> Dispatcher:
+    """A dispatcher over the configured channels.
+
+    Raises:
+        SecretError: when a channel's secret cannot be read.
+    """
+    return Dispatcher(
+        build_channels(config, environ),
+        repeat_interval=config.repeat_interval,
+        retry=RetryPolicy(config.retry_attempts, config.retry_base, config.retry_cap),
+        dead_letter=config.dead_letter_file or default_dead_letter_path(),
+        min_severity=config.min_severity,
+        log=log,
+    )

@@ -1,0 +1,115 @@
+"""What a recording holds, and how each record is turned into JSON and back.
+
+A recording is gzip-compressed JSON Lines. Raw log lines are bytes that may not be UTF-8: they are
+stored as text decoded with ``surrogateescape`` (JSON escapes the stray bytes as ``\\udcXX``),
+which round-trips exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from postaltop.core.dbmetrics import (
+    CredentialSample,
+    DomainSample,
+    PollResult,
+    ServerInfo,
+    ServerSample,
+    WindowCounts,
+)
+from postaltop.notify.event import NotificationEvent
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LinesRecord:
+    """One group of raw lines as a source handed it to the engine."""
+
+    at: float
+    """When the lines were received (the engine's ``received_at``)."""
+    host: str
+    component: str
+    lines: tuple[bytes, ...]
+    sim_time: float | None = None
+    """The demo's simulated time after this group, when recorded from the demo."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRecord:
+    """One poll result."""
+
+    at: float
+    result: PollResult
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alert transition."""
+
+    at: float
+    event: NotificationEvent
+
+
+Record = LinesRecord | MetricsRecord | AlertRecord
+
+
+def encode(record: Record) -> dict[str, Any]:
+    """A JSON-ready dict of ``record``."""
+    if isinstance(record, LinesRecord):
+        out: dict[str, Any] = {
+            "k": "lines",
+            "at": record.at,
+            "host": record.host,
+            "component": record.component,
+            "lines": [line.decode("utf-8", "surrogateescape") for line in record.lines],
+        }
+        if record.sim_time is not None:
+            out["sim_time"] = record.sim_time
+        return out
+    if isinstance(record, MetricsRecord):
+        return {"k": "metrics", "at": record.at, "result": asdict(record.result)}
+    return {"k": "alert", "at": record.at, "event": record.event.to_dict()}
+
+
+def decode(data: dict[str, Any]) -> Record | None:
+    """The record of one JSON object (None for the header and unknown kinds, so newer files still open)."""
+    kind = data.get("k")
+    at = float(data.get("at", 0.0))
+    if kind == "lines":
+        sim = data.get("sim_time")
+        return LinesRecord(
+            at,
+            str(data["host"]),
+            str(data["component"]),
+            tuple(str(line).encode("utf-8", "surrogateescape") for line in data["lines"]),
+            None if sim is None else float(sim),
+        )
+    if kind == "metrics":
+        return MetricsRecord(at, poll_from_dict(data["result"]))
+    if kind == "alert":
+        return AlertRecord(at, NotificationEvent.from_dict(data["event"]))
+    return None
+
+
+def poll_from_dict(data: dict[str, Any]) -> PollResult:
+    """Rebuild a :class:`PollResult` from ``dataclasses.asdict`` output."""
+    samples = []
+    for raw in data.get("samples", ()):
+        fields = dict(raw)
+        fields["counts"] = WindowCounts(**fields.get("counts", {}))
+        samples.append(ServerSample(**fields))
+    return PollResult(
+        started_at=float(data["started_at"]),
+        duration=float(data["duration"]),
+        connected=bool(data["connected"]),
+        status=str(data["status"]),
+        servers=tuple(ServerInfo(**s) for s in data.get("servers", ())),
+        samples=tuple(samples),
+        credentials=tuple(CredentialSample(**c) for c in data.get("credentials", ())),
+        domains=tuple(DomainSample(**d) for d in data.get("domains", ())),
+        errors=tuple(data.get("errors", ())),
+        queries=int(data.get("queries", 0)),
+        retry_in=data.get("retry_in"),
+    )

@@ -1,0 +1,132 @@
+"""``postaltop replay``: the full UI (:class:`~postaltop.ui.app.PostaltopApp`) fed by a recording.
+
+A small subclass adds the replay keys and mounts the replay bar on the main screen; everything else is the
+monitor itself, so the review looks exactly like the incident did. Jumping back restarts the app on a fresh
+engine fed up to the earlier time (an engine cannot forget lines).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.binding import Binding
+
+from postaltop.config import LoadedSettings
+from postaltop.engine import Engine
+from postaltop.recording.replay import Recording, ReplayController
+from postaltop.ui import app as ui_app
+from postaltop.ui.app import PostaltopApp
+from postaltop.ui.widgets.replay_bar import ReplayBar
+
+RESTART = 75
+"""Internal return code: the app closed to restart the replay at an earlier time."""
+
+
+class ReplayApp(PostaltopApp):
+    """The monitor UI over a :class:`ReplayController`."""
+
+    CSS_PATH = str(Path(ui_app.__file__).with_name("app.tcss"))
+    BINDINGS = [
+        *PostaltopApp.BINDINGS,
+        Binding("space", "replay_pause", "Pause", id="replay.pause"),
+        Binding("right_square_bracket", "replay_jump(300)", "+5 min", id="replay.forward"),
+        Binding("left_square_bracket", "replay_jump(-300)", "-5 min", id="replay.back"),
+        Binding("right_curly_bracket", "replay_jump(60)", "+1 min", show=False, id="replay.forward1"),
+        Binding("left_curly_bracket", "replay_jump(-60)", "-1 min", show=False, id="replay.back1"),
+        Binding("plus", "replay_speed(2)", "Faster", show=False, id="replay.faster"),
+        Binding("minus", "replay_speed(0.5)", "Slower", show=False, id="replay.slower"),
+    ]
+
+    def __init__(self, engine: Engine, controller: ReplayController, **kwargs: Any) -> None:
+        super().__init__(engine, sources=[lambda: controller.run(engine)], **kwargs)
+        self.controller = controller
+        self.bar: ReplayBar | None = None
+
+    def on_mount(self) -> None:
+        """Start as the monitor does, then add the replay bar and its timer."""
+        super().on_mount()
+        screen = self.main_screen
+        if screen is not None:
+            self.bar = ReplayBar()
+            status = screen.query("#status-line")
+            if status:
+                screen.mount(self.bar, before=status.first())
+            else:
+                screen.mount(self.bar)
+        self.set_interval(0.25, self.show_replay)
+        self.show_replay()
+
+    def show_replay(self) -> None:
+        """Redraw the replay bar."""
+        if self.bar is None or not self.bar.is_mounted:
+            return
+        ctl = self.controller
+        alerts = [f"{e.title} — {e.scope}" for e in ctl.open_alerts().values()]
+        self.bar.show(
+            position=ctl.position,
+            progress=ctl.progress,
+            speed=ctl.speed,
+            paused=ctl.paused,
+            finished=ctl.finished,
+            alerts=alerts,
+        )
+
+    def action_replay_pause(self) -> None:
+        """Pause or resume the replay."""
+        self.controller.toggle_pause()
+        self.show_replay()
+
+    def action_replay_jump(self, seconds: float) -> None:
+        """Jump forward at once, or restart the replay earlier."""
+        if not self.controller.jump(float(seconds)):
+            self.exit(return_code=RESTART)
+            return
+        self.show_replay()
+
+    def action_replay_speed(self, factor: float) -> None:
+        """Multiply the speed."""
+        self.controller.set_speed(self.controller.speed * float(factor))
+        self.notify(f"Replay speed x{self.controller.speed:g}", markup=False, timeout=1.5)
+        self.show_replay()
+
+
+def build_replay_app(
+    loaded: LoadedSettings,
+    recording: Recording,
+    *,
+    speed: float = 1.0,
+    start_at: float | None = None,
+    paused: bool = False,
+) -> ReplayApp:
+    """The app over a fresh engine whose clock is the replay clock."""
+    controller = ReplayController(recording, speed=speed, start_at=start_at, paused=paused)
+    ui = loaded.settings.ui
+    engine = Engine(retained_lines=ui.retained_lines, refresh_hz=ui.refresh_hz, clock=controller.now)
+    meta = recording.meta
+    label = "replay · " + recording.path.name
+    if meta.get("scenario"):
+        label += f" · {meta['scenario']}"
+    return ReplayApp(
+        engine,
+        controller,
+        ui=ui,
+        mode=label,
+        persist_filters=False,
+        placeholder="Replaying: lines appear as the recording's time comes.",
+    )
+
+
+def run_replay(loaded: LoadedSettings, path: Path, *, speed: float = 1.0, paused: bool = False) -> int:
+    """Run the replay UI until quit (restarting it after a jump back)."""
+    recording = Recording(path)
+    start_at: float | None = None
+    while True:
+        app = build_replay_app(loaded, recording, speed=speed, start_at=start_at, paused=paused)
+        app.run()
+        code = app.return_code or 0
+        if code != RESTART or app.controller.restart_at is None:
+            return code
+        start_at = app.controller.restart_at
+        speed = app.controller.speed
+        paused = app.controller.paused

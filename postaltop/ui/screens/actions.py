@@ -1,0 +1,202 @@
+"""The actions menu (``x``): pick an action for the selected context, or type the target.
+
+The server and credential are prefilled from the selected log line when it names them; the value field
+takes the action's free argument (suspension reason, mode, send limit, recipients or ``@domain``).
+Enter on an action plans it and opens the preview; Escape closes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from postaltop.core.actions import ACTIONS, PlanError
+from postaltop.core.actions.context import ActionContext
+
+AUDIT_OPTION = "audit-trail"
+
+VALUE_HINTS = {
+    "server-suspend": "reason (required)",
+    "server-mode": "Live or Development",
+    "server-send-limit": "messages per 60 min, or none",
+    "suppress-add": "addresses (space separated) or @domain",
+    "suppress-remove": "addresses (space separated) or @domain",
+}
+
+
+class ActionsScreen(ModalScreen[None]):
+    """Menu of incident actions for one server / credential."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="actions.close")]
+
+    DEFAULT_CSS = """
+    ActionsScreen { align: center middle; }
+    ActionsScreen #actions-box { width: 90%; max-width: 110; height: auto; max-height: 95%; padding: 0 1;
+        border: round $primary; background: $surface; }
+    ActionsScreen #actions-readonly { color: $warning; }
+    ActionsScreen Input { width: 1fr; }
+    ActionsScreen OptionList { height: auto; max-height: 14; margin-top: 1; }
+    """
+
+    def __init__(self, executor: Any, context: ActionContext, *, actions_config: Any = None) -> None:
+        super().__init__()
+        self.executor = executor
+        self.context = context
+        self.actions_config = actions_config
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="actions-box"):
+            title = "Incident actions" + (
+                " (demo: applied to the simulation)" if getattr(self.executor, "demo", False) else ""
+            )
+            yield Static(Text(title, style="bold"))
+            if not self.executor.enabled:
+                from postaltop.sources.action_executor import ENABLE_HINT
+
+                yield Static(Text("Read-only: preview only. " + ENABLE_HINT), id="actions-readonly")
+            yield Input(
+                value=self.context.server, placeholder="server: id or org/server", id="actions-server"
+            )
+            yield Input(
+                value=self.context.credential,
+                placeholder="credential: id or name (credential actions, bulk filter)",
+                id="actions-credential",
+            )
+            yield Input(placeholder="value: reason / mode / limit / recipients", id="actions-value")
+            options = [
+                Option(Text(f"{spec.name:19} {spec.title}"), id=spec.name) for spec in ACTIONS.values()
+            ]
+            options.append(
+                Option(Text(f"{AUDIT_OPTION:19} Past actions (audit trail), with undo"), id=AUDIT_OPTION)
+            )
+            yield OptionList(*options, id="actions-list")
+            yield Static(Text("Enter: preview the selected action · Escape: close"), id="actions-help")
+
+    def on_mount(self) -> None:
+        """Start in the list when the context is known, else in the server field; preselect a suggestion."""
+        options = self.query_one("#actions-list", OptionList)
+        if self.context.suggested in ACTIONS:
+            options.highlighted = list(ACTIONS).index(self.context.suggested)
+        known = self.context.server or self.context.credential
+        (options if known else self.query_one("#actions-server")).focus()
+
+    @on(OptionList.OptionHighlighted)
+    def _hint(self, event: OptionList.OptionHighlighted) -> None:
+        name = event.option.id or ""
+        self.query_one("#actions-value", Input).placeholder = "value: " + VALUE_HINTS.get(
+            name, "(not needed)"
+        )
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#actions-list").focus()
+
+    @on(OptionList.OptionSelected, "#actions-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id == AUDIT_OPTION:
+            self.app.push_screen(AuditScreen(self.executor, actions_config=self.actions_config))
+            return
+        self.run_worker(self.open_preview(event.option.id or ""), group="actions-plan", exclusive=True)
+
+    async def open_preview(self, name: str) -> None:
+        """Plan ``name`` for the typed targets and push the preview screen (errors are notified)."""
+        from postaltop.sources.action_executor import plan_action
+        from postaltop.ui.screens.action_preview import ActionPreviewScreen
+
+        server = self.query_one("#actions-server", Input).value
+        credential = self.query_one("#actions-credential", Input).value
+        value = self.query_one("#actions-value", Input).value
+        try:
+            plan = await plan_action(
+                self.executor, name, server, credential, value=value, actions=self.actions_config
+            )
+            preview = await self.executor.preview(plan)
+        except PlanError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        except Exception as exc:
+            self.notify(
+                f"Cannot preview: {type(exc).__name__}: {exc}", severity="error", markup=False, timeout=10
+            )
+            return
+        protected = list(getattr(self.actions_config, "protected_servers", []) or [])
+        self.app.push_screen(ActionPreviewScreen(self.executor, plan, preview, protected=protected))
+
+    def action_close(self) -> None:
+        """Close the menu."""
+        self.dismiss(None)
+
+
+class AuditScreen(ModalScreen[None]):
+    """The audit trail (newest first, secrets redacted); Enter on an entry previews its undo."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="audit.close")]
+
+    DEFAULT_CSS = """
+    AuditScreen { align: center middle; }
+    AuditScreen #audit-box { width: 95%; height: 85%; padding: 0 1; border: round $primary;
+        background: $surface; }
+    AuditScreen OptionList { height: 1fr; }
+    """
+
+    def __init__(self, executor: Any, *, actions_config: Any = None) -> None:
+        super().__init__()
+        self.executor = executor
+        self.actions_config = actions_config
+
+    def compose(self) -> ComposeResult:
+        demo = bool(getattr(self.executor, "demo", False))
+        records = list(reversed(self.executor.store.list(demo=demo)))
+        with Vertical(id="audit-box"):
+            yield Static(Text("Audit trail" + (" (demo)" if demo else "") + " · Enter: undo · Escape: close"))
+            options = [Option(Text(self.describe(r)), id=str(r.id)) for r in records]
+            yield OptionList(*options, id="audit-list")
+            if not records:
+                yield Static(Text("No actions yet."))
+
+    @staticmethod
+    def describe(record: Any) -> str:
+        """One entry, two lines."""
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(record.ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        state = f" undone by #{record.undone_by}" if record.undone_by else ""
+        state += f" (undo of #{record.undo_of})" if record.undo_of else ""
+        head = f"#{record.id} {when}Z {record.os_user}/{record.db_user} {record.action} {record.server}"
+        return f"{head} [{record.result}]{state}\n   {record.sentence}"
+
+    def on_mount(self) -> None:
+        """Focus the list."""
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _undo(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.run_worker(self.open_undo(int(event.option.id or 0)), group="audit-undo", exclusive=True)
+
+    async def open_undo(self, audit_id: int) -> None:
+        """Preview the undo of entry ``audit_id``."""
+        from postaltop.ui.screens.action_preview import ActionPreviewScreen
+
+        try:
+            plan = self.executor.plan_undo(audit_id)
+            preview = await self.executor.preview(plan)
+        except PlanError as exc:
+            self.notify(str(exc), markup=False, timeout=6)
+            return
+        protected = list(getattr(self.actions_config, "protected_servers", []) or [])
+        self.app.push_screen(ActionPreviewScreen(self.executor, plan, preview, protected=protected))
+
+    def action_close(self) -> None:
+        """Close the trail."""
+        self.dismiss(None)

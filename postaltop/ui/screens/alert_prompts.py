@@ -1,0 +1,96 @@
+"""Prompts for acknowledging (comment) and silencing (duration + reason) an alert."""
+
+from __future__ import annotations
+
+import re
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([smhd]?)\s*$")
+_UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float | None:
+    """``30m`` -> 1800.0; a bare number is minutes; None if not a duration (or longer than 30 days)."""
+    m = _DURATION.match(text)
+    if m is None:
+        return None
+    seconds = int(m[1]) * _UNITS[m[2]]
+    return float(seconds) if 0 < seconds <= 30 * 86400 else None
+
+
+class AckPrompt(ModalScreen[str | None]):
+    """Ask for an acknowledgement comment; dismisses with the comment (None when cancelled)."""
+
+    DEFAULT_CSS = """
+    AckPrompt { align: center middle; }
+    AckPrompt > Vertical {
+        width: 70; height: auto; border: round $primary; padding: 1 2; background: $surface;
+    }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        """Title and one input."""
+        with Vertical():
+            yield Label(f"Acknowledge: {self.what}", markup=False)
+            yield Input(placeholder="comment (what you are doing about it)", id="ack-comment")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter confirms."""
+        self.dismiss(event.value.strip() or "acknowledged")
+
+    def action_cancel(self) -> None:
+        """Escape cancels."""
+        self.dismiss(None)
+
+
+class SilencePrompt(ModalScreen[tuple[float, str] | None]):
+    """Ask for a duration and a reason; dismisses with ``(seconds, reason)`` (None when cancelled)."""
+
+    DEFAULT_CSS = """
+    SilencePrompt { align: center middle; }
+    SilencePrompt > Vertical {
+        width: 70; height: auto; border: round $warning; padding: 1 2; background: $surface;
+    }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        """Title, duration and reason inputs, and an error line."""
+        with Vertical():
+            yield Label(f"Silence: {self.what}", markup=False)
+            yield Input(value="1h", placeholder="duration: 30m, 2h, 1d", id="silence-duration")
+            yield Input(placeholder="reason (required)", id="silence-reason")
+            yield Label("", id="silence-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the duration moves on; Enter in the reason confirms when both are valid."""
+        if event.input.id == "silence-duration":
+            self.query_one("#silence-reason", Input).focus()
+            return
+        seconds = parse_duration(self.query_one("#silence-duration", Input).value)
+        reason = self.query_one("#silence-reason", Input).value.strip()
+        error = self.query_one("#silence-error", Label)
+        if seconds is None:
+            error.update("duration must look like 30m, 2h or 1d (at most 30d)")
+        elif not reason:
+            error.update("a reason is required")
+        else:
+            self.dismiss((seconds, reason))
+
+    def action_cancel(self) -> None:
+        """Escape cancels."""
+        self.dismiss(None)

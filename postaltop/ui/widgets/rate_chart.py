@@ -1,0 +1,180 @@
+"""The live send-rate chart: per-minute sent, bounced and held for one scope, against the baseline band.
+
+Draws from :meth:`postaltop.monitoring.Monitor.series`; never more than twice a second (a timer checks
+whether the monitor's data time moved). ``w`` cycles the window (15m/1h/6h/24h/7d), ``[``/``]`` the scope.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual_plotext import PlotextPlot
+
+from postaltop.core.alerts import GLOBAL, Scope, Severity
+
+if TYPE_CHECKING:
+    from postaltop.monitoring import Monitor
+
+WINDOWS: tuple[tuple[str, float], ...] = (
+    ("15m", 900),
+    ("1h", 3600),
+    ("6h", 6 * 3600),
+    ("24h", 86400),
+    ("7d", 7 * 86400),
+)
+"""Chart windows, cycled by ``w``."""
+MAX_HZ = 2.0
+"""Most redraws per second."""
+MAX_POINTS = 120
+"""Most points per line (longer windows are averaged over a few minutes): plotext's cost grows with points."""
+
+
+def _clean(values: list[float]) -> list[float]:
+    return [v if math.isfinite(v) else 0.0 for v in values]
+
+
+def corners(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    """Only the points where a piecewise-constant line changes (plotext joins them): far fewer to draw."""
+    keep_x: list[float] = []
+    keep_y: list[float] = []
+    n = len(ys)
+    for i in range(n):
+        if i in (0, n - 1) or ys[i] != ys[i - 1] or ys[i] != ys[i + 1]:
+            keep_x.append(xs[i])
+            keep_y.append(ys[i])
+    return keep_x, keep_y
+
+
+def first_finite(values: list[float]) -> int:
+    """Index of the first number (the series starts there; before it there was no data)."""
+    for i, v in enumerate(values):
+        if math.isfinite(v):
+            return i
+    return len(values)
+
+
+class RateChart(PlotextPlot, can_focus=True):
+    """Sent/bounced/held per minute for the selected scope, with the expected line, band and anomaly marks."""
+
+    DEFAULT_CSS = """
+    RateChart { height: 14; border-top: solid $primary-darken-2; display: none; }
+    RateChart.-shown { display: block; }
+    """
+    BINDINGS = [
+        Binding("w", "cycle_window", "Chart window", show=False),
+        Binding("right_square_bracket", "next_scope", "Next scope", show=False),
+        Binding("left_square_bracket", "previous_scope", "Previous scope", show=False),
+    ]
+
+    def __init__(self, monitor: Monitor | None = None, *, widget_id: str | None = None) -> None:
+        super().__init__(id=widget_id)
+        self.monitor = monitor
+        self.window_index = 1
+        self.scope: Scope = GLOBAL
+        self._drawn_at = -1.0
+        self.redraws = 0
+
+    def on_mount(self) -> None:
+        """Redraw on a timer, at most :data:`MAX_HZ` times a second."""
+        self.set_interval(1.0 / MAX_HZ, self._tick)
+        self.redraw()
+
+    @property
+    def window(self) -> tuple[str, float]:
+        """(label, seconds) of the current window."""
+        return WINDOWS[self.window_index]
+
+    def _tick(self) -> None:
+        if self.monitor is not None and self.monitor.now != self._drawn_at and self.display:
+            self.redraw()
+
+    def action_cycle_window(self) -> None:
+        """Next window (15m → 1h → 6h → 24h → 7d → 15m)."""
+        self.window_index = (self.window_index + 1) % len(WINDOWS)
+        self.redraw()
+
+    def _step_scope(self, delta: int) -> None:
+        if self.monitor is None:
+            return
+        scopes = self.monitor.scopes()
+        i = scopes.index(self.scope) if self.scope in scopes else 0
+        self.scope = scopes[(i + delta) % len(scopes)]
+        self.redraw()
+
+    def action_next_scope(self) -> None:
+        """Chart the next scope (global, servers, credentials, domains)."""
+        self._step_scope(1)
+
+    def action_previous_scope(self) -> None:
+        """Chart the previous scope."""
+        self._step_scope(-1)
+
+    def set_scope(self, scope: Scope) -> None:
+        """Chart ``scope`` (e.g. the scope of the selected alert)."""
+        self.scope = scope
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Rebuild the plot from the monitor's series (cheap: at most a few hundred points per line)."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        label, seconds = self.window
+        monitor = self.monitor
+        if monitor is None:
+            plt.title("no data")
+            self.refresh()
+            return
+        self._drawn_at = monitor.now
+        self.redraws += 1
+        sent = monitor.series(self.scope, "sent", seconds, max_points=MAX_POINTS)
+        unit = 60.0 if sent.step == 60 else 3600.0
+        end = sent.times[-1] if sent.times else 0.0
+        xs = [(t - end) / unit for t in sent.times]
+        if not sent.learning:
+            plt.plot(*corners(xs, _clean(sent.high)), color="gray", marker="dot", label="normal band")
+            plt.plot(*corners(xs, _clean(sent.low)), color="gray", marker="dot")
+            plt.plot(*corners(xs, _clean(sent.expected)), color="cyan", marker="dot", label="expected")
+        start = first_finite(sent.values)
+        if start < len(xs):
+            plt.plot(xs[start:], _clean(sent.values[start:]), color="green", marker="hd", label="sent")
+        for metric, color in (("bounced", "red"), ("held", "yellow")):
+            view = monitor.series(self.scope, metric, seconds, max_points=MAX_POINTS, band=False)
+            if any(math.isfinite(v) and v > 0 for v in view.values):
+                i = first_finite(view.values)
+                plt.plot(xs[i:], _clean(view.values[i:]), color=color, marker="hd", label=metric)
+        if sent.markers:
+            # findings are stamped at the end of the minute they judged: mark that minute
+            mx = [max(xs[0], (t - sent.step - end) / unit) for t, _ in sent.markers]
+            top = max([v for v in _clean(sent.values)] + [1.0])
+            critical = any(s is Severity.CRITICAL for _, s in sent.markers)
+            plt.scatter(
+                mx, [top] * len(mx), marker="x", color="red" if critical else "orange", label="anomaly"
+            )
+        state = "learning (no baseline yet)" if sent.learning else "band = expected +/- 3 sd"
+        plt.title(f"{self.scope.display} · per minute · {label} · {state}")
+        plt.xlabel("minutes ago" if unit == 60 else "hours ago")
+        self.refresh()
+
+
+def detection_widgets(
+    engine: Any, set_marker: Callable[[Callable[[int], str | None]], None]
+) -> Iterator[Widget]:
+    """The chart and the alert list of ``engine``'s monitor (both hidden until ``c``/``a``).
+
+    Also hands the log panel its inline-marker lookup through ``set_marker``.
+    """
+    from postaltop.monitoring import marker_style, monitor_for
+    from postaltop.ui.widgets.alert_list import AlertList
+
+    monitor = monitor_for(engine)
+    set_marker(lambda seq: marker_style(monitor.marked.get(seq)) if monitor.marked else None)
+    chart = RateChart(monitor)
+    alerts = AlertList(monitor)
+    alerts.on_select = chart.set_scope
+    yield chart
+    yield alerts

@@ -1,0 +1,1 @@
+"""``postaltop watch``: the engine, detectors, notifications, metrics and recording without a UI."""

@@ -1,0 +1,65 @@
+"""The database runner feeds the real engine: poll results, the ``db`` host state, history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from postaltop.config import DatabaseConfig, Settings
+from postaltop.engine import Engine
+from postaltop.sources.db_runner import DB_HOST_NAME, db_runner, db_sources
+from tests.support.postal_builder import Dataset
+
+pytestmark = pytest.mark.mysql
+
+
+async def wait_for_state(engine: Engine, prefix: str, timeout: float = 15.0) -> str:
+    async with asyncio.timeout(timeout):
+        while True:
+            status = engine.hosts.get(DB_HOST_NAME)
+            if status is not None and status.state.startswith(prefix):
+                return status.state
+            await asyncio.sleep(0.02)
+
+
+async def test_runner_publishes_poll_results_and_state(db_config: DatabaseConfig, dataset: Dataset) -> None:
+    engine = Engine(retained_lines=100)
+    runner = db_runner(Settings(database=db_config), engine)
+    assert runner is not None and runner.tunnel is None
+    task = asyncio.create_task(runner.run())
+    try:
+        state = await wait_for_state(engine, "degraded")  # acme/ghost has no message database
+        assert state == "degraded: 1 problem(s)"
+        latest = engine.latest_metrics
+        assert latest is not None and latest.connected and "acme/ghost" in latest.errors[0]
+        assert {s.full_permalink for s in latest.servers} >= {"acme/main", "acme/ghost"}
+        history = await runner.history(weeks=4)
+        hourly = [p for p in history if p.server_id == 1 and p.granularity == "hour"]
+        assert len(hourly) > 24 * 7
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert not runner.source.connected
+
+
+async def test_unreachable_database_shows_an_error_state(db_config: DatabaseConfig) -> None:
+    engine = Engine(retained_lines=100)
+    config = db_config.model_copy(update={"port": 1})
+    runner = db_runner(Settings(database=config), engine)
+    assert runner is not None
+    task = asyncio.create_task(runner.run())
+    try:
+        state = await wait_for_state(engine, "error")
+        assert "unreachable" in state and "retry in" in state
+        assert engine.latest_metrics is not None and not engine.latest_metrics.connected
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def test_no_database_section_runs_nothing() -> None:
+    assert db_sources(Settings(), Engine(retained_lines=10)) == []

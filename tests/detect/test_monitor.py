@@ -1,0 +1,96 @@
+"""The Monitor on odd input: NaN and negative counts, a database going down, clock skew, no history."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from postaltop.core.alerts import DB_SOURCE, GLOBAL, AlertState, Scope, ScopeKind
+from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo, ServerSample, WindowCounts
+from postaltop.core.facts import AuthFailure
+from postaltop.core.ingest import IngestResult
+from postaltop.engine import Engine
+from postaltop.monitoring import Monitor, monitor_for
+
+T0 = 1777366800.0  # Tuesday 09:00 UTC
+INFO = ServerInfo(1, "acme", "app", "App", "Live", False, None, None, "postal-server-1")
+SRV = Scope(ScopeKind.SERVER, "acme/app")
+
+
+def poll(ts: float, outgoing: float, connected: bool = True, depth: int = 0) -> PollResult:
+    counts = WindowCounts(outgoing=outgoing, sent=outgoing)  # type: ignore[arg-type]
+    sample = ServerSample(1, ts, 60.0, counts, queue_depth=depth)
+    return PollResult(ts, 0.01, connected, "ok" if connected else "unreachable", (INFO,), (sample,))
+
+
+def history() -> list[HistoryPoint]:
+    return [
+        HistoryPoint(1, "hour", int(T0) - w * 7 * 86400 + h * 3600, 0, 600, 0, 6, 0)
+        for w in range(1, 5)
+        for h in range(-3, 4)
+    ]
+
+
+def test_bootstrap_then_spike_alerts_and_nan_is_ignored() -> None:
+    m = Monitor()
+    m.bootstrap(history(), [INFO])
+    for i in range(1, 16):
+        m.on_metrics(poll(T0 + i * 60, 10))
+    m.on_metrics(poll(T0 + 16 * 60, math.nan))
+    m.on_metrics(poll(T0 + 17 * 60, -5))
+    assert m.alerts == []
+    for i in range(18, 24):
+        m.on_metrics(poll(T0 + i * 60, 300))
+    kinds = {(a.kind, a.scope) for a in m.alerts}
+    assert ("zscore", SRV) in kinds and ("zscore", GLOBAL) in kinds
+    view = m.series(SRV, "sent", 3600)
+    assert not view.learning and view.markers and max(v for v in view.values if v == v) == 300
+
+
+def test_no_history_means_learning_and_no_alert() -> None:
+    m = Monitor()
+    for i in range(1, 6):
+        m.on_metrics(poll(T0 + i * 60, 10 if i < 5 else 5000))
+    assert m.alerts == []
+    assert m.series(SRV, "sent", 900).learning
+
+
+def test_database_down_inhibits_instead_of_resolving() -> None:
+    m = Monitor()
+    m.bootstrap(history(), [INFO])
+    for i in range(1, 8):
+        m.on_metrics(poll(T0 + i * 60, 400))
+    assert any(a.state is AlertState.FIRING for a in m.alerts)
+    m.on_metrics(poll(T0 + 8 * 60, 0, connected=False))
+    assert m.alerts_manager.is_down(DB_SOURCE)
+    m.on_facts(IngestResult(0, 1, [AuthFailure(ts=T0 + 3600, host="mx1", seq=1, ip="192.0.2.1")]))
+    assert all(a.inhibited and a.state is AlertState.FIRING for a in m.alerts if a.source == DB_SOURCE)
+
+
+def test_late_and_skewed_input_does_not_crash() -> None:
+    m = Monitor()
+    m.on_metrics(poll(T0 + 600, 10))
+    m.on_metrics(poll(T0, 10))  # 10 minutes late: dropped
+    m.on_metrics(replace(poll(T0 + 660, 10), samples=(replace(poll(T0, 1).samples[0], sampled_at=math.inf),)))
+    m.on_facts(IngestResult(0, 1, [AuthFailure(ts=math.nan, host="mx1", seq=1, ip="x")]))
+    m.on_metrics(poll(T0 + 720, 10))
+    values = m.series(SRV, "sent", 900).values
+    assert values[-1] == 10 and values[-2] == 0 and values[-3] == 10
+    assert math.isnan(values[-12])  # the late sample for minute -1 was not written back
+
+
+def test_monitor_for_attaches_once_and_marks_burst_lines() -> None:
+    engine = Engine(clock=lambda: T0)
+    m = monitor_for(engine)
+    assert monitor_for(engine) is m
+    lines = [
+        f"2026-04-28 09:00:{i:02d} +0000 WARN   Authentication failure for 192.0.2.9 trace_id=AB{i:06d} "
+        "component=smtp-server".encode()
+        for i in range(12)
+    ]
+    result = engine.feed("mx1", "smtp", lines, received_at=T0)
+    seqs = range(result.first_seq, result.first_seq + 12)
+    assert [m.marker_for(s) for s in seqs][-3:] == [m.marked[seqs[-1]]] * 3 and m.marked[
+        seqs[-1]
+    ].value == "warning"
+    assert m.marker_for(result.first_seq - 1) is None

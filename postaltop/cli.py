@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"postaltop {__version__}")
     parser.set_defaults(handler=_run_monitor)
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="record what the monitor sees to FILE (postaltop replay FILE)",
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS.values():
         command.configure(add_subcommand(subparsers, command.name, command.help))
@@ -190,7 +197,9 @@ def _run_monitor(args: argparse.Namespace) -> int:
     app = _ui_app()
     if loaded.settings_source is None and not loaded.settings.is_configured:
         return _result(app.run_first_run(loaded))
-    return _result(app.run_monitor(loaded))
+    record: Path | None = getattr(args, "record", None)
+    extra = {"record": record} if record is not None else {}  # --record FILE (postaltop.recording)
+    return _result(app.run_monitor(loaded, **extra))
 
 
 # --- demo ------------------------------------------------------------------------------------------

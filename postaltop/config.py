@@ -723,4 +723,23 @@ def effective_config_text(settings: Settings) -> str:
     _emit_model(out, "[actions]", "actions", settings.actions)
     out.append("")
     _emit_model(out, "[ssh]", "ssh", settings.ssh)
+    out.append("")
+    _emit_notify(out, settings.notify)
     return "\n".join(out) + "\n"
+
+
+def _emit_notify(out: list[str], notify: NotifyConfig) -> None:
+    """``[notify]`` and its channel tables (secrets are never in them: only where they are read from)."""
+    channels = ("alertmanager", "slack", "pagerduty", "email")
+    out.append("[notify]")
+    for name in type(notify).model_fields:
+        value = getattr(notify, name)
+        if name not in channels:
+            out.append(f"# {name} is not set" if value is None else f"{name} = {_toml_value(value)}")
+    for name in channels:
+        channel = getattr(notify, name)
+        if channel is None:
+            out.append(f"# [notify.{name}] is not configured")
+        else:
+            out.append("")
+            _emit_model(out, f"[notify.{name}]", f"notify.{name}", channel)

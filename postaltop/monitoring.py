@@ -151,8 +151,7 @@ class Monitor:
         self.baselines = Baselines(BaselineSettings(min_samples=settings.min_baseline_samples))
         self._baseline_store = baseline_store
         self._alert_store = alert_store
-        if baseline_store is not None:
-            baseline_store.load_into(self.baselines)
+        loaded = baseline_store.load_into(self.baselines) if baseline_store is not None else 0
         silences = alert_store.load_silences() if alert_store is not None else []
         acks = alert_store.load_acks() if alert_store is not None else {}
         self.alerts_manager = AlertManager(
@@ -214,13 +213,17 @@ class Monitor:
         self._markers: dict[Scope, deque[tuple[float, Severity]]] = {}
         self.marked: OrderedDict[int, Severity] = OrderedDict()
         """Log sequence numbers that raised an alert -> severity (read by the log panel)."""
-        self.bootstrapped = False
+        self.bootstrapped = loaded > 0
+        """True once baselines exist (restored from the store or bootstrapped from Postal's statistics)."""
         self.db_status = "waiting"
         self._unsubscribe: list[Callable[[], None]] = []
         self._engine: Any = None
         self.alerts_manager.on_event(self._remember_markers)
         self._history_provider: HistoryProvider | None = None
         self._bootstrap_task: asyncio.Future[Any] | None = None
+        self._history_done = False
+        self.history_error: str | None = None
+        """Why the history bootstrap failed, if it did (the scopes then learn online)."""
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -282,25 +285,30 @@ class Monitor:
 
     def _maybe_bootstrap(self, result: PollResult) -> None:
         provider = self._history_provider
-        if provider is None or self.bootstrapped or self._bootstrap_task is not None or not result.connected:
+        if provider is None or self._history_done or not result.connected:
             return
+        self._history_done = True
         servers = list(result.servers)
         try:
             points = provider()
         except Exception:  # a failed history read must not stop monitoring: the scopes stay "learning"
-            self.bootstrapped = True
+            self.history_error = "could not read Postal's statistics"
             return
         if inspect.isawaitable(points):
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
+                close = getattr(points, "close", None)
+                if callable(close):
+                    close()  # a coroutine that will never run: close it (no "never awaited" warning)
+                self._history_done = False  # no loop yet: try again at the next poll
                 return
 
             async def wait(awaitable: Any) -> None:
                 try:
                     self.bootstrap(await awaitable, servers)
-                except Exception:
-                    self.bootstrapped = True
+                except Exception:  # the scopes stay "learning"; monitoring goes on
+                    self.history_error = "could not read Postal's statistics"
 
             self._bootstrap_task = loop.create_task(wait(points))
             return
@@ -413,6 +421,8 @@ class Monitor:
             if self._current_minute >= 0:
                 findings.extend(self._close_minutes(minute))
             self._current_minute = minute
+        if not self.config.enabled:
+            findings = []  # detection off: series and the chart still work, nothing is raised
         self.alerts_manager.observe(findings, self._now)
         self.bursts.prune(self._now)
         self._persist_alert_state()

@@ -28,7 +28,7 @@ class DetectionConfig(BaseModel):
     model_config = _MODEL
 
     enabled: bool = True
-    """Run the detectors at all."""
+    """Raise alerts at all (when false the chart and baselines still work)."""
     static: dict[str, StaticLimit] = Field(default_factory=_default_static)
     """Static limits per metric (``sent``, ``bounced``, ``held``, ``spam``, ``queue_depth``), per scope."""
     z_warning: float = Field(default=5.0, gt=0)

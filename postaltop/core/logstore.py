@@ -205,6 +205,12 @@ class LogStore:
                 self._cached_bytes += len(low)
         return low
 
+    def may_lower(self, block: Block) -> bool:
+        """Would ``lowered(block)`` keep the copy (a sealed block, within the budget)?"""
+        if block.sealed is None:
+            return False
+        return self._cached_bytes + len(block.sealed) <= self._text_bytes * self.lower_cache_ratio
+
     def _seal(self, block: Block) -> None:
         block.seal()
         with self._cache_lock:

@@ -7,7 +7,7 @@ import json
 import os
 import time
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -92,21 +92,6 @@ class Recorder:
         engine.on_lines(on_lines)
         engine.on_metrics(self.metrics)
 
-    async def wrap_batches(self, batches: AsyncIterable[Any]) -> AsyncIterator[Any]:
-        """Pass a source's batches through unchanged, recording every group of lines on the way."""
-        from postaltop.engine import _groups_of
-
-        async for batch in batches:
-            sim_time = getattr(batch, "sim_time", None)
-            now = self.clock()
-            groups = list(_groups_of(batch))
-            for index, (host, component, lines) in enumerate(groups):
-                last = index == len(groups) - 1
-                self.lines(host, component, lines, now, float(sim_time) if last and sim_time else None)
-            if not groups and sim_time is not None:
-                self.lines("", "", (), now, float(sim_time))
-            yield batch
-
     def flush(self) -> None:
         """Push everything written so far to the file (a sync flush: the file is readable up to here)."""
         if self._gz.closed:
@@ -175,22 +160,6 @@ class NullRecorder:
     """Stands in for a :class:`Recorder` when nothing is recorded."""
 
     records = 0
-
-    def attach(self, engine: Any) -> None:
-        """Record every group ``engine`` ingests (with its ``received_at`` and the demo's simulated time)
-        and every poll result it publishes."""
-
-        def on_lines(host: str, component: str, lines: Sequence[bytes], at: float) -> None:
-            sim_time = getattr(engine, "sim_time", None)
-            self.lines(host, component, lines, at, None if sim_time is None else float(sim_time))
-
-        engine.on_lines(on_lines)
-        engine.on_metrics(self.metrics)
-
-    async def wrap_batches(self, batches: AsyncIterable[Any]) -> AsyncIterator[Any]:
-        """Pass batches through."""
-        async for batch in batches:
-            yield batch
 
     def close(self) -> None:
         """Nothing to close."""

@@ -44,7 +44,9 @@ def state_text(result: PollResult) -> str:
     ``error: unreachable …`` (with the retry delay) or ``error: …`` (the main database refused us).
     """
     if not result.connected:
-        retry = f" (retry in {result.retry_in:.0f}s)" if result.retry_in is not None else ""
+        retry = ""
+        if result.retry_in is not None and "retrying" not in result.status:
+            retry = f" (retrying in {result.retry_in:.0f} s)"
         return f"error: {result.status}{retry}"
     if result.errors and not result.samples:
         return f"error: {result.errors[0]}"

@@ -333,11 +333,18 @@ class PostalDbSource:
                     )
                     failures += 1
                     self.status = f"unreachable: {self.address}: {clean_error(exc)}"
+                    # The servers seen before keep their last figures, flagged stale with their age.
+                    now = self._db_now_estimate()
                     yield dm.PollResult(
                         started_at=self._clock(),
                         duration=time.monotonic() - started,
                         connected=False,
                         status=f"{self.status}; retrying in {delay:.2f} s",
+                        servers=tuple(self._servers),
+                        samples=tuple(
+                            dm.mark_stale(self._last_good.get(s.id), s.id, now, "database unreachable")
+                            for s in self._servers
+                        ),
                         errors=(self.status,),
                         retry_in=delay,
                     )

@@ -266,7 +266,7 @@ def _fleet_hosts(fleet: object) -> Iterable[str]:
     return [h if isinstance(h, str) else str(getattr(h, "name", h)) for h in hosts]
 
 
-def run_monitor(loaded: LoadedSettings) -> int:
+def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
     """``postaltop``: the live monitor (the SSH and database sources arrive with their issues)."""
     ui = loaded.settings.ui
     engine = Engine(retained_lines=ui.retained_lines, refresh_hz=ui.refresh_hz)
@@ -290,6 +290,10 @@ def run_monitor(loaded: LoadedSettings) -> int:
     monitor_for(
         engine, loaded.settings.detection, baseline_store=BaselineStore(), alert_store=AlertStateStore()
     )
+    # --record FILE (postaltop.recording): what the monitor sees, for `postaltop replay`.
+    from postaltop.recording.file import open_recorder
+
+    recorder = open_recorder(record, engine, {"mode": "monitor"}, monitor_for(engine))
     filter_text, history = _load_filters()
     app = PostaltopApp(
         engine,
@@ -311,7 +315,10 @@ def run_monitor(loaded: LoadedSettings) -> int:
         from postaltop.sources.action_executor import attach_db_actions
 
         attach_db_actions(app, loaded.settings)
-    app.run()
+    try:
+        app.run()
+    finally:
+        recorder.close()
     return app.return_code or 0
 
 

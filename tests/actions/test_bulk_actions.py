@@ -334,3 +334,24 @@ async def test_every_action_and_undo_works_with_the_documented_grants(
             result = await executor.execute(undo, await executor.preview(undo))
             assert result.ok, (audit_id, result.message)
     assert checksums(admin, dataset) == before
+
+
+async def test_undo_aborts_when_a_worker_took_the_released_message(
+    executor: DbActionExecutor, dataset: Dataset, admin: Any
+) -> None:
+    ids = _add_held(admin, dataset, 2)
+    plan = await _plan(executor, "release-held", MailFilter(sender=SENDER, recipient_domain="held.example"))
+    result = await executor.execute(plan, await executor.preview(plan))
+    assert result.ok
+    with admin.cursor() as cur:  # a worker locks one released row: it is being sent
+        cur.execute(
+            f"UPDATE `{dataset.prefix}`.queued_messages SET locked_by = 'w', locked_at = UTC_TIMESTAMP(6) "
+            "WHERE message_id = %s AND server_id = 1",
+            (ids[0],),
+        )
+    middle = checksums(admin, dataset)
+    undo = executor.plan_undo(result.record.id or 0)
+    undone = await executor.execute(undo, await executor.preview(undo))
+    assert undone.result == "aborted-drift"
+    assert checksums(admin, dataset) == middle  # the other row was not deleted either
+    assert executor.store.get(result.record.id or 0).undone_by is None  # type: ignore[union-attr]

@@ -70,3 +70,11 @@ async def test_revoke_and_undo_restore_key_exactly(
     assert store.db_path.stat().st_mode & 0o777 == 0o600
     assert store.jsonl_path.stat().st_mode & 0o777 == 0o600
     assert key not in capsys.readouterr().out
+
+
+async def test_alert_context_credential_without_server(executor: DbActionExecutor, dataset: Dataset) -> None:
+    from postaltop.sources.action_executor import plan_action
+
+    plan = await plan_action(executor, "credential-hold", "", "3")
+    assert plan.server_id == dataset.credentials[3][0]
+    assert plan.targets["credential_id"] == 3

@@ -165,3 +165,31 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert [backoff_delay(n, 1.0, 30.0, 1.0) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
     assert backoff_delay(3, 1.0, 30.0, 0.0) == 4.0  # jitter keeps at least half
     assert backoff_delay(10_000, 1.0, 30.0, 0.5) == 22.5  # huge attempt counts do not overflow
+
+
+async def test_lost_database_keeps_the_servers_with_stale_ages(db_config: Any, dataset: Dataset) -> None:
+    dead = {"port": 0}
+
+    async def endpoint() -> tuple[str, int]:
+        return "127.0.0.1", dead["port"] or int(db_config.port)
+
+    src = PostalDbSource(db_config, environ={}, endpoint=endpoint, backoff_base=0.05, backoff_cap=0.1)
+    stream = src.samples()
+    try:
+        async with asyncio.timeout(20):
+            good = await anext(stream)
+        assert good.connected and good.sample(1) is not None
+        dead["port"] = _free_port()  # the database "goes away"
+        await src.close()
+        await asyncio.sleep(0.3)
+        async with asyncio.timeout(20):
+            lost = await anext(stream)
+        assert not lost.connected and lost.retry_in is not None
+        assert [s.id for s in lost.servers] == [s.id for s in good.servers]
+        one = lost.sample(1)
+        assert one is not None and one.stale and one.error == "database unreachable"
+        assert one.stale_age is not None and one.stale_age >= 0.3
+        assert one.held_total == good.sample(1).held_total  # type: ignore[union-attr]
+    finally:
+        await stream.aclose()
+        await src.close()

@@ -94,3 +94,56 @@ def test_monitor_for_attaches_once_and_marks_burst_lines() -> None:
         seqs[-1]
     ].value == "warning"
     assert m.marker_for(result.first_seq - 1) is None
+
+
+def test_detection_disabled_raises_nothing_but_keeps_series() -> None:
+    from postaltop.config_sections.detection import DetectionConfig
+
+    m = Monitor(DetectionConfig(enabled=False))
+    m.bootstrap(history(), [INFO])
+    for i in range(1, 8):
+        m.on_metrics(poll(T0 + i * 60, 400))
+    assert m.alerts == [] and m.series(SRV, "sent", 900).values[-1] == 400
+
+
+def test_config_rejects_warning_above_critical() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from postaltop.config_sections.detection import DetectionConfig
+
+    with pytest.raises(ValidationError, match="z_warning"):
+        DetectionConfig(z_warning=12, z_critical=10)
+    with pytest.raises(ValidationError):
+        DetectionConfig(unknown_key=1)  # type: ignore[call-arg]
+
+
+async def test_async_history_provider_bootstraps_at_first_connected_poll() -> None:
+    import asyncio
+
+    m = Monitor()
+    calls = []
+
+    async def provider() -> list[HistoryPoint]:
+        calls.append(1)
+        await asyncio.sleep(0)
+        return history()
+
+    m.set_history_provider(provider)
+    m.on_metrics(poll(T0, 0, connected=False))
+    assert calls == []
+    m.on_metrics(poll(T0 + 60, 10))
+    m.on_metrics(poll(T0 + 120, 10))
+    await asyncio.sleep(0.05)
+    assert calls == [1] and m.bootstrapped and not m.baselines.is_learning(SRV, "sent", T0 + 1800)
+
+
+def test_failing_history_provider_leaves_scopes_learning() -> None:
+    m = Monitor()
+
+    def broken() -> list[HistoryPoint]:
+        raise OSError("db gone")
+
+    m.set_history_provider(broken)
+    m.on_metrics(poll(T0 + 60, 10))
+    assert m.history_error is not None and not m.bootstrapped

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 
 from postaltop.core.alerts import Scope, ScopeKind
 from postaltop.monitoring import Monitor
@@ -120,5 +118,16 @@ async def test_chart_redraw_is_throttled() -> None:
         assert chart.redraws == drawn + 1
 
 
-def _unused(_: Pilot[Any]) -> None:
-    return None
+async def test_critical_alert_toasts_even_when_the_list_is_hidden() -> None:
+    from postaltop.core.alerts import Finding, Severity
+
+    monitor = Monitor()
+    app = DetectionApp(monitor, Scope(ScopeKind.SERVER, "acme/app"))
+    async with app.run_test(size=(130, 36)) as pilot:
+        scope = Scope(ScopeKind.CREDENTIAL, "7", "main smtp")
+        finding = Finding("zscore", scope, "sent", Severity.CRITICAL, 400.0, 30.0, "sent 400/min", 100.0)
+        monitor.alerts_manager.observe([finding], 100.0)
+        monitor.alerts_manager.observe([finding], 101.0)  # an update: no second toast
+        await pilot.pause()
+        texts = [n.message for n in app._notifications]
+        assert len(texts) == 1 and "main smtp" in texts[0] and "sent 400/min" in texts[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from postaltop.config import ConfigError, load_settings
+from postaltop.config import ConfigError, effective_config_text, load_settings
 from postaltop.notify.channels import AlertmanagerChannel, PagerDutyChannel, SlackChannel
 from postaltop.notify.dispatcher import Dispatcher, RetryPolicy
 from postaltop.notify.event import NotificationEvent
@@ -266,3 +266,13 @@ def test_channels_built_from_config(tmp_path: Path) -> None:
     assert "PDKEY" not in repr(channels) and "hooks.example" not in repr(channels)
     with pytest.raises(SecretError, match="MY_HOOK"):
         build_channels(settings.notify, {})
+
+
+def test_config_check_shows_where_secrets_come_from_never_the_secret(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[notify.slack]\nwebhook_url_env = "MY_HOOK"\n')
+    text = effective_config_text(
+        load_settings(config, {"MY_HOOK": "https://hooks.example/TOPSECRET"}).settings
+    )
+    assert '[notify.slack]\n# webhook_url is not set\nwebhook_url_env = "MY_HOOK"' in text
+    assert "# [notify.pagerduty] is not configured" in text and "TOPSECRET" not in text

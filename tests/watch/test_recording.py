@@ -59,17 +59,16 @@ async def record_demo(path: Path) -> tuple[list[LinesRecord], list[MetricsRecord
     metrics = DemoMetricsSource(fleet)
     engine = Engine(retained_lines=100_000, clock=clock)
     recorder = Recorder(path, meta={"scenario": "compromised-credential"}, clock=clock)
-    engine.on_metrics(recorder.metrics)
+    recorder.attach(engine)  # every ingested group and every poll result
     fed: list[LinesRecord] = []
     polls: list[MetricsRecord] = []
-    async for batch in recorder.wrap_batches(demo_batches(fleet, clock, 12)):
+    async for batch in demo_batches(fleet, clock, 12):
         for host, component, lines in batch.groups:
             engine.feed(host, component, lines, received_at=clock.now)
             fed.append(LinesRecord(clock.now, host, component, tuple(lines)))
         for result in metrics.poll_now():
             engine.publish_metrics(result)
             polls.append(MetricsRecord(clock.now, result))
-    recorder.lines("mx1", "smtp", [b"bad utf-8 \xff\xfe and \x1b[31m escape"], clock.now)
     engine.feed("mx1", "smtp", [b"bad utf-8 \xff\xfe and \x1b[31m escape"], received_at=clock.now)
     fed.append(LinesRecord(clock.now, "mx1", "smtp", (b"bad utf-8 \xff\xfe and \x1b[31m escape",)))
     recorder.alert(alert("firing", clock.now))

@@ -169,3 +169,20 @@ def test_watch_sigint_flushes_and_exits_0(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert sum(len(r.lines) for r in read_records(recording) if isinstance(r, LinesRecord)) > 1_000
+
+
+def test_watch_with_nothing_to_watch_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "postaltop.toml"
+    config.write_text("[ui]\n")
+    result = subprocess.run(
+        [*WATCH, "--config", str(config), "--metrics-address", "off"], capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "nothing to watch" in result.stderr.decode()
+
+
+def test_watch_usage_errors() -> None:
+    result = subprocess.run([*WATCH, "--demo", "--speed", "warp"], capture_output=True, timeout=60)
+    assert result.returncode == 2 and b"normal, fast, high, max" in result.stderr
+    result = subprocess.run([*WATCH, "--demo", "--scenario", "nope"], capture_output=True, timeout=60)
+    assert result.returncode == 2 and b"compromised-credential" in result.stderr

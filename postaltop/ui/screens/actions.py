@@ -83,8 +83,8 @@ class ActionsScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         """Start in the list when the context is known, else in the server field; preselect a suggestion."""
         options = self.query_one("#actions-list", OptionList)
-        if self.context.suggested in ACTIONS:
-            options.highlighted = list(ACTIONS).index(self.context.suggested)
+        suggested = self.context.suggested
+        options.highlighted = list(ACTIONS).index(suggested) if suggested in ACTIONS else 0
         known = self.context.server or self.context.credential
         (options if known else self.query_one("#actions-server")).focus()
 

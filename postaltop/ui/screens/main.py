@@ -287,7 +287,7 @@ class MainScreen(Screen[None]):
         if self.apply_filter(text, final=True):
             self.panel.focus()
             self.notify(
-                f"Log narrowed to {display_text(message.info.full_permalink)}; clear the filter to see everything",
+                f"Log narrowed to {display_text(message.info.full_permalink)}; clear the filter for all",
                 markup=False,
                 timeout=4,
             )

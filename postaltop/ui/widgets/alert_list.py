@@ -16,11 +16,15 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Static
 
-from postaltop.core.alerts import Alert, AlertState, Scope, Severity
+from postaltop.core.alerts import Alert, AlertEvent, AlertState, Scope, Severity, Transition
 from postaltop.core.sanitize import display_text
 
 if TYPE_CHECKING:
     from postaltop.monitoring import Monitor
+
+
+TOAST_GAP_S = 10.0
+"""Fewest real seconds between two critical-alert toasts (an alert storm is one toast, then the list)."""
 
 
 def fmt_age(seconds: float) -> str:
@@ -87,6 +91,8 @@ class AlertList(Widget, can_focus=True):
         self.index = 0
         self.fixed_now = clock
         """A fixed "now" for snapshots; the monitor's data time otherwise."""
+        self._unsubscribe: Callable[[], None] | None = None
+        self._last_toast = float("-inf")
         self.on_select: Callable[[Scope], None] | None = None
         """Called with the selected alert's scope (the chart follows the selection)."""
 
@@ -95,9 +101,36 @@ class AlertList(Widget, can_focus=True):
         yield Static(id="alert-lines")
 
     def on_mount(self) -> None:
-        """Refresh on a timer."""
+        """Refresh on a timer; toast critical alerts even while the list is hidden."""
         self.set_interval(0.5, self.refresh_lines)
         self.refresh_lines()
+        if self.monitor is not None:
+            self._unsubscribe = self.monitor.on_alert(self._on_alert)
+
+    def on_unmount(self) -> None:
+        """Stop listening to the monitor."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _on_alert(self, event: AlertEvent) -> None:
+        alert = event.alert
+        if event.transition not in (Transition.FIRED, Transition.ESCALATED):
+            return
+        if alert.severity is not Severity.CRITICAL or alert.silenced:
+            return
+        now = time.monotonic()
+        if now - self._last_toast < TOAST_GAP_S:
+            return
+        self._last_toast = now
+        action = f" → {alert.action.label}" if alert.action is not None else ""
+        self.notify(
+            display_text(f"{alert.scope.display}: {alert.why}{action} (a: alerts)"),
+            title="Critical alert",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     def on_resize(self) -> None:
         """Lines are cut to the width: re-render when it changes."""

@@ -27,6 +27,10 @@ from postaltop.core.logstore import LogStore
 from postaltop.core.view import FilteredView
 from postaltop.ui.widgets.log_row import LEVEL_WIDTH, TIME_WIDTH, Columns, fit_cells, row_cells
 
+CACHED_STRIPS = 512
+"""Rendered rows kept for reuse (a few screens). Every cached strip is about a dozen long-lived
+objects that each full garbage collection walks, so the cache is kept small."""
+
 _LEVEL_CLASS = {
     Level.UNKNOWN: "log-panel--unknown",
     Level.DEBUG: "log-panel--debug",
@@ -125,7 +129,7 @@ class LogPanel(ScrollView, can_focus=True):
         self.last_render_at = 0.0
         self._top_seq: int | None = None
         self._columns = Columns(4, 4)
-        self._cache: LRUCache[tuple[int, int, str, Columns], Strip] = LRUCache(2048)
+        self._cache: LRUCache[tuple[int, int, str, Columns], Strip] = LRUCache(CACHED_STRIPS)
         self._styles: dict[str, Style] = {}
         self._programmatic_scroll = False
         self._frame_base = Style()
@@ -302,6 +306,8 @@ class LogPanel(ScrollView, can_focus=True):
         if delta > 0 and row == n - 1 and self.cursor_seq is not None and self._cursor_row() == n - 1:
             self.action_follow()  # moving down past the newest line resumes the tail
             return
+        was_following = self.follow
+        old_row = self._cursor_row()
         if delta < 0:
             self._pause()
         self.cursor_seq = self.view.seq_at(row)
@@ -311,7 +317,12 @@ class LogPanel(ScrollView, can_focus=True):
             self._scroll_to_row(row)
         elif row >= top + height:
             self._scroll_to_row(row - height + 1)
-        self.refresh()
+        if was_following == self.follow and int(self.scroll_offset.y) == top:
+            # Only the highlight moved: repaint its old and new rows, not the whole panel.
+            self.refresh_line(old_row)
+            self.refresh_line(row)
+        else:
+            self.refresh()
 
     def action_cursor_up(self) -> None:
         """Select the previous line (pauses following)."""

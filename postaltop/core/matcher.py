@@ -364,8 +364,8 @@ class _Literal:
             lit = self.lits[0]
             low = ctx.block.lowered
             if low is not None and ctx.block.sealed is not None:  # the store's lower-cased copy
-                find = low.find
-                found = [i for i, s, e in _line_spans(ctx, rows) if find(lit, s, e) >= 0]
+                find, offs, last = low.find, ctx.offs, len(ctx.offs) - 1
+                found = [i for i in rows if find(lit, offs[i], offs[i + 1] if i < last else len(low)) >= 0]
             else:
                 found = [i for i, s, e in _line_spans(ctx, rows) if lit in buf[s:e].lower()]
         else:

@@ -16,10 +16,22 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from dataclasses import dataclass
 
 from postaltop.core.logstore import LogStore
 from postaltop.core.matcher import BlockStats, Matcher
 from postaltop.core.query import Query
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedQuery:
+    """A filter applied to the store up to ``end`` (exclusive), ready for ``FilteredView.install``."""
+
+    query: Query | None
+    matcher: Matcher
+    seqs: array[int]
+    end: int
+    stats: BlockStats
 
 
 class FilteredView:
@@ -58,13 +70,37 @@ class FilteredView:
 
     def set_query(self, query: Query | None) -> None:
         """Replace the filter and re-apply it to every retained line."""
+        self._prune_stats()
+        self.install(self._prepare(query, self._stats))
+
+    def prepare(self, query: Query | None) -> PreparedQuery:
+        """Apply ``query`` to every retained line without touching the view (safe in a worker thread).
+
+        The view keeps showing the current filter (and ``refresh`` may keep running on another
+        thread) until :meth:`install` swaps the result in; lines appended meanwhile are picked up
+        by the next ``refresh``.
+        """
+        return self._prepare(query, {})
+
+    def _prepare(self, query: Query | None, stats: BlockStats) -> PreparedQuery:
         matcher = Matcher(query)
         seqs: array[int] = array("q")
         end = self._store.end_seq
-        self._prune_stats()
-        matcher.scan(self._store, self._store.start_seq, end, seqs, self._stats)
+        matcher.scan(self._store, self._store.start_seq, end, seqs, stats)
+        return PreparedQuery(query, matcher, seqs, end, stats)
+
+    def install(self, prepared: PreparedQuery) -> None:
+        """Show a result made by :meth:`prepare` (call from the thread that uses the view)."""
+        if prepared.stats is not self._stats:
+            self._stats.update(prepared.stats)
         # Swap in one step, so a reader never sees a half-built result.
-        self._query, self._matcher, self._seqs, self._head, self._scanned_to = query, matcher, seqs, 0, end
+        self._query, self._matcher, self._seqs, self._head, self._scanned_to = (
+            prepared.query,
+            prepared.matcher,
+            prepared.seqs,
+            0,
+            prepared.end,
+        )
 
     def refresh(self) -> int:
         """Drop matches evicted from the store and test the lines appended since the last call.

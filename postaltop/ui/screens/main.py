@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from postaltop import locations
-from postaltop.core.query import QueryError, parse_query
+from postaltop.core.query import Query, QueryError, parse_query
 from postaltop.core.view import FilteredView
 from postaltop.engine import Engine
 from postaltop.store.filters import FilterState, save_filter_state
@@ -189,7 +190,33 @@ class MainScreen(Screen[None]):
         except QueryError as exc:
             bar.show_error(query_error_text(exc))
             return False
+        self._filter_generation += 1
+        if len(self.engine.store) > self.ASYNC_FILTER_LINES:
+            generation = self._filter_generation
+            work = self._apply_in_thread(query, text, final, generation)
+            self.run_worker(work, group="filter")
+            return True
         self.view.set_query(query)
+        self._show_applied(text, final=final)
+        return True
+
+    ASYNC_FILTER_LINES = 200_000
+    """Above this many retained lines a filter is applied in a worker thread (a re-apply over a
+    million lines takes 0.2-0.4 s); the previous result stays on screen until the new one is ready."""
+
+    _filter_generation = 0
+    """Counts filter requests, so a slow result never replaces a newer filter's."""
+
+    async def _apply_in_thread(self, query: Query, text: str, final: bool, generation: int) -> None:
+        prepared = await asyncio.to_thread(self.view.prepare, query)
+        if generation != self._filter_generation:
+            return  # a newer filter was asked for meanwhile
+        self.view.install(prepared)
+        self._show_applied(text, final=final)
+
+    def _show_applied(self, text: str, *, final: bool) -> None:
+        """The view holds the new filter's result: redraw and remember it."""
+        bar = self.filter_bar
         bar.active_text = text
         self.panel.placeholder = "No line matches the filter" if text.strip() else self._placeholder
         self.panel.reset_view()
@@ -199,7 +226,6 @@ class MainScreen(Screen[None]):
             bar.remember(text)
             if self.persist_filters:
                 save_filters(text, bar.history)
-        return True
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
         """Enter (final) or the live debounce in the filter input."""

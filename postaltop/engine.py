@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from postaltop.core.dbmetrics import PollResult
 from postaltop.core.ingest import Ingestor, IngestResult
@@ -29,6 +29,7 @@ FactListener = Callable[[IngestResult], None]
 MetricsListener = Callable[[PollResult], None]
 LineListener = Callable[[str, str, Sequence[bytes], float], None]
 """Told ``(host, component, lines, received_at)`` of every group before it is ingested (recordings)."""
+_L = TypeVar("_L")
 
 METRICS_HISTORY = 720
 """Poll results kept in :attr:`Engine.metrics_history` (an hour at the default 5 s interval)."""
@@ -191,6 +192,11 @@ class Engine:
             line_listener(host, component, lines, now)
         started = time.perf_counter()
         result = self.ingestor.feed(host, component, lines, received_at=now)
+        self._account(host, result, now, started)
+        return result
+
+    def _account(self, host: str, result: IngestResult, now: float, started: float) -> None:
+        """Book one ingested group: stats (timed from ``started``), host rate, version, fact listeners."""
         self.stats.ingest_seconds += time.perf_counter() - started
         self.stats.ingested += result.count
         self.stats.batches += 1
@@ -201,7 +207,6 @@ class Engine:
         self.version += 1
         for listener in self._fact_listeners:
             listener(result)
-        return result
 
     def _ensure_queue(self) -> asyncio.Queue[_Pending]:
         if self._queue is None:
@@ -323,23 +328,15 @@ class Engine:
         Returns:
             A function that unsubscribes.
         """
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return _listen(self._listeners, listener)
 
     def on_lines(self, listener: LineListener) -> Callable[[], None]:
         """Call ``listener`` with every raw group just before it is ingested (even when sampled)."""
-        self._line_listeners.append(listener)
-        return lambda: self._line_listeners.remove(listener) if listener in self._line_listeners else None
+        return _listen(self._line_listeners, listener)
 
     def on_facts(self, listener: FactListener) -> Callable[[], None]:
         """Call ``listener`` with every ``IngestResult`` (metrics see every line, unthrottled)."""
-        self._fact_listeners.append(listener)
-        return lambda: self._fact_listeners.remove(listener) if listener in self._fact_listeners else None
+        return _listen(self._fact_listeners, listener)
 
     # -- metrics (database poll results) -----------------------------------------------
 
@@ -349,13 +346,7 @@ class Engine:
         Returns:
             A function that unsubscribes.
         """
-        self._metrics_listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._metrics_listeners:
-                self._metrics_listeners.remove(listener)
-
-        return unsubscribe
+        return _listen(self._metrics_listeners, listener)
 
     def publish_metrics(self, result: PollResult) -> None:
         """Record one poll cycle's result, tell the metrics listeners, and bump :attr:`version`."""
@@ -431,17 +422,19 @@ class Engine:
         kept = lines[::step]
         self.ingestor.feed(host, component, kept, received_at=now)
         self.sampled_out += len(lines) - len(kept)
-        self.stats.ingest_seconds += time.perf_counter() - started
-        self.stats.ingested += result.count
-        self.stats.batches += 1
-        status = self.hosts.get(host)
-        if status is None:
-            status = self.hosts[host] = HostStatus(name=host, state="live")
-        status.count(result.count, now)
-        self.version += 1
-        for listener in self._fact_listeners:
-            listener(result)
+        self._account(host, result, now, started)
         return result
+
+
+def _listen(listeners: list[_L], listener: _L) -> Callable[[], None]:
+    """Add ``listener`` to ``listeners``; returns a function that removes it again (twice is harmless)."""
+    listeners.append(listener)
+
+    def unsubscribe() -> None:
+        if listener in listeners:
+            listeners.remove(listener)
+
+    return unsubscribe
 
 
 def _groups_of(batch: Any) -> Iterable[tuple[str, str, Sequence[bytes]]]:

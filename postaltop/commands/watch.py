@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
-from postaltop.cli import DEMO_SPEED_RANGE, Command, register_command, scenario_names
+from postaltop.cli import DEMO_SPEED_RANGE, Command, _seed, _speed, register_command, scenario_names
 
 SPEED_PRESETS = {"normal": 1.0, "fast": 60.0, "high": 600.0, "max": 3600.0}
 """Named ``--speed`` values (simulated seconds per real second)."""
@@ -18,25 +17,14 @@ def speed_value(text: str) -> float:
     """A ``--speed`` number (0.1 to 3600) or preset name (normal, fast, high, max)."""
     if text in SPEED_PRESETS:
         return SPEED_PRESETS[text]
-    low, high = DEMO_SPEED_RANGE
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not low <= value <= high:
+        return _speed(text)  # the demo's number check
+    except argparse.ArgumentTypeError:
+        low, high = DEMO_SPEED_RANGE
         names = ", ".join(SPEED_PRESETS)
-        raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g} or one of {names}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 up, not {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(
+            f"must be a number from {low:g} to {high:g} or one of {names}"
+        ) from None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -40,8 +40,7 @@ from postaltop.core.actions import (
 )
 from postaltop.core.actions.plan import Row, Snapshot, expected_count
 from postaltop.sources import db_queries as q
-from postaltop.sources.mycnf import read_client_options
-from postaltop.sources.postal_db import build_ssl_context, clean_error, error_code
+from postaltop.sources.postal_db import build_ssl_context, clean_error, error_code, resolve_login
 from postaltop.store.audit import AuditRecord, AuditStore
 
 DENIED_CODES = {1044, 1045, 1142, 1143, 1227, 1370}
@@ -108,6 +107,21 @@ def render(
     return head + ", ".join(["%s"] * len(keys)) + tail, (*params, *keys)
 
 
+def audit_record(plan: ActionPlan, preview: Preview, *, db_user: str, demo: bool = False) -> AuditRecord:
+    """The audit record of executing ``plan`` as previewed: ``error`` until the execution says otherwise."""
+    return AuditRecord(
+        action=plan.action,
+        server=plan.server_name,
+        targets=dict(plan.targets),
+        sentence=plan.sentence,
+        statements=[s.display(preview.keys) for s in plan.statements],
+        result="error",
+        db_user=db_user,
+        demo=demo,
+        undo_of=plan.undo_of,
+    )
+
+
 class DbActionExecutor:
     """Previews and executes plans against the configured database; appends to ``store``."""
 
@@ -138,18 +152,12 @@ class DbActionExecutor:
 
     async def _connect(self) -> aiomysql.Connection:
         cfg = self.config
-        user, host, port = cfg.user, cfg.host, cfg.port
-        if cfg.use_my_cnf:
-            cnf = read_client_options(self._my_cnf)
-            user = cnf.user if cnf.user and "user" not in cfg.model_fields_set else user
-            host = cnf.host if cnf.host and "host" not in cfg.model_fields_set else host
-            port = cnf.port if cnf.port and "port" not in cfg.model_fields_set else port
-        secret = cfg.resolve_password(self._environ, self._my_cnf)
+        login = resolve_login(cfg, self._environ, self._my_cnf)
         return await aiomysql.connect(
-            host=host,
-            port=port,
-            user=user,
-            password=secret.get_secret_value() if secret is not None else "",
+            host=login.host,
+            port=login.port,
+            user=login.user,
+            password=login.password,
             autocommit=True,
             charset="utf8mb4",
             connect_timeout=max(1, int(cfg.query_timeout)),
@@ -292,16 +300,7 @@ class DbActionExecutor:
         """
         if not self.enabled:
             raise ActionsDisabled()
-        record = AuditRecord(
-            action=plan.action,
-            server=plan.server_name,
-            targets=dict(plan.targets),
-            sentence=plan.sentence,
-            statements=[s.display(preview.keys) for s in plan.statements],
-            result="error",
-            undo_of=plan.undo_of,
-            db_user="",
-        )
+        record = audit_record(plan, preview, db_user="")
         checks: list[CheckResult] = []
         try:
             conn = await self._connect()

@@ -20,7 +20,7 @@ from postaltop.core.actions.plan import Row
 from postaltop.core.sim import Fleet
 from postaltop.core.sim.model import Credential, MailServer
 from postaltop.core.sim.worker import QueuedMessage
-from postaltop.sources.action_executor import ActionsDisabled, ExecResult
+from postaltop.sources.action_executor import ActionsDisabled, ExecResult, audit_record
 from postaltop.store.audit import AuditRecord, AuditStore
 
 NOT_MODELLED = {"release-held", "cancel-hold", "suppress-add", "suppress-remove"}
@@ -171,17 +171,7 @@ class DemoActionExecutor:
         """Apply the plan to the model (aborted if the model changed since the preview); audit as demo."""
         if not self.enabled:
             raise ActionsDisabled()
-        record = AuditRecord(
-            action=plan.action,
-            server=plan.server_name,
-            targets=dict(plan.targets),
-            sentence=plan.sentence,
-            statements=[s.display(preview.keys) for s in plan.statements],
-            result="error",
-            db_user="demo",
-            demo=True,
-            undo_of=plan.undo_of,
-        )
+        record = audit_record(plan, preview, db_user="demo", demo=True)
         if plan.action == "undo":
             return self._undo(plan, record)
         keys, before = self._state(plan)

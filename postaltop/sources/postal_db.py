@@ -64,6 +64,28 @@ def error_code(exc: BaseException) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class Login:
+    """Where and as whom to connect to the database."""
+
+    user: str
+    host: str
+    port: int
+    password: str = field(repr=False)
+
+
+def resolve_login(cfg: DatabaseConfig, environ: Mapping[str, str] | None, my_cnf: Path | None) -> Login:
+    """The config's account and address, ~/.my.cnf filling what the config file did not set explicitly."""
+    user, host, port = cfg.user, cfg.host, cfg.port
+    if cfg.use_my_cnf:
+        cnf = read_client_options(my_cnf)
+        user = cnf.user if cnf.user and "user" not in cfg.model_fields_set else user
+        host = cnf.host if cnf.host and "host" not in cfg.model_fields_set else host
+        port = cnf.port if cnf.port and "port" not in cfg.model_fields_set else port
+    secret = cfg.resolve_password(environ, my_cnf)
+    return Login(user, host, port, secret.get_secret_value() if secret is not None else "")
+
+
 def build_ssl_context(config: DatabaseConfig) -> ssl.SSLContext | None:
     """The TLS context for aiomysql, or None when TLS is off."""
     if not config.tls:
@@ -177,20 +199,13 @@ class PostalDbSource:
         if host is None and self._endpoint is not None:
             host, port = await self._endpoint()
         cfg = self.config
-        user, cfg_host, cfg_port = cfg.user, cfg.host, cfg.port
-        if cfg.use_my_cnf:
-            # ~/.my.cnf only fills what the config file did not set explicitly.
-            cnf = read_client_options(self._my_cnf)
-            user = cnf.user if cnf.user and "user" not in cfg.model_fields_set else user
-            cfg_host = cnf.host if cnf.host and "host" not in cfg.model_fields_set else cfg_host
-            cfg_port = cnf.port if cnf.port and "port" not in cfg.model_fields_set else cfg_port
-        secret = cfg.resolve_password(self._environ, self._my_cnf)
-        self.address = f"{user}@{host or cfg_host}:{port or cfg_port}"
+        login = resolve_login(cfg, self._environ, self._my_cnf)
+        self.address = f"{login.user}@{host or login.host}:{port or login.port}"
         self._pool = await aiomysql.create_pool(
-            host=host or cfg_host,
-            port=port or cfg_port,
-            user=user,
-            password=secret.get_secret_value() if secret is not None else "",
+            host=host or login.host,
+            port=port or login.port,
+            user=login.user,
+            password=login.password,
             autocommit=True,  # without it a pooled connection would read one old snapshot forever
             charset="utf8mb4",
             minsize=1,

@@ -29,6 +29,7 @@ from typing import Any
 
 from postaltop import locations
 from postaltop.core.actions.plan import Row, redact_rows
+from postaltop.store.private import connect_private, open_private_text
 
 DB_NAME = "audit.sqlite3"
 JSONL_NAME = "audit.jsonl"
@@ -168,12 +169,7 @@ class AuditStore:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        locations.ensure_dir(self.directory)
-        if not self.db_path.exists():
-            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        self.db_path.chmod(0o600)
-        conn = sqlite3.connect(self.db_path, timeout=10)
+        conn = connect_private(self.db_path, timeout=10)
         try:
             conn.execute(_SCHEMA)
             yield conn
@@ -213,8 +209,7 @@ class AuditStore:
             record.id = int(cur.lastrowid or 0)
             if record.undo_of is not None and record.result == "ok":
                 conn.execute("UPDATE actions SET undone_by = ? WHERE id = ?", (record.id, record.undo_of))
-        fd = os.open(self.jsonl_path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as out:
+        with open_private_text(self.jsonl_path, "a") as out:
             out.write(json.dumps(record.public(), default=str) + "\n")
         return record
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -21,6 +20,7 @@ from postaltop.core.review.checklist import Step, merge_steps, parse_checklist, 
 from postaltop.core.review.model import Evidence, Finding
 from postaltop.core.review.report import PreviousReview, ReportData, render
 from postaltop.core.review.window import Window
+from postaltop.store.private import connect_private, open_private_text
 
 FILE_NAME = "reviews.sqlite3"
 _SELECT = (
@@ -121,12 +121,7 @@ class ReviewStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
-        locations.ensure_dir(self.path.parent)
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        self.path.chmod(0o600)
-        self._db = sqlite3.connect(self.path)
+        self._db = connect_private(self.path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -332,8 +327,7 @@ class ReviewSession:
         paths = []
         for fmt in self.formats:
             path = self.report_dir / f"review-{self.review_id}-{stamp}.{fmt}"
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with open_private_text(path, "w") as fh:
                 fh.write(render(data, fmt))
             paths.append(path)
         metrics = {ev.step_id: dict(ev.metrics) for ev in self.evidence}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,7 @@ from postaltop.config import ActionsConfig, DatabaseConfig
 from postaltop.sources.action_executor import DbActionExecutor
 from postaltop.store.audit import AuditStore
 from tests.support import mysql
-from tests.support.postal_builder import Dataset, build
-from tests.support.services import missing_service
+from tests.support.postal_builder import Dataset
 
 MAIN_TABLES = ("credentials", "servers", "queued_messages", "organizations")
 MSG_TABLES = ("messages", "deliveries", "suppressions")
@@ -22,32 +22,21 @@ MSG_TABLES = ("messages", "deliveries", "suppressions")
 @pytest.fixture(scope="session")
 def mysql_target() -> mysql.MysqlTarget:
     """The MariaDB under test."""
-    target = mysql.target_from_env()
-    problem = mysql.reachable(target)
-    if problem is not None:
-        missing_service(problem)
-    return target
+    return mysql.available_target()
 
 
 @pytest.fixture
 def dataset(mysql_target: mysql.MysqlTarget) -> Iterator[Dataset]:
     """A fresh one-week dataset (default layout), dropped afterwards."""
-    with mysql.prefix_scope(mysql_target) as prefix:
-        conn = mysql.connect(mysql_target)
-        try:
-            yield build(conn, prefix, weeks=1)
-        finally:
-            conn.close()
+    with mysql.built_dataset(mysql_target, weeks=1) as data:
+        yield data
 
 
 @pytest.fixture
 def admin(mysql_target: mysql.MysqlTarget) -> Iterator[Any]:
     """A blocking root connection for independent checks."""
-    conn = mysql.connect(mysql_target)
-    try:
+    with closing(mysql.connect(mysql_target)) as conn:
         yield conn
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ def test_linesplit_reassembles_any_chunking(lines: list[bytes], sizes: list[int]
 
 
 @settings(max_examples=5, deadline=None)
-@given(st.integers(0, 3), st.binary(min_size=1, max_size=3))
+@given(st.integers(0, 3), st.binary(min_size=1, max_size=3).filter(lambda b: b"\n" not in b))
 def test_megabyte_lines_are_kept_truncated(extra_kib: int, filler: bytes) -> None:
     line = (filler * (MAX_LINE_BYTES // len(filler) + 1024 * extra_kib + 1))[
         : MAX_LINE_BYTES + extra_kib * 1024 + 1

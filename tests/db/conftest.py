@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -10,39 +11,27 @@ import pytest
 from postaltop.config import DatabaseConfig
 from postaltop.sources.postal_db import PostalDbSource
 from tests.support import mysql
-from tests.support.postal_builder import Dataset, build
-from tests.support.services import missing_service
+from tests.support.postal_builder import Dataset
 
 
 @pytest.fixture(scope="session")
 def mysql_target() -> mysql.MysqlTarget:
     """The MariaDB under test (skips, or fails under CI, when it is not reachable)."""
-    target = mysql.target_from_env()
-    problem = mysql.reachable(target)
-    if problem is not None:
-        missing_service(problem)
-    return target
+    return mysql.available_target()
 
 
 @pytest.fixture(scope="session")
 def dataset(mysql_target: mysql.MysqlTarget) -> Iterator[Dataset]:
     """The shared dataset (default layout). Tests may append rows but must not change existing ones."""
-    with mysql.prefix_scope(mysql_target) as prefix:
-        conn = mysql.connect(mysql_target)
-        try:
-            yield build(conn, prefix)
-        finally:
-            conn.close()
+    with mysql.built_dataset(mysql_target) as data:
+        yield data
 
 
 @pytest.fixture
 def admin(mysql_target: mysql.MysqlTarget) -> Iterator[Any]:
     """A blocking root connection for independent checks."""
-    conn = mysql.connect(mysql_target)
-    try:
+    with closing(mysql.connect(mysql_target)) as conn:
         yield conn
-    finally:
-        conn.close()
 
 
 @pytest.fixture

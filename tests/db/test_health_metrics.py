@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from postaltop.config import DatabaseConfig, HostConfig
+from postaltop.config import DatabaseConfig
 from postaltop.core import promtext
 from postaltop.core.dbmetrics import queue_latency_text
 from postaltop.engine import Engine
@@ -23,10 +23,9 @@ from postaltop.sources.health_metrics import (
     parse_http_response,
 )
 from postaltop.sources.postal_db import PostalDbSource
-from postaltop.sources.ssh import SshOptions
 from tests.support.postal_builder import Dataset
-from tests.support.services import missing_service
-from tests.support.sshd import SshdServer, SshdUnavailable, free_port, start_sshd
+from tests.support.ssh_client import host_config, running_sshd, ssh_options
+from tests.support.sshd import SshdServer, free_port
 
 # The shape Postal's worker serves (prometheus-client for Ruby: floats with ".0", TYPE before HELP is fine).
 WORKER_METRICS = """\
@@ -132,15 +131,8 @@ def test_http_response_parsing() -> None:
 
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[SshdServer]:
-    try:
-        server = start_sshd(tmp_path / "sshd")
-    except SshdUnavailable as exc:
-        missing_service(f"OpenSSH sshd unavailable: {exc}")
-        raise AssertionError("unreachable") from exc
-    try:
+    with running_sshd(tmp_path / "sshd") as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
@@ -175,10 +167,8 @@ async def test_scrape_through_ssh_to_the_hosts_loopback(
 ) -> None:
     port, requests = metrics_server
     closed = free_port()  # nothing listens there: the SMTP health server is "not running"
-    host = HostConfig(
-        name="mx1", address="127.0.0.1", port=sshd.port, user=sshd.user, key_file=sshd.client_key
-    )
-    options = SshOptions(known_hosts=[sshd.known_hosts], ssh_config=[], connect_timeout=5.0)
+    host = host_config(sshd)
+    options = ssh_options(sshd)
     scraper = HostHealth(host, options, ports={"worker": port, "smtp": closed}, timeout=5.0)
     try:
         worker, smtp = await scraper.scrape()
@@ -210,10 +200,8 @@ async def test_db_runner_attaches_health_to_every_result(
     sshd: SshdServer, metrics_server: tuple[int, list[str]], db_config: DatabaseConfig, dataset: Dataset
 ) -> None:
     port, _requests = metrics_server
-    host = HostConfig(
-        name="mx1", address="127.0.0.1", port=sshd.port, user=sshd.user, key_file=sshd.client_key
-    )
-    options = SshOptions(known_hosts=[sshd.known_hosts], ssh_config=[], connect_timeout=5.0)
+    host = host_config(sshd)
+    options = ssh_options(sshd)
     monitor = HealthMonitor([HostHealth(host, options, ports={"worker": port})])
     engine = Engine(retained_lines=100)
     runner = DbRunner(PostalDbSource(db_config, environ={}), engine, health=monitor)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from postaltop.config import DatabaseConfig, HostConfig
+from postaltop.config import DatabaseConfig
 from postaltop.sources.db_tunnel import DbTunnel
 from postaltop.sources.postal_db import PostalDbSource
-from postaltop.sources.ssh import SshConnectError, SshOptions
+from postaltop.sources.ssh import SshConnectError
 from tests.support import mysql
 from tests.support.postal_builder import Dataset
-from tests.support.services import missing_service
-from tests.support.sshd import SshdServer, SshdUnavailable, start_sshd
+from tests.support.ssh_client import host_config, running_sshd, ssh_options
+from tests.support.sshd import SshdServer
 
 pytestmark = [pytest.mark.mysql, pytest.mark.ssh]
 
@@ -23,23 +23,12 @@ pytestmark = [pytest.mark.mysql, pytest.mark.ssh]
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[SshdServer]:
     """A running sshd on loopback, killed at the end."""
-    try:
-        server = start_sshd(tmp_path / "sshd")
-    except SshdUnavailable as exc:
-        missing_service(f"OpenSSH sshd unavailable: {exc}")
-        raise AssertionError("unreachable") from exc
-    try:
+    with running_sshd(tmp_path / "sshd") as server:
         yield server
-    finally:
-        server.kill()
 
 
 def tunnel_for(server: SshdServer, target: mysql.MysqlTarget) -> DbTunnel:
-    host = HostConfig(
-        name="mx1", address="127.0.0.1", port=server.port, user=server.user, key_file=server.client_key
-    )
-    options = SshOptions(known_hosts=[server.known_hosts], ssh_config=[], connect_timeout=5.0)
-    return DbTunnel(host, options, target.host, target.port)
+    return DbTunnel(host_config(server), ssh_options(server), target.host, target.port)
 
 
 async def test_pool_connects_through_the_tunnel_and_recovers_it(

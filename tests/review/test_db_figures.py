@@ -10,22 +10,14 @@ import pytest
 
 from postaltop.cli import main
 from tests.support import mysql
-from tests.support.postal_builder import Dataset, build
-from tests.support.services import missing_service
+from tests.support.postal_builder import Dataset
 
 
 @pytest.fixture(scope="module")
 def dataset() -> Iterator[tuple[mysql.MysqlTarget, Dataset]]:
-    target = mysql.target_from_env()
-    problem = mysql.reachable(target)
-    if problem is not None:
-        missing_service(problem)
-    with mysql.prefix_scope(target) as prefix:
-        conn = mysql.connect(target)
-        try:
-            yield target, build(conn, prefix, weeks=1)
-        finally:
-            conn.close()
+    target = mysql.available_target()
+    with mysql.built_dataset(target, weeks=1) as data:
+        yield target, data
 
 
 def test_report_takes_hourly_figures_from_the_database(

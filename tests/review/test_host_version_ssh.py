@@ -8,24 +8,16 @@ from pathlib import Path
 import pytest
 
 from postaltop.sources.host_version import load_release_table, read_host_version
-from tests.ssh.conftest import host_config, ssh_options
-from tests.support.services import missing_service
-from tests.support.sshd import SshdServer, SshdUnavailable, start_sshd
+from tests.support.ssh_client import host_config, running_sshd, ssh_options
+from tests.support.sshd import SshdServer
 
 pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[SshdServer]:
-    try:
-        server = start_sshd(tmp_path / "sshd")
-    except SshdUnavailable as exc:
-        missing_service(f"OpenSSH sshd unavailable: {exc}")
-        raise AssertionError("unreachable") from exc
-    try:
+    with running_sshd(tmp_path / "sshd") as server:
         yield server
-    finally:
-        server.kill()
 
 
 async def test_image_tag_of_the_compose_containers(sshd: SshdServer) -> None:

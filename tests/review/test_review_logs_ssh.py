@@ -9,23 +9,16 @@ import pytest
 
 from postaltop.cli import main
 from postaltop.core.sim import DEFAULT_START, Fleet
-from tests.support.services import missing_service
-from tests.support.sshd import SshdServer, SshdUnavailable, start_sshd
+from tests.support.ssh_client import running_sshd
+from tests.support.sshd import SshdServer
 
 pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[SshdServer]:
-    try:
-        server = start_sshd(tmp_path / "sshd")
-    except SshdUnavailable as exc:
-        missing_service(f"OpenSSH sshd unavailable: {exc}")
-        raise AssertionError("unreachable") from exc
-    try:
+    with running_sshd(tmp_path / "sshd") as server:
         yield server
-    finally:
-        server.kill()
 
 
 def test_report_fetches_the_window_over_ssh(

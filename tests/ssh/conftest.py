@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from postaltop.config import HostConfig
 from postaltop.sources.host_status import HostStatus
 from postaltop.sources.logs import Backoff, HostLogStream
-from postaltop.sources.ssh import SshOptions
-from tests.support.services import missing_service
 from tests.support.shims._shimlib import NUMBER_RE
-from tests.support.sshd import SshdServer, SshdUnavailable, start_sshd
+from tests.support.ssh_client import host_config, running_sshd, ssh_options
+from tests.support.sshd import SshdServer
+
+__all__ = ["Collector", "host_config", "ssh_options", "streaming"]
 
 pytestmark = pytest.mark.ssh
 
@@ -26,33 +26,8 @@ pytestmark = pytest.mark.ssh
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[SshdServer]:
     """A running sshd, killed (with its sessions) at the end of the test."""
-    try:
-        server = start_sshd(tmp_path / "sshd")
-    except SshdUnavailable as exc:
-        missing_service(f"OpenSSH sshd unavailable: {exc}")
-        raise AssertionError("unreachable") from exc
-    try:
+    with running_sshd(tmp_path / "sshd") as server:
         yield server
-    finally:
-        server.kill()
-
-
-def host_config(server: SshdServer, **overrides: object) -> HostConfig:
-    """A host entry pointing at the test sshd with its client key."""
-    values: dict[str, object] = {
-        "name": "mx1",
-        "address": "127.0.0.1",
-        "port": server.port,
-        "user": server.user,
-        "key_file": server.client_key,
-    }
-    values.update(overrides)
-    return HostConfig.model_validate(values)
-
-
-def ssh_options(server: SshdServer, known_hosts: Path | None = None) -> SshOptions:
-    """Options isolated from the user's ~/.ssh: only the test's known_hosts, no ssh config."""
-    return SshOptions(known_hosts=[known_hosts or server.known_hosts], ssh_config=[], connect_timeout=5.0)
 
 
 @dataclass

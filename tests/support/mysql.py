@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import pymysql
 
 from postaltop.config import DatabaseConfig
+from tests.support.postal_builder import Dataset, build
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306"
 
@@ -71,6 +72,17 @@ def reachable(target: MysqlTarget) -> str | None:
     return None
 
 
+def available_target() -> MysqlTarget:
+    """The server from the environment; skips the calling test (fails it under CI) when it does not answer."""
+    from tests.support.services import missing_service  # pytest: only tests come here, not benchmarks
+
+    target = target_from_env()
+    problem = reachable(target)
+    if problem is not None:
+        missing_service(problem)
+    return target
+
+
 def unique_prefix() -> str:
     """A fresh ``pt_<hex>`` prefix (main DB name and message-DB prefix)."""
     return "pt_" + secrets.token_hex(5)
@@ -99,6 +111,17 @@ def prefix_scope(target: MysqlTarget) -> Iterator[str]:
         conn = connect(target)
         try:
             drop_prefix(conn, prefix)
+        finally:
+            conn.close()
+
+
+@contextmanager
+def built_dataset(target: MysqlTarget, **options: Any) -> Iterator[Dataset]:
+    """A fresh dataset (``postal_builder.build(conn, prefix, **options)``), its databases dropped on exit."""
+    with prefix_scope(target) as prefix:
+        conn = connect(target)
+        try:
+            yield build(conn, prefix, **options)
         finally:
             conn.close()
 

@@ -36,6 +36,11 @@ def visible_texts(panel: LogPanel) -> list[str]:
     return [panel.render_line(y).text for y in range(panel.scrollable_content_region.height)]
 
 
+def filter_status(app: PostaltopApp) -> str:
+    """The filter bar's count line ("N lines" / "M of N")."""
+    return app.main().filter_bar.query_one("#filter-status").render().plain  # type: ignore[attr-defined,no-any-return]
+
+
 def status_text(app: PostaltopApp) -> str:
     return app.main().query_one("#status-line").text  # type: ignore[attr-defined,no-any-return]
 
@@ -56,15 +61,14 @@ async def test_filter_apply_clear_and_invalid() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         screen = app.main()
-        assert screen.filter_bar.query_one("#filter-status").render().plain == f"{total:,} lines"  # type: ignore[attr-defined]
+        assert filter_status(app) == f"{total:,} lines"
 
         await apply_filter(pilot, "rcpt")
         matched = len(screen.view)
         assert 0 < matched < total
         for seq in screen.view.seqs(0, matched):
             assert "rcpt" in engine.store.event(seq).text.lower()
-        status = screen.filter_bar.query_one("#filter-status").render().plain  # type: ignore[attr-defined]
-        assert status == f"{matched:,} of {total:,}"
+        assert filter_status(app) == f"{matched:,} of {total:,}"
         assert all("RCPT" in t.upper() for t in visible_texts(screen.panel) if t.strip())
 
         # invalid: an error is shown, the previous filter and its count stay

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+from textual.pilot import Pilot
+
+from postaltop.engine import Engine
+from postaltop.ui.app import PostaltopApp
 from tests.ui import feed, make_app, make_engine
-from tests.ui.test_app_pilot import LINES, SIZE, ready
+from tests.ui.test_app_pilot import LINES, SIZE, filter_status, ready
 
 
-async def test_large_store_filter_is_applied_off_the_loop_and_shown_when_ready() -> None:
+@contextlib.asynccontextmanager
+async def large_store_app() -> AsyncIterator[tuple[Engine, int, PostaltopApp, Pilot[int]]]:
+    """The app on LINES (engine, line count, app, pilot), with a threshold that makes this store large."""
     engine = make_engine()
     total = feed(engine, LINES)
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
+        app.main().ASYNC_FILTER_LINES = 100  # this store counts as large
+        yield engine, total, app, pilot
+
+
+async def test_large_store_filter_is_applied_off_the_loop_and_shown_when_ready() -> None:
+    async with large_store_app() as (engine, total, app, pilot):
         screen = app.main()
-        screen.ASYNC_FILTER_LINES = 100  # this store counts as large
         assert screen.apply_filter("rcpt", final=True)
         assert screen.view.query is None  # not yet: the old (unfiltered) result stays on screen
         await app.workers.wait_for_complete()
@@ -21,19 +35,13 @@ async def test_large_store_filter_is_applied_off_the_loop_and_shown_when_ready()
         matched = len(screen.view)
         assert screen.view.query is not None and 0 < matched < total
         assert all("rcpt" in engine.store.event(s).text.lower() for s in screen.view.seqs(0, matched))
-        status = screen.filter_bar.query_one("#filter-status").render().plain  # type: ignore[attr-defined]
-        assert status == f"{matched:,} of {total:,}"
+        assert filter_status(app) == f"{matched:,} of {total:,}"
         assert screen.filter_bar.history[-1] == "rcpt"
 
 
 async def test_a_newer_filter_wins_over_a_slower_older_one() -> None:
-    engine = make_engine()
-    feed(engine, LINES)
-    app = make_app(engine)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(app, pilot)
+    async with large_store_app() as (_engine, _total, app, pilot):
         screen = app.main()
-        screen.ASYNC_FILTER_LINES = 100
         screen.apply_filter("rcpt", final=False)
         screen.apply_filter("ehlo", final=False)
         await app.workers.wait_for_complete()

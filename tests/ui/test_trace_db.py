@@ -15,23 +15,15 @@ from textual.widgets import Static
 from postaltop.sources.message_lookup import DELIVERIES, MESSAGE_BY_TOKEN, lookup_for
 from postaltop.sources.postal_db import PostalDbSource
 from tests.support import mysql
-from tests.support.postal_builder import Dataset, build, default_layout
-from tests.support.services import missing_service
+from tests.support.postal_builder import Dataset, default_layout
 
 
 @pytest.fixture(scope="module")
 def built() -> Iterator[tuple[mysql.MysqlTarget, Dataset]]:
-    target = mysql.target_from_env()
-    problem = mysql.reachable(target)
-    if problem is not None:
-        missing_service(problem)
-    with mysql.prefix_scope(target) as prefix:
-        conn = mysql.connect(target)
-        try:
-            layout = [s for s in default_layout() if s.id in (1, 2, 6)]
-            yield target, build(conn, prefix, layout=layout, weeks=1)
-        finally:
-            conn.close()
+    target = mysql.available_target()
+    layout = [s for s in default_layout() if s.id in (1, 2, 6)]
+    with mysql.built_dataset(target, layout=layout, weeks=1) as data:
+        yield target, data
 
 
 def first_message(target: mysql.MysqlTarget, data: Dataset, server_id: int) -> tuple[Any, ...]:

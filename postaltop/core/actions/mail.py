@@ -115,6 +115,17 @@ def _queue_snapshot(server: ServerRef) -> Snapshot:
     return Snapshot("main.queued_messages", _QUEUE, "server_id = %s AND message_id IN ({ids})", (server.id,))
 
 
+def _delivery_insert(status: str, details: str, condition: str = "") -> Sql:
+    """Add a delivery with ``status`` and ``details`` to each selected message (``condition`` narrows it)."""
+    return Sql(
+        f"INSERT INTO {_DEL} (message_id, status, details, output, sent_with_ssl, log_id, time, timestamp) "
+        f"SELECT m.id, '{status}', %s, NULL, 0, NULL, NULL, @pt_now FROM {_MSG} m "
+        "WHERE m.id IN ({ids})" + condition,
+        (details,),
+        expect="selected",
+    )
+
+
 def _targets(server: ServerRef, f: MailFilter) -> dict[str, object]:
     return {"server_id": server.id, "server": server.name, **f.as_dict()}
 
@@ -195,14 +206,7 @@ def cancel_hold(server: ServerRef, f: MailFilter) -> ActionPlan:
         ),
         selection_noun="held messages",
         statements=(
-            Sql(
-                f"INSERT INTO {_DEL} (message_id, status, details, output, sent_with_ssl, log_id, time, "
-                "timestamp) "
-                f"SELECT m.id, 'HoldCancelled', %s, NULL, 0, NULL, NULL, @pt_now FROM {_MSG} m "
-                "WHERE m.id IN ({ids}) AND m.status = 'Held'",
-                (CANCEL_DETAILS,),
-                expect="selected",
-            ),
+            _delivery_insert("HoldCancelled", CANCEL_DETAILS, " AND m.status = 'Held'"),
             Sql(
                 f"UPDATE {_MSG} SET status = 'HoldCancelled', held = 0, hold_expiry = NULL, "
                 "last_delivery_attempt = @pt_now WHERE id IN ({ids}) AND status = 'Held'",
@@ -253,14 +257,7 @@ def hold_queued(server: ServerRef, f: MailFilter) -> ActionPlan:
                 (server.id,),
                 expect="selected",
             ),
-            Sql(
-                f"INSERT INTO {_DEL} (message_id, status, details, output, sent_with_ssl, log_id, time, "
-                "timestamp) "
-                f"SELECT m.id, 'Held', %s, NULL, 0, NULL, NULL, @pt_now FROM {_MSG} m "
-                "WHERE m.id IN ({ids})",
-                (HOLD_DETAILS,),
-                expect="selected",
-            ),
+            _delivery_insert("Held", HOLD_DETAILS),
             Sql(
                 f"UPDATE {_MSG} SET status = 'Held', held = 1, hold_expiry = @pt_now + %s, "
                 "last_delivery_attempt = @pt_now WHERE id IN ({ids})",

@@ -50,6 +50,22 @@ def _union(values: tuple[str, ...]) -> str:
     return " UNION ".join(["SELECT %s AS a"] * len(values))
 
 
+def _recipients(
+    server: ServerRef, addresses: list[str] | None, domain: str | None
+) -> tuple[str, tuple[str, ...], dict[str, object]]:
+    """The validated domain (``""`` when none was given) or addresses, and the plan's targets."""
+    if domain:
+        dom = _domain(domain)
+        return dom, (), {"server_id": server.id, "server": server.name, "domain": dom}
+    values = _addresses(addresses or [])
+    return "", values, {"server_id": server.id, "server": server.name, "addresses": list(values)}
+
+
+def _listing(values: tuple[str, ...]) -> str:
+    """The first five addresses, and how many more."""
+    return ", ".join(values[:5]) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+
+
 def add(
     server: ServerRef,
     *,
@@ -59,20 +75,17 @@ def add(
 ) -> ActionPlan:
     """Suppress the given addresses, or every address of ``domain`` the server has sent to."""
     reason = " ".join(reason.split())[:255] or DEFAULT_REASON
-    if domain:
-        dom = _domain(domain)
+    dom, values, targets = _recipients(server, addresses, domain)
+    if dom:
         selection = Sql(
             f"SELECT DISTINCT m.rcpt_to FROM {_MSG} m WHERE m.scope = 'outgoing' AND m.rcpt_to LIKE %s "
             "ORDER BY m.rcpt_to",
             (_like(dom),),
         )
         what = f"every address at {dom} that {server.name} has sent to"
-        targets: dict[str, object] = {"server_id": server.id, "server": server.name, "domain": dom}
     else:
-        values = _addresses(addresses or [])
         selection = Sql(f"SELECT a FROM ({_union(values)}) x ORDER BY a", values)
-        what = ", ".join(values[:5]) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
-        targets = {"server_id": server.id, "server": server.name, "addresses": list(values)}
+        what = _listing(values)
     return ActionPlan(
         action="suppress-add",
         sentence=(
@@ -119,24 +132,21 @@ def add(
 
 def remove(server: ServerRef, *, addresses: list[str] | None = None, domain: str | None = None) -> ActionPlan:
     """Delete suppression entries for the given addresses or every address of ``domain``."""
-    if domain:
-        dom = _domain(domain)
+    dom, values, targets = _recipients(server, addresses, domain)
+    if dom:
         selection = Sql(
             f"SELECT DISTINCT address FROM {_SUP} WHERE type = 'recipient' AND address LIKE %s "
             "ORDER BY address",
             (_like(dom),),
         )
         what = f"every address at {dom}"
-        targets: dict[str, object] = {"server_id": server.id, "server": server.name, "domain": dom}
     else:
-        values = _addresses(addresses or [])
         selection = Sql(
             f"SELECT DISTINCT address FROM {_SUP} WHERE type = 'recipient' AND address IN "
             f"({', '.join(['%s'] * len(values))}) ORDER BY address",
             values,
         )
-        what = ", ".join(values[:5]) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
-        targets = {"server_id": server.id, "server": server.name, "addresses": list(values)}
+        what = _listing(values)
     return ActionPlan(
         action="suppress-remove",
         sentence=f"Remove {what} from the suppression list of {server.name}: mail to them is sent again.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +13,7 @@ from textual.widgets import Input, Label
 
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([smhd]?)\s*$")
 _UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_Answer = TypeVar("_Answer")
 
 
 def parse_duration(text: str) -> float | None:
@@ -23,7 +25,21 @@ def parse_duration(text: str) -> float | None:
     return float(seconds) if 0 < seconds <= 30 * 86400 else None
 
 
-class AckPrompt(ModalScreen[str | None]):
+class _AlertPrompt(ModalScreen[_Answer | None]):
+    """A prompt about one alert (``what``); Escape dismisses it with None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def action_cancel(self) -> None:
+        """Escape cancels."""
+        self.dismiss(None)
+
+
+class AckPrompt(_AlertPrompt[str]):
     """Ask for an acknowledgement comment; dismisses with the comment (None when cancelled)."""
 
     DEFAULT_CSS = """
@@ -32,11 +48,6 @@ class AckPrompt(ModalScreen[str | None]):
         width: 70; height: auto; border: round $primary; padding: 1 2; background: $surface;
     }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.what = what
 
     def compose(self) -> ComposeResult:
         """Title and one input."""
@@ -48,12 +59,8 @@ class AckPrompt(ModalScreen[str | None]):
         """Enter confirms."""
         self.dismiss(event.value.strip() or "acknowledged")
 
-    def action_cancel(self) -> None:
-        """Escape cancels."""
-        self.dismiss(None)
 
-
-class SilencePrompt(ModalScreen[tuple[float, str] | None]):
+class SilencePrompt(_AlertPrompt[tuple[float, str]]):
     """Ask for a duration and a reason; dismisses with ``(seconds, reason)`` (None when cancelled)."""
 
     DEFAULT_CSS = """
@@ -62,11 +69,6 @@ class SilencePrompt(ModalScreen[tuple[float, str] | None]):
         width: 70; height: auto; border: round $warning; padding: 1 2; background: $surface;
     }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.what = what
 
     def compose(self) -> ComposeResult:
         """Title, duration and reason inputs, and an error line."""
@@ -90,7 +92,3 @@ class SilencePrompt(ModalScreen[tuple[float, str] | None]):
             error.update("a reason is required")
         else:
             self.dismiss((seconds, reason))
-
-    def action_cancel(self) -> None:
-        """Escape cancels."""
-        self.dismiss(None)

@@ -127,6 +127,8 @@ class LogPanel(ScrollView, can_focus=True):
         self.render_count = 0
         """Frames rendered (benchmarks wait for it to change)."""
         self.last_render_at = 0.0
+        self.rendered_cursor_seq: int | None = None
+        """The highlighted event as of the last render (benchmarks wait for it to show a keypress)."""
         self._top_seq: int | None = None
         self._columns = Columns(4, 4)
         self._cache: LRUCache[tuple[int, int, str, Columns], Strip] = LRUCache(CACHED_STRIPS)
@@ -404,6 +406,7 @@ class LogPanel(ScrollView, can_focus=True):
         self._frame_base = self.rich_style
         self._frame_width = self.scrollable_content_region.width
         self._frame_selected = self.selected_seq if (self.cursor_seq is not None or self.has_focus) else None
+        self.rendered_cursor_seq = self._frame_selected
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:

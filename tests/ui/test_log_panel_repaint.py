@@ -87,3 +87,26 @@ async def test_cursor_move_repaints_only_the_old_and_new_rows() -> None:
         assert row is not None and row - top in rendered
         assert set(rendered) <= {row - 1 - top, row - top}  # the old and the new cursor rows
         assert app.panel._frame_selected == app.panel.cursor_seq  # the new row is the highlighted one
+
+
+async def test_cursor_row_shows_the_cursor_background_over_every_cell() -> None:
+    engine = make_engine()
+    feed(engine, sim_lines(20)[:60])
+    app = PanelApp(engine.store)
+    async with app.run_test(size=(100, 20)) as pilot:
+        app.panel.sync()
+        await pilot.pause()
+        app.panel.focus()
+        await pilot.press("up")
+        await pilot.pause()
+        panel = app.panel
+        assert panel.cursor_seq is not None
+        cursor_row = panel.view.row_of(panel.cursor_seq)
+        assert cursor_row is not None
+        y = cursor_row - int(panel.scroll_offset.y)
+        cursor_bg = panel._style("log-panel--cursor").bgcolor
+        assert cursor_bg is not None
+        highlighted = list(panel.render_line(y))
+        plain = list(panel.render_line(y - 1))
+        assert all(seg.style is not None and seg.style.bgcolor == cursor_bg for seg in highlighted if seg.text)
+        assert all(seg.style is None or seg.style.bgcolor != cursor_bg for seg in plain if seg.text)

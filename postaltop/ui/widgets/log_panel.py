@@ -430,7 +430,9 @@ class LogPanel(ScrollView, can_focus=True):
             strip = self._build_strip(seq, width, base)
             self._cache[key] = strip
         if seq == self._frame_selected:
-            strip = strip.apply_style(self._style("log-panel--cursor"))
+            # post_style: the cursor's background must win over each cell's own (base) background.
+            cursor = self._style("log-panel--cursor")
+            strip = Strip(Segment.apply_style(iter(strip), post_style=cursor), strip.cell_length)
         mark = self.marker(seq) if self.marker is not None else None
         if mark is not None:
             strip = Strip.join([Strip([Segment("▌", base + Style.parse(mark))], 1), strip.crop(1, width)])

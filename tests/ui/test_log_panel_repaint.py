@@ -108,5 +108,5 @@ async def test_cursor_row_shows_the_cursor_background_over_every_cell() -> None:
         assert cursor_bg is not None
         highlighted = list(panel.render_line(y))
         plain = list(panel.render_line(y - 1))
-        assert all(seg.style is not None and seg.style.bgcolor == cursor_bg for seg in highlighted if seg.text)
-        assert all(seg.style is None or seg.style.bgcolor != cursor_bg for seg in plain if seg.text)
+        assert all(seg.style and seg.style.bgcolor == cursor_bg for seg in highlighted if seg.text)
+        assert all(not seg.style or seg.style.bgcolor != cursor_bg for seg in plain if seg.text)

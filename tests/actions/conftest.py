@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,13 @@ from postaltop.config import ActionsConfig, DatabaseConfig
 from postaltop.sources.action_executor import DbActionExecutor
 from postaltop.store.audit import AuditStore
 from tests.support import mysql
+from tests.support.db_fixtures import admin, db_config, mysql_target
 from tests.support.postal_builder import Dataset
+
+__all__ = ["admin", "db_config", "mysql_target"]  # shared fixtures, offered to the tests here
 
 MAIN_TABLES = ("credentials", "servers", "queued_messages", "organizations")
 MSG_TABLES = ("messages", "deliveries", "suppressions")
-
-
-@pytest.fixture(scope="session")
-def mysql_target() -> mysql.MysqlTarget:
-    """The MariaDB under test."""
-    return mysql.available_target()
 
 
 @pytest.fixture
@@ -30,19 +26,6 @@ def dataset(mysql_target: mysql.MysqlTarget) -> Iterator[Dataset]:
     """A fresh one-week dataset (default layout), dropped afterwards."""
     with mysql.built_dataset(mysql_target, weeks=1) as data:
         yield data
-
-
-@pytest.fixture
-def admin(mysql_target: mysql.MysqlTarget) -> Iterator[Any]:
-    """A blocking root connection for independent checks."""
-    with closing(mysql.connect(mysql_target)) as conn:
-        yield conn
-
-
-@pytest.fixture
-def db_config(mysql_target: mysql.MysqlTarget, dataset: Dataset) -> DatabaseConfig:
-    """Config pointing at the dataset."""
-    return mysql.database_config(mysql_target, dataset.prefix)
 
 
 @pytest.fixture

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing
-from typing import Any
 
 import pytest
 
 from postaltop.config import DatabaseConfig
 from postaltop.sources.postal_db import PostalDbSource
 from tests.support import mysql
+from tests.support.db_fixtures import admin, db_config, mysql_target
 from tests.support.postal_builder import Dataset
 
-
-@pytest.fixture(scope="session")
-def mysql_target() -> mysql.MysqlTarget:
-    """The MariaDB under test (skips, or fails under CI, when it is not reachable)."""
-    return mysql.available_target()
+__all__ = ["admin", "db_config", "mysql_target"]  # shared fixtures, offered to the tests here
 
 
 @pytest.fixture(scope="session")
@@ -25,19 +20,6 @@ def dataset(mysql_target: mysql.MysqlTarget) -> Iterator[Dataset]:
     """The shared dataset (default layout). Tests may append rows but must not change existing ones."""
     with mysql.built_dataset(mysql_target) as data:
         yield data
-
-
-@pytest.fixture
-def admin(mysql_target: mysql.MysqlTarget) -> Iterator[Any]:
-    """A blocking root connection for independent checks."""
-    with closing(mysql.connect(mysql_target)) as conn:
-        yield conn
-
-
-@pytest.fixture
-def db_config(mysql_target: mysql.MysqlTarget, dataset: Dataset) -> DatabaseConfig:
-    """Config pointing at the shared dataset."""
-    return mysql.database_config(mysql_target, dataset.prefix)
 
 
 @pytest.fixture

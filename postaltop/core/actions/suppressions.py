@@ -61,6 +61,36 @@ def _recipients(
     return "", values, {"server_id": server.id, "server": server.name, "addresses": list(values)}
 
 
+def _plan(
+    server: ServerRef,
+    targets: dict[str, object],
+    selection: Sql,
+    *,
+    action: str,
+    sentence: str,
+    statements: tuple[Sql, ...],
+    check: Check,
+    notes: tuple[str, ...],
+    destructive: bool = False,
+) -> ActionPlan:
+    """A plan on ``server``'s suppression entries for the selected addresses (confirmed with its name)."""
+    return ActionPlan(
+        action=action,
+        sentence=sentence,
+        server_id=server.id,
+        server_name=server.name,
+        confirm_text=server.name,
+        targets=targets,
+        selection=selection,
+        selection_noun="addresses",
+        statements=statements,
+        snapshots=(Snapshot("msg.suppressions", _SUP, "type = 'recipient' AND address IN ({ids})"),),
+        checks=(check,),
+        destructive=destructive,
+        notes=notes,
+    )
+
+
 def _listing(values: tuple[str, ...]) -> str:
     """The first five addresses, and how many more."""
     return ", ".join(values[:5]) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
@@ -86,18 +116,15 @@ def add(
     else:
         selection = Sql(f"SELECT a FROM ({_union(values)}) x ORDER BY a", values)
         what = _listing(values)
-    return ActionPlan(
+    return _plan(
+        server,
+        targets,
+        selection,
         action="suppress-add",
         sentence=(
             f"Add {what} to the suppression list of {server.name} for 30 days (reason {reason!r}): outgoing "
             "mail to them is Held when processed."
         ),
-        server_id=server.id,
-        server_name=server.name,
-        confirm_text=server.name,
-        targets=targets,
-        selection=selection,
-        selection_noun="addresses",
         statements=(
             Sql(
                 f"UPDATE {_SUP} SET reason = %s, keep_until = @pt_now + %s "
@@ -112,16 +139,13 @@ def add(
                 per_key=True,
             ),
         ),
-        snapshots=(Snapshot("msg.suppressions", _SUP, "type = 'recipient' AND address IN ({ids})"),),
-        checks=(
-            Check(
-                Sql(
-                    f"SELECT COUNT(DISTINCT address) FROM {_SUP} WHERE type = 'recipient' "
-                    "AND address IN ({ids}) AND keep_until > UNIX_TIMESTAMP(NOW(6))"
-                ),
-                None,
-                "addresses suppressed",
+        check=Check(
+            Sql(
+                f"SELECT COUNT(DISTINCT address) FROM {_SUP} WHERE type = 'recipient' "
+                "AND address IN ({ids}) AND keep_until > UNIX_TIMESTAMP(NOW(6))"
             ),
+            None,
+            "addresses suppressed",
         ),
         notes=(
             NO_WEBHOOKS,
@@ -147,23 +171,17 @@ def remove(server: ServerRef, *, addresses: list[str] | None = None, domain: str
             values,
         )
         what = _listing(values)
-    return ActionPlan(
+    return _plan(
+        server,
+        targets,
+        selection,
         action="suppress-remove",
         sentence=f"Remove {what} from the suppression list of {server.name}: mail to them is sent again.",
-        server_id=server.id,
-        server_name=server.name,
-        confirm_text=server.name,
-        targets=targets,
-        selection=selection,
-        selection_noun="addresses",
         statements=(Sql(f"DELETE FROM {_SUP} WHERE type = 'recipient' AND address IN ({{ids}})"),),
-        snapshots=(Snapshot("msg.suppressions", _SUP, "type = 'recipient' AND address IN ({ids})"),),
-        checks=(
-            Check(
-                Sql(f"SELECT COUNT(*) FROM {_SUP} WHERE type = 'recipient' AND address IN ({{ids}})"),
-                0,
-                "removed",
-            ),
+        check=Check(
+            Sql(f"SELECT COUNT(*) FROM {_SUP} WHERE type = 'recipient' AND address IN ({{ids}})"),
+            0,
+            "removed",
         ),
         destructive=True,
         notes=(NO_WEBHOOKS, "Messages held because of these entries stay Held: release them separately."),

@@ -74,7 +74,10 @@ async def test_keys_on_main_screen_chart_alerts_ack_silence() -> None:
         main = app.main()
         chart = main.query_one(RateChart)
         alerts = main.query_one(AlertList)
-        assert not chart.display and not alerts.display  # hidden by default
+        assert chart.display and alerts.display  # a large terminal shows both at start
+        await pilot.press("c")
+        await pilot.pause()
+        assert not chart.display
         await pilot.press("c")
         await pilot.pause()
         assert chart.display and chart.redraws >= 1
@@ -131,3 +134,21 @@ async def test_critical_alert_toasts_even_when_the_list_is_hidden() -> None:
         await pilot.pause()
         texts = [n.message for n in app._notifications]
         assert len(texts) == 1 and "main smtp" in texts[0] and "sent 400/min" in texts[0]
+
+
+async def test_small_terminal_starts_with_the_chart_and_alerts_hidden() -> None:
+    run = run_scenario("compromised-credential", 14)
+    assert run.engine is not None
+    app = make_app(run.engine)
+    async with app.run_test(size=(90, 30)) as pilot:
+        await pilot.pause()
+        main = app.main()
+        chart = main.query_one(RateChart)
+        alerts = main.query_one(AlertList)
+        assert not chart.display and not alerts.display
+        await pilot.press("a")
+        await pilot.pause()
+        assert alerts.display and alerts.has_focus
+        await pilot.press("a")
+        await pilot.pause()
+        assert not alerts.display and main.panel.has_focus

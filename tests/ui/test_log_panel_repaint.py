@@ -104,7 +104,7 @@ async def test_cursor_row_shows_the_cursor_background_over_every_cell() -> None:
         cursor_row = panel.view.row_of(panel.cursor_seq)
         assert cursor_row is not None
         y = cursor_row - int(panel.scroll_offset.y)
-        cursor_bg = panel._style("log-panel--cursor").bgcolor
+        cursor_bg = panel.cursor_style().bgcolor
         assert cursor_bg is not None
         highlighted = list(panel.render_line(y))
         plain = list(panel.render_line(y - 1))

@@ -73,3 +73,13 @@ def test_colorblind_theme(snap_compare: SnapCompare) -> None:
     from postaltop.config import UiConfig
 
     assert snap_compare(demo_app(ui=UiConfig(theme="colorblind")), terminal_size=SIZE, run_before=before)
+
+
+def test_main_screen_during_an_incident(snap_compare: SnapCompare) -> None:
+    """The compromised-credential scenario 14 simulated minutes in: the chart leaves its band, alerts open."""
+    from tests.detect.scenario_run import run_scenario
+
+    run = run_scenario("compromised-credential", 14)
+    assert run.engine is not None
+    app = make_app(run.engine, mode="demo · compromised-credential · seed 1")
+    assert snap_compare(app, terminal_size=(140, 44), run_before=synced)

@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -26,6 +27,9 @@ from postaltop.ui.widgets.log_panel import LogPanel
 from postaltop.ui.widgets.rate_chart import RateChart, detection_widgets
 from postaltop.ui.widgets.servers_table import ServersTable
 from postaltop.ui.widgets.status_line import StatusLine
+
+INSIGHTS_MIN_SIZE = (100, 34)
+"""Terminal columns and rows from which the chart and the alert list are shown at start (else: keys c/a)."""
 
 LIVE_FILTER_MAX_LINES = 300_000
 """Above this many retained lines, filters apply on Enter only (a live rescan per key would lag)."""
@@ -49,21 +53,32 @@ def save_filters(current: str, history: list[str]) -> None:
 
 
 class MainScreen(Screen[None]):
-    """Where the user spends their time."""
+    """Where the user spends their time.
+
+    Top to bottom: host bar, filter bar, the servers table (``s``), the log panel, and the insights band:
+    the send-rate chart beside the alert list (shown at start on terminals of at least
+    :data:`INSIGHTS_MIN_SIZE`, toggled with ``c`` and ``a``), then the status line and the footer.
+    """
+
+    DEFAULT_CSS = """
+    MainScreen #insights { height: auto; max-height: 15; }
+    MainScreen #insights > RateChart { width: 3fr; }
+    MainScreen #insights > AlertList { width: 2fr; height: 14; max-height: 14; border-left: tall $panel; }
+    """
 
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="main.filter"),
         Binding("f", "toggle_follow", "Follow/pause", id="main.follow"),
         Binding("e", "export", "Export", id="main.export"),
         Binding("escape", "focus_log", "Log", show=False, id="main.focus_log"),
-        Binding("s", "toggle_servers", "Servers", show=False, id="main.servers"),
+        Binding("s", "toggle_servers", "Servers", id="main.servers"),
         Binding("T", "trace_message", "Trace message", show=False, id="main.trace"),
-        Binding("c", "toggle_chart", "Chart", show=False, id="main.chart"),
-        Binding("a", "toggle_alerts", "Alerts", show=False, id="main.alerts"),
+        Binding("c", "toggle_chart", "Chart", id="main.chart"),
+        Binding("a", "toggle_alerts", "Alerts", id="main.alerts"),
         Binding("A", "acknowledge_alert", "Acknowledge alert", show=False, id="main.ack"),
         Binding("S", "silence_alert", "Silence alert", show=False, id="main.silence"),
         Binding("w", "chart_window", "Chart window", show=False, id="main.chart_window"),
-        Binding("x", "actions_menu", "Actions", show=False, id="main.actions"),
+        Binding("x", "actions_menu", "Actions", id="main.actions"),
         Binding("u", "undo_last_action", "Undo action", show=False, id="main.undo"),
     ]
 
@@ -97,9 +112,10 @@ class MainScreen(Screen[None]):
         yield FilterBar(text=self._initial_filter, history=self._history)
         panel = LogPanel(self.engine.store, self.view, follow=self._follow, id="log-panel")
         panel.placeholder = self._placeholder
-        yield panel
         yield ServersTable(self.engine)
-        yield from detection_widgets(self.engine, self.panel_marker_target)
+        yield panel
+        with Horizontal(id="insights"):
+            yield from detection_widgets(self.engine, self.panel_marker_target)
         yield StatusLine()
         yield Footer()
 
@@ -118,6 +134,10 @@ class MainScreen(Screen[None]):
         if self._initial_filter.strip():
             self.apply_filter(self._initial_filter, final=False)
         self.panel.theme_key = self.app.theme
+        min_width, min_height = INSIGHTS_MIN_SIZE
+        if self.app.size.width >= min_width and self.app.size.height >= min_height:
+            self.query_one(RateChart).add_class("-shown")
+            self.query_one("#insights").query("AlertList").add_class("-shown")
         self.panel.focus()
         self.set_interval(1.0 / self.engine.refresh_hz, self.tick)
         self.sync()
@@ -345,10 +365,13 @@ class MainScreen(Screen[None]):
         chart.action_cycle_window()
 
     def action_toggle_alerts(self) -> None:
-        """Show or hide the alert list."""
+        """Show and select the alert list; pressed again while it is selected, hide it."""
         from postaltop.ui.widgets.alert_list import AlertList
 
         alerts = self.query_one(AlertList)
+        if alerts.has_class("-shown") and not alerts.has_focus:
+            alerts.focus()  # shown at start: the first press selects the list, the next hides it
+            return
         alerts.toggle_class("-shown")
         if alerts.has_class("-shown"):
             alerts.focus()

@@ -393,6 +393,14 @@ class LogPanel(ScrollView, can_focus=True):
             self._set_virtual_height(len(self.view), self.scrollable_content_region.width)
             self._scroll_to_row(max(0, len(self.view) - self.scrollable_content_region.height))
 
+    def cursor_style(self) -> Style:
+        """The cursor row's background, blended as the CSS says (partial styles drop the alpha)."""
+        style = self._styles.get("cursor")
+        if style is None:
+            bgcolor = self.get_component_rich_style("log-panel--cursor").bgcolor
+            style = self._styles["cursor"] = Style(bgcolor=bgcolor)
+        return style
+
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
@@ -431,7 +439,7 @@ class LogPanel(ScrollView, can_focus=True):
             self._cache[key] = strip
         if seq == self._frame_selected:
             # post_style: the cursor's background must win over each cell's own (base) background.
-            cursor = self._style("log-panel--cursor")
+            cursor = self.cursor_style()
             strip = Strip(Segment.apply_style(iter(strip), post_style=cursor), strip.cell_length)
         mark = self.marker(seq) if self.marker is not None else None
         if mark is not None:

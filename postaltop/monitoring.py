@@ -283,6 +283,17 @@ class Monitor:
         """
         self._history_provider = provider
 
+    async def history_loaded(self) -> None:
+        """Wait for a history bootstrap in progress (returns at once when there is none)."""
+        task = self._bootstrap_task
+        if task is not None:
+            await task
+
+    @property
+    def has_history_provider(self) -> bool:
+        """True once a history provider is set (sources set theirs only if nobody else did)."""
+        return self._history_provider is not None
+
     def _maybe_bootstrap(self, result: PollResult) -> None:
         provider = self._history_provider
         if provider is None or self._history_done or not result.connected:
@@ -654,6 +665,11 @@ def monitor_for(engine: Any, settings: DetectionConfig | None = None, **kwargs: 
         found.attach(engine)
         _MONITORS[engine] = found
     return found
+
+
+def existing_monitor(engine: Any) -> Monitor | None:
+    """The :class:`Monitor` of ``engine`` if an entry point created one (never creates it)."""
+    return _MONITORS.get(engine)
 
 
 def marker_style(severity: Severity | None) -> str | None:

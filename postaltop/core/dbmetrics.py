@@ -174,6 +174,19 @@ class DomainSample:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialDomainSample:
+    """Outgoing messages one credential submitted to one recipient domain in the window.
+
+    The novelty detector's input (a credential suddenly mailing many domains it never used).
+    """
+
+    credential_id: int
+    server_id: int
+    domain: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryPoint:
     """One ``stats_hourly`` or ``stats_daily`` row of a server."""
 
@@ -247,6 +260,8 @@ class PollResult:
     """When not connected: seconds until the next connection attempt."""
     health: tuple[HealthSample, ...] = ()
     """The newest health-server metrics of the hosts (Postal v3), when they are read."""
+    credential_domains: tuple[CredentialDomainSample, ...] = ()
+    """Outgoing messages per (credential, recipient domain) in the window (capped per credential)."""
 
     def sample(self, server_id: int) -> ServerSample | None:
         """The sample of one server, if the cycle has one."""
@@ -334,6 +349,33 @@ def credential_samples(
         out.append(
             CredentialSample(cred, server_id, name, kind, count, rate_per_minute(count, window_seconds))
         )
+    return out
+
+
+MAX_DOMAINS_PER_CREDENTIAL = 200
+"""Most recipient domains reported per credential and poll (busiest first): novelty needs only dozens."""
+
+
+def credential_domains(
+    server_id: int,
+    rows: Iterable[tuple[str | None, int | None, str | None, int]],
+    limit: int = MAX_DOMAINS_PER_CREDENTIAL,
+) -> list[CredentialDomainSample]:
+    """Outgoing messages per (credential, recipient domain) from the message groups, ``limit`` per credential.
+
+    Rows without a credential or a domain, and incoming rows, are left out.
+    """
+    per: dict[int, dict[str, int]] = {}
+    for scope, cred, domain, count in rows:
+        if scope != "outgoing" or cred is None or cred <= 0 or not domain:
+            continue
+        domains = per.setdefault(int(cred), {})
+        key = domain.lower()
+        domains[key] = domains.get(key, 0) + int(count)
+    out: list[CredentialDomainSample] = []
+    for cred in sorted(per):
+        ranked = sorted(per[cred].items(), key=lambda item: (-item[1], item[0]))[: max(limit, 0)]
+        out.extend(CredentialDomainSample(cred, server_id, d, c) for d, c in ranked)
     return out
 
 

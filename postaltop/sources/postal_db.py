@@ -411,10 +411,19 @@ class PostalDbSource:
         samples: list[dm.ServerSample] = []
         creds: list[dm.CredentialSample] = []
         domains: list[dm.DomainSample] = []
+        cred_domains: list[dm.CredentialDomainSample] = []
         for server, (sample, server_creds, server_domains) in zip(servers, outcomes, strict=True):
             samples.append(sample)
             creds.extend(server_creds)
             domains.extend(server_domains)
+            raw = raws[server.id]
+            if isinstance(raw, _Raw):
+                cred_domains.extend(
+                    dm.credential_domains(
+                        server.id,
+                        ((r[0], None if r[1] is None else int(r[1]), r[2], int(r[3])) for r in raw.msg_rows),
+                    )
+                )
             if sample.error:
                 errors.append(f"{server.full_permalink} (#{server.id}): {sample.error}")
         self.status = "ok" if not errors else f"{len(errors)} problem(s)"
@@ -429,6 +438,7 @@ class PostalDbSource:
             domains=tuple(domains),
             errors=tuple(errors),
             queries=self._queries,
+            credential_domains=tuple(cred_domains),
         )
 
     def _main_failure(self, exc: Exception, started_wall: float, started: float) -> dm.PollResult:

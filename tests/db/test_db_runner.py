@@ -63,3 +63,50 @@ async def test_unreachable_database_shows_an_error_state(db_config: DatabaseConf
 
 def test_no_database_section_runs_nothing() -> None:
     assert db_sources(Settings(), Engine(retained_lines=10)) == []
+
+
+async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
+    db_config: DatabaseConfig, dataset: Dataset
+) -> None:
+    from postaltop.core.alerts import Scope, ScopeKind
+    from postaltop.monitoring import monitor_for
+
+    engine = Engine(retained_lines=100)
+    runner = db_runner(Settings(database=db_config), engine)
+    assert runner is not None
+    monitor = monitor_for(engine)  # as the entry points do, after building the sources
+    scope = Scope(ScopeKind.SERVER, "acme/main")
+    assert monitor.baselines.expect(scope, "sent", dataset.now).learning  # nothing known before connecting
+    task = asyncio.create_task(runner.run())
+    try:
+        await wait_for_state(engine, "degraded")
+        assert monitor.has_history_provider
+        async with asyncio.timeout(30):
+            while monitor._bootstrap_task is None:  # created by the first connected poll
+                await asyncio.sleep(0.02)
+            await monitor.history_loaded()
+        assert monitor.history_error is None and monitor.bootstrapped
+        expectation = monitor.baselines.expect(scope, "sent", dataset.now)
+        assert not expectation.learning and expectation.median > 0 and expectation.samples >= 3
+        # a server with no message database (acme/ghost) has no history: it stays learning, no error
+        assert monitor.baselines.expect(Scope(ScopeKind.SERVER, "acme/ghost"), "sent", dataset.now).learning
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_runner_creates_no_monitor_of_its_own(db_config: DatabaseConfig, dataset: Dataset) -> None:
+    from postaltop.monitoring import existing_monitor
+
+    engine = Engine(retained_lines=100)
+    runner = db_runner(Settings(database=db_config), engine)
+    assert runner is not None
+    task = asyncio.create_task(runner.run())
+    try:
+        await wait_for_state(engine, "degraded")
+        assert existing_monitor(engine) is None  # detection off or not wanted: nothing created behind it
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

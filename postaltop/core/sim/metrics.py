@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from postaltop.core import dbmetrics as dm
-from postaltop.core.sim.model import TALLY_FIELDS, MailServer, MinuteCounters, Tally
+from postaltop.core.sim.model import TALLY_FIELDS, Counters, MailServer, MinuteCounters, Tally
 from postaltop.core.sim.traffic import message_rate
 from postaltop.core.sim.worker import BOUNCE_RATE
 
@@ -74,6 +74,36 @@ def _copy(snapshot: _Snapshot) -> _Snapshot:
         {k: list(v) for k, v in snapshot.credentials.items()},
         {k: list(v) for k, v in snapshot.domains.items()},
     )
+
+
+def _buckets(counters: Counters, start: float, end: float) -> Iterator[MinuteCounters]:
+    """The buckets of minutes starting in ``[start, end)``, by direct lookup.
+
+    The counters keep days of minutes; scanning all of them at every poll made a simulated week
+    quadratic. Keys are inserted in (nearly) time order, so the first is the oldest and nothing lies
+    more than an hour past the last.
+    """
+    minutes = counters.minutes
+    if not minutes:
+        return
+    oldest = next(iter(minutes))
+    newest = next(reversed(minutes)) + 3600
+    lo = oldest if start == -math.inf else max(oldest, math.ceil(start / 60.0) * 60)
+    hi = newest if end == math.inf else min(newest, math.ceil(end / 60.0) * 60)
+    for minute in range(int(lo), int(hi), 60):
+        bucket = minutes.get(minute)
+        if bucket is not None:
+            yield bucket
+
+
+def server_total(counters: Counters, server_id: int, metric: str, start: float, end: float) -> int:
+    """Sum ``metric`` for one server over the minutes starting in ``[start, end)`` (direct lookups)."""
+    total = 0
+    for bucket in _buckets(counters, start, end):
+        tally = bucket.servers.get(server_id)
+        if tally is not None:
+            total += getattr(tally, metric)
+    return total
 
 
 def _minus(now: Totals | None, before: Totals | None) -> Totals:
@@ -165,14 +195,12 @@ class SimMetrics:
         if upto is not None:
             settle = min(settle, upto)
         if settle > self._folded_until:
-            for minute, bucket in counters.minutes.items():
-                if self._folded_until <= minute < settle:
-                    _fold(self._base, bucket)
+            for bucket in _buckets(counters, self._folded_until, settle):
+                _fold(self._base, bucket)
             self._folded_until = settle
         current = _copy(self._base)
-        for minute, bucket in counters.minutes.items():
-            if minute >= self._folded_until and (upto is None or minute < upto):
-                _fold(current, bucket)
+        for bucket in _buckets(counters, self._folded_until, math.inf if upto is None else upto):
+            _fold(current, bucket)
         return current
 
     def catch_up(self, now: float) -> list[dm.PollResult]:
@@ -223,7 +251,7 @@ class SimMetrics:
             waiting = ready.get(sid, [])
             depth = max(queue_depth(current.servers.get(sid)), len(waiting))
             hour_end = math.inf if live else now
-            last_hour = fleet.counters.server_total(sid, "processed", hour_start, hour_end)
+            last_hour = server_total(fleet.counters, sid, "processed", hour_start, hour_end)
             samples.append(
                 dm.ServerSample(
                     server_id=sid,
@@ -237,7 +265,7 @@ class SimMetrics:
                     oldest_queued_age=max(0.0, now - min(waiting)) if waiting else None,
                     held_total=_get(current.servers.get(sid), "held"),
                     outgoing_last_hour=last_hour,
-                    incoming_last_hour=fleet.counters.server_total(sid, "incoming", hour_start, hour_end),
+                    incoming_last_hour=server_total(fleet.counters, sid, "incoming", hour_start, hour_end),
                     send_limit=server.send_limit,
                     send_limit_usage_pct=dm.send_limit_usage_pct(last_hour, server.send_limit),
                 )
@@ -331,7 +359,7 @@ def _counted_point(
     end = start + seconds
 
     def total(metric: str) -> int:
-        return counters.server_total(server.id, metric, start, end)
+        return server_total(counters, server.id, metric, start, end)
 
     return dm.HistoryPoint(
         server.id,

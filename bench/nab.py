@@ -59,7 +59,9 @@ def read_series(path: Path) -> tuple[list[datetime], list[float]]:
     return times, values
 
 
-def score_corpus(data_dir: Path, labels: dict[str, list[list[str]]], z: float) -> tuple[float, dict[str, int]]:
+def score_corpus(
+    data_dir: Path, labels: dict[str, list[list[str]]], z: float
+) -> tuple[float, dict[str, int]]:
     """Normalised standard-profile score over every labelled file, plus TP/FP/FN counts."""
     raw = 0.0
     windows = 0
@@ -91,7 +93,8 @@ def generate(out: Path, files: int = 6, points: int = 2000, seed: int = 7) -> Pa
     for f in range(files):
         base = rng.uniform(20, 500)
         values = [
-            base * (1 + 0.3 * math.sin(2 * math.pi * i / 288)) + rng.gauss(0, base * 0.03) for i in range(points)
+            base * (1 + 0.3 * math.sin(2 * math.pi * i / 288)) + rng.gauss(0, base * 0.03)
+            for i in range(points)
         ]
         windows: list[list[str]] = []
         for at in (int(points * 0.45), int(points * 0.8)):
@@ -125,7 +128,9 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path, nargs="?")
     parser.add_argument("labels", type=Path, nargs="?")
     parser.add_argument("--quick", action="store_true", help="score the default threshold only")
-    parser.add_argument("--generate", type=Path, help="write a synthetic corpus to this directory and score it")
+    parser.add_argument(
+        "--generate", type=Path, help="write a synthetic corpus to this directory and score it"
+    )
     args = parser.parse_args()
     if args.generate is not None:
         labels_path = generate(args.generate)

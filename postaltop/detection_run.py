@@ -10,14 +10,15 @@ manager are the same, only the log panel's data is left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from postaltop.core.alerts import AlertEvent, ScopeKind, Severity, Transition
 from postaltop.core.sim import Fleet
 from postaltop.core.sim.fleet import SimLine
-from postaltop.core.sim.metrics import SimMetrics, synthetic_history
+from postaltop.core.sim.metrics import SimMetrics, known_credential_domains, synthetic_history
+from postaltop.core.sim.scenarios import Param
 from postaltop.engine import Engine
 from postaltop.monitoring import Monitor, monitor_for
 from postaltop.sources.demo import group_lines
@@ -92,13 +93,14 @@ def run_scenario(
     step: float = 5.0,
     lines: LineMode = "all",
     retained_lines: int = 200_000,
+    scenario_params: Mapping[str, Param] | None = None,
 ) -> Run:
     """Advance ``scenario`` for ``minutes`` simulated minutes, polling metrics every ``poll`` seconds.
 
     Baselines are bootstrapped first from four weeks of synthetic Postal statistics (as a real server
     is from ``stats_hourly``/``stats_daily`` at first connect).
     """
-    fleet = Fleet(seed=seed, scenario=scenario, volume=volume)
+    fleet = Fleet(seed=seed, scenario=scenario, volume=volume, scenario_params=scenario_params)
     if lines == "auth":
         _emit_auth_only(fleet)
     engine = Engine(retained_lines=retained_lines, clock=lambda: fleet.position)
@@ -107,6 +109,7 @@ def run_scenario(
     monitor.bootstrap(
         synthetic_history(fleet, fleet.start, weeks=4), metrics.poll(fleet.start).servers, now=fleet.start
     )
+    monitor.learn_credential_domains(known_credential_domains(fleet), fleet.start - 7 * 86400)
     run = Run(monitor, fleet, engine=engine)
     monitor.on_alert(run.events.append)
     end = fleet.start + minutes * 60

@@ -25,7 +25,7 @@ import weakref
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from postaltop.core.alerts import (
@@ -378,7 +378,33 @@ class Monitor:
             found = self.novelty.feed(self.scope_of_server(sid), domains, ts_max)
             if found is not None:
                 findings.append(found)
+        findings.extend(self._credential_novelty(result, ts_max))
         self._advance(ts_max, findings)
+
+    def _credential_novelty(self, result: PollResult, ts: float) -> list[Finding]:
+        """Feed each credential's recipient domains of the window to the novelty detector."""
+        per_cred: dict[int, list[str]] = {}
+        for sample in result.credential_domains:
+            if sample.count > 0 and sample.domain:
+                per_cred.setdefault(sample.credential_id, []).append(sample.domain)
+        if not per_cred:
+            return []
+        names = {c.credential_id: c.name for c in result.credentials}
+        out: list[Finding] = []
+        for cred_id, domains in per_cred.items():
+            scope = Scope(ScopeKind.CREDENTIAL, str(cred_id), names.get(cred_id, ""))
+            found = self.novelty.feed(scope, domains, ts)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def learn_credential_domains(self, known: Mapping[tuple[int, str], Iterable[str]], since: float) -> None:
+        """Seed the novelty detector: ``(credential id, name)`` -> domains it has mailed since ``since``.
+
+        A credential seeded this way is judged at once; one first seen live learns for an hour.
+        """
+        for (cred_id, name), domains in known.items():
+            self.novelty.learn(Scope(ScopeKind.CREDENTIAL, str(cred_id), name), list(domains), since)
 
     def observe_credential_domains(
         self, credential_id: int, domains: list[str], ts: float, name: str = ""
@@ -463,9 +489,11 @@ class Monitor:
             if metric in RATE_METRICS:
                 for minute in range(max(first, current - 3), current):
                     closed.setdefault(scope, {}).setdefault(minute, {}).setdefault(metric, 0.0)
+        unknown = self._traffic_without_baseline(closed)
         for scope, minutes in closed.items():
             for minute, values in sorted(minutes.items()):
-                findings.extend(self._judge_minute(scope, minute, values))
+                extra = unknown.get(minute) if scope.kind is ScopeKind.GLOBAL else None
+                findings.extend(self._judge_minute(scope, minute, values, extra))
         for scope, (minute, depth) in list(self._gauges.items()):
             if minute < current:
                 self._store(scope, "queue_depth", minute, depth)
@@ -481,7 +509,31 @@ class Monitor:
             self._markers.setdefault(f.scope, deque(maxlen=500)).append((f.ts, f.severity))
         return findings
 
-    def _judge_minute(self, scope: Scope, minute: int, values: dict[str, float]) -> list[Finding]:
+    def _traffic_without_baseline(
+        self, closed: dict[Scope, dict[int, dict[str, float]]]
+    ) -> dict[int, dict[str, float]]:
+        """Per minute and metric: traffic of servers whose own baseline is still learning.
+
+        The global baseline is the sum of the servers that had history; a server with none (new, or its
+        statistics unreadable) would otherwise look like a global surge. Its traffic is taken as expected
+        in the global scope until its own baseline exists.
+        """
+        out: dict[int, dict[str, float]] = {}
+        for scope, minutes in closed.items():
+            if scope.kind is not ScopeKind.SERVER:
+                continue
+            for minute, values in minutes.items():
+                for metric, value in values.items():
+                    if metric not in RATE_METRICS or not value:
+                        continue
+                    if self.baselines.expect(scope, metric, minute * 60.0 + 60.0).learning:
+                        per = out.setdefault(minute, {})
+                        per[metric] = per.get(metric, 0.0) + value
+        return out
+
+    def _judge_minute(
+        self, scope: Scope, minute: int, values: dict[str, float], unknown: dict[str, float] | None = None
+    ) -> list[Finding]:
         ts = minute * 60.0 + 60.0
         out: list[Finding] = []
         for metric, value in values.items():
@@ -489,6 +541,8 @@ class Monitor:
                 continue
             self._store(scope, metric, minute, value)
             expected = self.expected(scope, metric, ts)
+            if unknown and metric in unknown and not expected.learning:
+                expected = replace(expected, median=expected.median + unknown[metric])
             for found in (
                 self.zscore.update(scope, metric, value, expected, ts),
                 (

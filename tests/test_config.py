@@ -398,6 +398,156 @@ def test_effective_config_masks_secrets_and_round_trips(tmp_path: Path) -> None:
     assert "tls_ca" not in parsed["database"]  # unset values are comments, TOML has no null
 
 
+FULL_CONFIG = f"""
+[ui]
+theme = "light"
+retained_lines = 5000
+refresh_hz = 4.5
+follow = false
+[ui.keymap]
+"app.quit" = "ctrl+q"
+"main.filter" = "slash,f"
+
+[database]
+host = "db.example"
+port = 3307
+user = "ro"
+password = "{SECRET}"
+password_env = "MY_DB_PW"
+use_my_cnf = false
+tls = true
+tls_ca = "/etc/ssl/ca.pem"
+ssh_tunnel = "mx1"
+top_domains = 25
+
+[[hosts]]
+name = "mx1"
+address = "10.0.0.1"
+user = "postal"
+log_source = "files:/var/log/postal/*.log"
+protected = true
+since = "1h"
+
+[[hosts]]
+name = "mx2"
+address = "10.0.0.2"
+port = 2222
+jump_host = "mx1"
+metrics = false
+
+[actions]
+enabled = true
+operator = "alice"
+protected_servers = ["acme/mail", "7"]
+ip_pools = true
+max_rows = 500
+
+[detection]
+enabled = false
+z_warning = 4.0
+z_critical = 8.5
+min_volume = 50
+[detection.static.queue_depth]
+warning = 100.0
+critical = 900.0
+[detection.static.bounced]
+critical = 40.0
+
+[review]
+checklist_file = "/srv/checklist.toml"
+skip = ["versions", "limits"]
+top = 5
+sample_lines = 0
+[[review.steps]]
+id = "relay"
+title = "Open relay attempts"
+filter = "relay"
+question = "Any relaying?"
+[[review.steps]]
+id = "auth"
+title = "AUTH failures (ours)"
+kind = "auth"
+
+[notify]
+min_severity = "critical"
+retry_attempts = 3
+dead_letter_file = "/var/lib/postaltop/dead.jsonl"
+[notify.alertmanager]
+url = "http://am.example:9093"
+[notify.slack]
+webhook_url_env = "SLACK_HOOK"
+[notify.pagerduty]
+routing_key_file = "/etc/postaltop/pd.key"
+[notify.email]
+host = "smtp.example"
+sender = "postaltop@example.com"
+recipients = ["ops@example.com", "oncall@example.com"]
+password_env = "SMTP_PW"
+
+[ssh]
+known_hosts = ["~/.ssh/known_hosts", "/etc/postaltop/known_hosts"]
+ssh_config = []
+connect_timeout = 7.5
+merge_window = 0.5
+"""
+
+
+def test_effective_config_prints_every_section_and_loads_back_equal(tmp_path: Path) -> None:
+    original = load_settings(write(tmp_path, FULL_CONFIG), environ={}).settings
+    text = effective_config_text(original)
+    assert SECRET not in text
+    for section in Settings.model_fields:  # every section of Settings is printed
+        assert re.search(rf"^\[\[?{section}[\].]", text, re.MULTILINE), section
+    assert 'protected_servers = ["acme/mail", "7"]' in text
+    assert '"app.quit" = "ctrl+q"' in text
+    assert "[[review.steps]]" in text and "[detection.static.bounced]" in text
+    loaded = Settings.model_validate(tomllib.loads(text))
+    assert loaded.database is not None and original.database is not None
+    assert loaded.database.password is not None
+    assert loaded.database.password.get_secret_value() == "********"
+    unmasked = loaded.model_copy(
+        update={"database": loaded.database.model_copy(update={"password": original.database.password})}
+    )
+    assert unmasked == original
+    assert original != Settings()  # the config really sets every section
+    for name in Settings.model_fields:
+        assert getattr(original, name) != getattr(Settings(), name), name
+
+
+def test_effective_config_of_defaults_loads_back_equal() -> None:
+    text = effective_config_text(Settings())
+    assert Settings.model_validate(tomllib.loads(text)) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable", "key"),
+    [
+        # a config_sections model's own validator reports the whole section
+        ({"POSTALTOP_DETECTION__Z_WARNING": "20"}, "POSTALTOP_DETECTION__Z_WARNING", "detection"),
+        ({"POSTALTOP_REVIEW__TOP": "0"}, "POSTALTOP_REVIEW__TOP", "review.top"),
+        ({"POSTALTOP_SSH__MERGE_WINDOW": "x"}, "POSTALTOP_SSH__MERGE_WINDOW", "ssh.merge_window"),
+        ({"POSTALTOP_UI__REFRESH_HZ": "100"}, "POSTALTOP_UI__REFRESH_HZ", "ui.refresh_hz"),
+        ({"POSTALTOP_ACTIONS__MAX_ROWS": "0"}, "POSTALTOP_ACTIONS__MAX_ROWS", "actions.max_rows"),
+    ],
+)
+def test_bad_environment_value_names_the_variable(environ: dict[str, str], variable: str, key: str) -> None:
+    message = error_of(None, environ)
+    assert message.startswith(f"config error in environment variable {variable}: {key}: "), message
+    assert "defaults" not in message
+
+
+def test_section_error_names_every_variable_of_the_section(tmp_path: Path) -> None:
+    path = write(tmp_path, "[detection]\nz_critical = 9.0\n")
+    environ = {"POSTALTOP_DETECTION__Z_WARNING": "20", "POSTALTOP_DETECTION__MIN_VOLUME": "5"}
+    message = error_of(path, environ)
+    variables = "POSTALTOP_DETECTION__MIN_VOLUME, POSTALTOP_DETECTION__Z_WARNING"
+    assert message.startswith(f"config error in environment variables {variables}: detection: "), message
+    assert "z_warning must not exceed z_critical" in message
+    # the same mistake in the file points at the file's line
+    message = error_of(write(tmp_path, "[detection]\nz_warning = 20.0\n", name="b.toml"), {})
+    assert f"{tmp_path / 'b.toml'}, line 1: detection: z_warning must not exceed" in message
+
+
 def test_find_line_handles_tables_arrays_and_dotted_keys() -> None:
     text = (
         '# comment\n[ui]\ntheme = "dark"\n[ui.keymap]\nquit = "q"\n'

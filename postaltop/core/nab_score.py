@@ -4,13 +4,13 @@ NAB scores a detector's binary detections against labelled anomaly windows:
 
 * Inside a window, only the earliest detection counts, weighted by a scaled sigmoid of its relative
   position ``y = -(right - i + 1) / width`` (``-1`` at the window's first point, towards ``0`` at its
-  end): ``A_TP · σ(y) / σ(-1)``, so the first point of a window earns the full ``A_TP``.
-* A detection outside every window is a false positive: ``A_FP · σ(y)`` with ``y`` its distance past the
+  end): ``A_TP · S(y) / S(-1)``, so the first point of a window earns the full ``A_TP``.
+* A detection outside every window is a false positive: ``A_FP · S(y)`` with ``y`` its distance past the
   preceding window's end over that window's ``width - 1`` (negative, tending to ``-A_FP`` further away);
   ``-A_FP`` before the first window or beyond three widths.
 * A window without a detection costs ``-A_FN``. Detections in the probationary period (the first 15 % of
   a file, at most 750 points) are ignored.
-* ``σ(y) = 2 / (1 + e^{5y}) - 1``. The corpus score is normalised: ``100 · (raw - null) / (perfect - null)``
+* ``S(y) = 2 / (1 + e^{5y}) - 1``. The corpus score is normalised: ``100 · (raw - null) / (perfect - null)``
   with the null detector (no detections: ``-A_FN`` per window) and the perfect one (``A_TP`` per window).
 
 The standard profile is ``A_TP = 1``, ``A_FP = 0.11``, ``A_FN = 1``.
@@ -49,7 +49,7 @@ def scaled_sigmoid(y: float) -> float:
 
 def probation_length(n: int) -> int:
     """Points at the start of a file whose detections are ignored."""
-    return min(int(math.floor(PROBATION_FRACTION * n)), PROBATION_MAX)
+    return min(math.floor(PROBATION_FRACTION * n), PROBATION_MAX)
 
 
 def window_indices(timestamps: Sequence[T], windows: Sequence[tuple[T, T]]) -> list[tuple[int, int]]:

@@ -3,10 +3,10 @@
 Used by the TUI's live monitor and any headless front end: :func:`db_runner` returns a
 :class:`DbRunner` (or None when no ``[database]`` is configured) whose :meth:`DbRunner.run` coroutine
 polls forever, hands every :class:`~postaltop.core.dbmetrics.PollResult` to
-``engine.publish_metrics`` (after handing :meth:`DbRunner.history` to the engine's detection monitor,
-so baselines bootstrap from Postal's statistics at first connect) and keeps a ``db`` entry in the engine's host list whose state says how the
+``engine.publish_metrics`` and keeps a ``db`` entry in the engine's host list whose state says how the
 database is doing (the host bar shows it). :meth:`DbRunner.history` reads the hourly/daily statistics
-for baselines. Nothing here imports Textual.
+for baselines; the runner hands it to the engine's detection monitor, so baselines bootstrap from
+Postal's statistics at first connect. Nothing here imports Textual.
 """
 
 from __future__ import annotations

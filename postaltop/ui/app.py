@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from postaltop.config import LoadedSettings, UiConfig
+from postaltop.config import LoadedSettings, Settings, UiConfig
 from postaltop.engine import Engine
 from postaltop.lifecycle import HangupGuard
 from postaltop.ui.commands import PostaltopCommands
@@ -21,6 +21,11 @@ from postaltop.ui.screens.help import HelpScreen
 from postaltop.ui.screens.main import MainScreen
 from postaltop.ui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from postaltop.ui.themes import DEFAULT_VARIABLES, THEME_ORDER, load_themes
+from postaltop.ui.widgets.host_bar import HostBar
+
+if TYPE_CHECKING:
+    from postaltop.sources.log_runner import LogRunner
+    from postaltop.sources.version_runner import VersionRunner
 
 SourceTask = Callable[[], Coroutine[Any, Any, None]]
 """A factory of a coroutine that feeds the engine (one per source); run as a worker."""
@@ -86,11 +91,17 @@ class PostaltopApp(App[int]):
             self.register_theme(theme)
         self.theme = self.ui.theme if self.ui.theme in self.available_themes else "textual-dark"
         self.set_keymap(self.keymap_overrides)
+        self.keymap_warning: str | None = None
+        """The warning about unknown ``[ui] keymap`` ids shown at start (None when every id is known)."""
         self._too_small: TooSmallScreen | None = None
         self.main_screen: MainScreen | None = None
         self._hangup_guard: HangupGuard | None = None
         self.message_lookup: Callable[[str], Awaitable[Any]] | None = None
         """``ref -> LookupResult`` for the message trace screen, when a database is configured."""
+        self.host_versions: dict[str, str] = {}
+        """Host -> Postal version text shown in the host bar (``v3.3.5 -1 !sec``)."""
+        self.version_runner: VersionRunner | None = None
+        """The live monitor's version reader (cancelled when the app ends)."""
 
     def get_css_variables(self) -> dict[str, str]:
         """Theme variables, with severity colours for themes that do not define them (Textual's own)."""
@@ -108,9 +119,20 @@ class PostaltopApp(App[int]):
             for index, factory in enumerate(self._sources):
                 self.run_worker(factory(), group="sources", name=f"source-{index}", exit_on_error=False)
         self._check_size(self.size.width, self.size.height)
+        self._warn_unknown_keymap_ids()
+
+    def _warn_unknown_keymap_ids(self) -> None:
+        """``[ui] keymap`` ids that match no binding do nothing in Textual: say so, with the valid ids."""
+        from postaltop.ui.keymap import keymap_warning
+
+        self.keymap_warning = keymap_warning(self.keymap_overrides) if self.keymap_overrides else None
+        if self.keymap_warning is not None:
+            self.notify(self.keymap_warning, title="Keymap", severity="warning", markup=False, timeout=30)
 
     def on_unmount(self) -> None:
-        """Restore the previous signal handlers."""
+        """Restore the previous signal handlers (and stop reading host versions)."""
+        if self.version_runner is not None:
+            self.version_runner.close()
         if self._hangup_guard is not None:
             self._hangup_guard.close()
             self._hangup_guard = None
@@ -162,6 +184,14 @@ class PostaltopApp(App[int]):
         current = order.index(self.theme) if self.theme in order else -1
         self.set_theme(order[(current + 1) % len(order)])
         self.notify(f"Theme: {self.theme}", markup=False, timeout=2)
+
+    def show_host_versions(self, versions: dict[str, str]) -> None:
+        """Show hosts' Postal versions in the host bar now (``host -> text``, e.g. ``v3.3.5 -1 !sec``)."""
+        self.host_versions.update(versions)
+        if self.main_screen is not None and self.main_screen.is_mounted:
+            bar = self.main_screen.query_one(HostBar)
+            bar.show_versions(versions)
+            bar.show(self.engine.hosts, self.engine.host_rates())
 
     def main(self) -> MainScreen:
         """The main screen (for tests and the benchmark)."""
@@ -253,7 +283,7 @@ def run_demo(
     from postaltop.sources.host_version import load_release_table
 
     table = load_release_table(loaded.settings.review.releases_file)
-    app.host_versions = {v.host: v.status.short() for v in demo_host_versions(table)}  # type: ignore[attr-defined]
+    app.host_versions = {v.host: v.status.short() for v in demo_host_versions(table)}
     try:
         app.run()
     finally:
@@ -273,11 +303,13 @@ def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
     for host in loaded.settings.hosts:
         engine.set_host(host.name, NOT_CONNECTED)
     monitor_sources: list[SourceTask] = []
+    log_runner: LogRunner | None = None
     if loaded.settings.hosts:
         # SSH log streams (issue 5): one HostLogStream per host, time-order merged into the engine
         from postaltop.sources.log_runner import engine_runner
 
-        monitor_sources.append(engine_runner(loaded.settings, engine).run)
+        log_runner = engine_runner(loaded.settings, engine)
+        monitor_sources.append(log_runner.run)
     # Postal's database (issue 4): poll loop (+ optional SSH tunnel) -> engine.publish_metrics
     from postaltop.sources.db_runner import db_sources
 
@@ -306,6 +338,9 @@ def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
         if loaded.settings.hosts
         else "No [[hosts]] are configured: add one to stream Postal's logs over SSH.",
     )
+    if log_runner is not None:
+        # Postal versions (issue 8): each host's version, read after it connects (and after a reconnect)
+        attach_host_versions(app, loaded.settings, log_runner)
     if loaded.settings.database is not None:
         # message trace (issue 5): the trace screen reads the message row and deliveries on demand
         from postaltop.sources.message_lookup import LazyLookup
@@ -320,6 +355,17 @@ def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
     finally:
         recorder.close()
     return app.return_code or 0
+
+
+def attach_host_versions(app: PostaltopApp, settings: Settings, runner: LogRunner) -> VersionRunner:
+    """Read each of ``runner``'s hosts' Postal version when it connects and show it in ``app``'s host bar."""
+    from postaltop.sources.version_runner import attach_version_runner
+
+    def on_version(host: str, text: str, _version: object) -> None:
+        app.show_host_versions({host: text})
+
+    app.version_runner = attach_version_runner(runner, settings, on_version)
+    return app.version_runner
 
 
 def run_first_run(loaded: LoadedSettings) -> int:

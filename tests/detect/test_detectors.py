@@ -111,6 +111,18 @@ def test_novelty_after_learning() -> None:
     assert found is not None and found.severity is Severity.CRITICAL and found.observed == 40
 
 
+def test_novelty_ignores_a_long_tail_among_many_known_domains() -> None:
+    d = NoveltyDetector(NoveltySettings(learning_seconds=600))
+    busy = Scope(ScopeKind.CREDENTIAL, "4")
+    usual = [f"d{i}.example" for i in range(200)]
+    assert d.feed(busy, usual, 0) is None
+    # ten minutes later: 200 usual domains plus 40 never seen (17 %): a long tail, not a hijack
+    assert d.feed(busy, usual + [f"tail{i}.example" for i in range(40)], 1200) is None
+    # a hijack: 120 new domains beside the usual ones, most of what is mailed in the window is new
+    found = d.feed(busy, usual[:50] + [f"spam{i}.example" for i in range(120)], 2400)
+    assert found is not None and found.severity is Severity.CRITICAL
+
+
 def test_queue_growth() -> None:
     assert slope([(0, 0), (1, 2), (2, 4)]) == 2
     d = QueueGrowthDetector()

@@ -2,7 +2,9 @@
 
 Each scope remembers the domains it has sent to (with when it first did). Over a sliding window it counts
 domains first seen inside the window; many new domains at once is what a stolen credential mailing a
-harvested list looks like. A scope watched for less than ``learning_seconds`` only learns.
+harvested list looks like. A scope watched for less than ``learning_seconds`` only learns. The new domains
+must also be at least ``min_new_share`` of the distinct domains mailed in the window: a busy sender with a
+long tail of recipients meets a few new domains every minute, a hijacked one mails mostly new ones.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class NoveltySettings:
     warning_new: int = 10
     critical_new: int = 30
     learning_seconds: float = 3600.0
+    min_new_share: float = 0.5
+    """New domains must be at least this share of the distinct domains mailed in the window."""
     max_known: int = 50_000
     """Most domains remembered per scope (oldest forgotten first)."""
 
@@ -31,6 +35,8 @@ class _Known:
     since: float
     domains: dict[str, float] = field(default_factory=dict)
     recent: deque[tuple[float, str]] = field(default_factory=deque)
+    mailed: dict[str, float] = field(default_factory=dict)
+    """Domains mailed inside the window -> when last (new or known)."""
 
 
 class NoveltyDetector:
@@ -59,7 +65,11 @@ class NoveltyDetector:
             known = self._scopes[scope] = _Known(ts)
         for raw in domains:
             d = raw.lower()
-            if d and d not in known.domains:
+            if not d:
+                continue
+            known.mailed.pop(d, None)
+            known.mailed[d] = ts  # re-inserted: the dict stays ordered by last time mailed
+            if d not in known.domains:
                 known.domains[d] = ts
                 known.recent.append((ts, d))
         while len(known.domains) > s.max_known:
@@ -67,9 +77,16 @@ class NoveltyDetector:
         cutoff = ts - s.window
         while known.recent and known.recent[0][0] <= cutoff:
             known.recent.popleft()
+        while known.mailed:
+            oldest = next(iter(known.mailed))
+            if known.mailed[oldest] > cutoff:
+                break
+            del known.mailed[oldest]
         if ts - known.since < s.learning_seconds:
             return None
         n = len(known.recent)
+        if n < s.min_new_share * len(known.mailed):
+            return None
         if n >= s.critical_new:
             severity = Severity.CRITICAL
         elif n >= s.warning_new:

@@ -46,8 +46,9 @@ class SeriesSettings:
 def detect_series(values: Sequence[float], settings: SeriesSettings | None = None) -> list[bool]:
     """One flag per point: True where the z-score or CUSUM detector raised a finding."""
     s = settings or SeriesSettings()
-    zscore = ZScoreDetector(ZScoreSettings(warning_z=s.warning_z, critical_z=s.critical_z, min_rate=0.0,
-                                           min_ratio=0.0))
+    zscore = ZScoreDetector(
+        ZScoreSettings(warning_z=s.warning_z, critical_z=s.critical_z, min_rate=0.0, min_ratio=0.0)
+    )
     ramp = RampDetector(RampSettings(min_rate=0.0))
     up, down = Scope(ScopeKind.GLOBAL, "up"), Scope(ScopeKind.GLOBAL, "down")
     recent: deque[float] = deque(maxlen=s.window)

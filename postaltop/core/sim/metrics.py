@@ -112,6 +112,61 @@ def _minus(now: Totals | None, before: Totals | None) -> Totals:
     return [x - y for x, y in zip(a, b, strict=True)]
 
 
+class CredentialDomainCounters(Counters):
+    """The fleet's counters plus outgoing messages per (credential, recipient domain) and minute.
+
+    :class:`Counters` keeps credentials and domains apart; the novelty detector needs them together.
+    :class:`SimMetrics` swaps this in for the fleet's counters (same figures, one more tally), and each
+    poll drains the minutes it reports.
+    """
+
+    __slots__ = ("by_credential_domain",)
+
+    def __init__(self, base: Counters) -> None:
+        super().__init__(base.retention)
+        self.minutes = base.minutes
+        self.by_credential_domain: dict[int, dict[tuple[int, int, str], int]] = {}
+
+    def add(
+        self, ts: float, metric: str, server_id: int, credential_id: int | None, domain: str | None
+    ) -> None:
+        """Count as :meth:`Counters.add` does; outgoing messages also per (credential, domain)."""
+        super().add(ts, metric, server_id, credential_id, domain)
+        if metric == "outgoing" and credential_id is not None and domain:
+            bucket = self.by_credential_domain.setdefault(int(ts // 60) * 60, {})
+            key = (credential_id, server_id, domain.lower())
+            bucket[key] = bucket.get(key, 0) + 1
+
+    def drain(self, before: float) -> dict[tuple[int, int, str], int]:
+        """Remove and sum the (credential, server, domain) counts of minutes starting before ``before``."""
+        out: dict[tuple[int, int, str], int] = {}
+        for minute in [m for m in self.by_credential_domain if m < before]:
+            for key, count in self.by_credential_domain.pop(minute).items():
+                out[key] = out.get(key, 0) + count
+        return out
+
+
+def credential_domain_samples(
+    counts: dict[tuple[int, int, str], int], limit: int = dm.MAX_DOMAINS_PER_CREDENTIAL
+) -> tuple[dm.CredentialDomainSample, ...]:
+    """Drained counts as poll samples (busiest ``limit`` domains per credential, stable order)."""
+    rows = [("outgoing", cred, domain, count, sid) for (cred, sid, domain), count in counts.items()]
+    out: list[dm.CredentialDomainSample] = []
+    for sid in sorted({r[4] for r in rows}):
+        out.extend(dm.credential_domains(sid, [r[:4] for r in rows if r[4] == sid], limit))
+    return tuple(out)
+
+
+def known_credential_domains(fleet: Fleet) -> dict[tuple[int, str], list[str]]:
+    """Recipient domains each credential normally mails: ``(credential id, name)`` -> domain names.
+
+    The simulation's stand-in for a credential's history (every credential mails the installation's
+    usual domains), used to seed the novelty detector as Postal's statistics seed the baselines.
+    """
+    names = [d.name for d in fleet.installation.domains if d.weight > 0]
+    return {(c.id, c.name): list(names) for s in fleet.installation.servers for c in s.credentials}
+
+
 def server_info(server: MailServer, prefix: str = MESSAGE_DB_PREFIX) -> dm.ServerInfo:
     """The :class:`~postaltop.core.dbmetrics.ServerInfo` discovery would return for a simulated server."""
     suspended, reason = dm.effective_suspension(
@@ -179,6 +234,10 @@ class SimMetrics:
         """Every bucket whose minute is before this is in ``_base``."""
         self._previous: _Snapshot | None = None
         self._previous_at = fleet.start
+        counters = fleet.counters
+        if not isinstance(counters, CredentialDomainCounters):
+            counters = fleet.counters = CredentialDomainCounters(counters)
+        self._counters = counters
 
     @property
     def last_poll_at(self) -> float:
@@ -288,6 +347,7 @@ class SimMetrics:
                         rows.append(("outgoing", None, domain, count))
             domains.extend(dm.top_domains(sid, rows, self.top_domains, window))
         credentials.sort(key=lambda c: (c.server_id, -c.count, c.credential_id))
+        cred_domains = credential_domain_samples(self._counters.drain(math.inf if live else now))
         self._previous = current
         self._previous_at = now
         return dm.PollResult(
@@ -299,6 +359,7 @@ class SimMetrics:
             samples=tuple(samples),
             credentials=tuple(credentials),
             domains=tuple(domains),
+            credential_domains=cred_domains,
         )
 
 

@@ -135,7 +135,12 @@ class BruteForce(Scenario):
 
 
 class CompromisedCredential(Scenario):
-    """A stolen SMTP key sends spam from a new address: volume, fan-out and failures jump."""
+    """A stolen SMTP key sends spam from a new address: volume, fan-out and failures jump.
+
+    With ``new_domains`` > 0 the harvested list adds that many recipient domains the fleet never mails
+    (``new_domain_share`` of the recipients), for the novelty detector; ``bench/detect.py`` uses 300. The
+    default 0 keeps the demo's recipients (and the UI snapshots taken from it) as they were.
+    """
 
     def __init__(self, rng: random.Random, start: float, params: Mapping[str, Param]) -> None:
         super().__init__(rng, start)
@@ -145,17 +150,44 @@ class CompromisedCredential(Scenario):
         self.server = str(params["server"])
         self.credential = str(params["credential"])
         self.ip = str(params["ip"])
+        self.new_domains = int(_f(params, "new_domains"))
+        self.new_share = _f(params, "new_domain_share")
         self.victim_id = -1
+        self.spam_domains: list[str] = []
+
+    def _add_spam_domains(self, fleet: Fleet) -> None:
+        """Add the harvested list's domains to the installation (weight 0: normal traffic skips them)."""
+        from postaltop.core.sim.model import Domain
+
+        words = ("mail", "post", "net", "web", "home", "shop", "info", "box", "link", "cloud", "fast", "star")
+        tlds = ("com", "net", "info", "biz", "org", "ru", "xyz")
+        for i in range(self.new_domains):
+            name = f"{self.rng.choice(words)}{self.rng.choice(words)}{i}.{self.rng.choice(tlds)}"
+            octet = 10 + i % 240
+            self.spam_domains.append(name)
+            fleet.installation.domains.append(
+                Domain(name, f"mx.{name}", f"198.51.100.{octet}", 0.0, 0.05, 0.1, "451 4.7.1 Try again later")
+            )
+        # the fleet's recipient picker keeps one weight per domain
+        fleet._domain_weights.extend([0.0] * self.new_domains)
+
+    def _recipient(self, fleet: Fleet) -> str:
+        if self.spam_domains and self.rng.random() < self.new_share:
+            role = self.rng.choice(("info", "sales", "admin", "contact", "office"))
+            local = f"{role}{self.rng.randrange(1000)}"
+            return f"{local}@{self.rng.choice(self.spam_domains)}"
+        return fleet.pick_recipient(self.rng)[0]
 
     def install(self, fleet: Fleet) -> None:
-        """Schedule the spammer's sessions with the victim credential."""
+        """Schedule the spammer's sessions with the victim credential (mailing many new domains)."""
         victim = fleet.installation.server(self.server).credential(self.credential)
         self.victim_id = victim.id
+        self._add_spam_domains(fleet)
 
         def session(ts: float) -> None:
             if not self._active(ts, self.onset, self.duration):
                 return
-            batch = [fleet.pick_recipient(self.rng)[0] for _ in range(self.rng.randint(5, 25))]
+            batch = [self._recipient(fleet) for _ in range(self.rng.randint(5, 25))]
             fleet.smtp_session(ts, victim, self.ip, [batch], helo="localhost")
             fleet.schedule(ts + self.rng.expovariate(self.rate), session)
 
@@ -256,6 +288,8 @@ register(
             "server": "acme/transactional",
             "credential": "main smtp",
             "ip": "192.0.2.166",
+            "new_domains": 0.0,
+            "new_domain_share": 0.7,
         },
     )
 )

@@ -1,0 +1,56 @@
+"""Where the database password comes from: an environment variable, ``~/.my.cnf`` or the config file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from postaltop.config_file import DEFAULT_PASSWORD_ENV
+
+if TYPE_CHECKING:
+    from postaltop.config_models import DatabaseConfig
+
+
+@dataclass(frozen=True)
+class ResolvedPassword:
+    """A database password and a description of where it came from (safe to print)."""
+
+    value: SecretStr | None
+    source: str
+
+
+def resolve_db_password(
+    db: DatabaseConfig, environ: Mapping[str, str] | None = None, my_cnf: Path | None = None
+) -> ResolvedPassword:
+    """Find the database password.
+
+    Order: the environment variable named by ``password_env`` (or ``POSTALTOP_DB_PASSWORD``), then the
+    ``[client]`` password of ``~/.my.cnf`` when ``use_my_cnf``, then ``password`` from the config.
+
+    Args:
+        db: the database section.
+        environ: environment to read (default: ``os.environ``).
+        my_cnf: option file to read (default: ``~/.my.cnf``).
+
+    Returns:
+        The password (None when none is configured) and where it came from.
+    """
+    env = os.environ if environ is None else environ
+    var = db.password_env or DEFAULT_PASSWORD_ENV
+    if var in env:
+        return ResolvedPassword(SecretStr(env[var]), f"environment variable {var}")
+    if db.use_my_cnf:
+        from postaltop.sources.mycnf import default_path, read_client_options
+
+        cnf = my_cnf if my_cnf is not None else default_path()
+        options = read_client_options(cnf)
+        if options.password is not None:
+            return ResolvedPassword(SecretStr(options.password), f"{cnf} [client]")
+    if db.password is not None:
+        return ResolvedPassword(db.password, "config file (database.password)")
+    return ResolvedPassword(None, "none (no password)")

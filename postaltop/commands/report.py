@@ -203,12 +203,13 @@ class DemoAlerts:
             return
         try:
             if self._monitor is None:
-                from postaltop.core.sim.metrics import SimMetrics, synthetic_history
+                from postaltop.core.sim.metrics import SimMetrics
                 from postaltop.monitoring import Monitor
+                from postaltop.sources.demo_metrics import seed_monitor_from_simulation
 
                 self._monitor = Monitor()
                 self._metrics = SimMetrics(fleet)
-                self._monitor.set_history_provider(lambda: synthetic_history(fleet, fleet.start))
+                seed_monitor_from_simulation(self._monitor, fleet)
                 self._monitor.on_alert(self._event)
             from postaltop.core.ingest import IngestResult
 

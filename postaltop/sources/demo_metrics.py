@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from postaltop.core.dbmetrics import HistoryPoint, PollResult
 from postaltop.core.sim import Fleet
-from postaltop.core.sim.metrics import SimMetrics, synthetic_history
+from postaltop.core.sim.metrics import SimMetrics, known_credential_domains, synthetic_history
 
 DEFAULT_INTERVAL = 5.0
 """Simulated seconds between polls (the database source's default ``poll_interval``)."""
@@ -116,3 +116,28 @@ async def demo_metrics_runner(
         await asyncio.sleep(0.05)
     async for result in source.results():
         engine.publish_metrics(result)
+
+
+CREDENTIAL_HISTORY_S = 7 * 86400
+"""How far back the simulated credentials are taken to have mailed their usual recipient domains."""
+
+
+class SeedableMonitor(Protocol):
+    """What :func:`seed_monitor_from_simulation` needs of ``postaltop.monitoring.Monitor``."""
+
+    def set_history_provider(self, provider: Callable[[], Any]) -> None: ...
+
+    def learn_credential_domains(
+        self, known: Mapping[tuple[int, str], Iterable[str]], since: float
+    ) -> None: ...
+
+
+def seed_monitor_from_simulation(monitor: SeedableMonitor, fleet: Fleet) -> None:
+    """Give a demo's detection what a real install gives it at first connect.
+
+    Baselines come from the simulated ``stats_hourly``/``stats_daily`` of the weeks before the simulation,
+    and each credential's usual recipient domains from the simulated history, so that the novelty detector
+    judges a credential at once (as ``postaltop demo``, ``watch --demo`` and ``report --demo`` all need).
+    """
+    monitor.set_history_provider(lambda: list(synthetic_history(fleet, fleet.start)))
+    monitor.learn_credential_domains(known_credential_domains(fleet), fleet.start - CREDENTIAL_HISTORY_S)

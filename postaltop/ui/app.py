@@ -251,12 +251,10 @@ def run_demo(
     for host in _fleet_hosts(fleet):
         engine.set_host(host, "demo")
     # detection (issue 6): baselines bootstrapped from the simulated stats tables at the first poll
-    from postaltop.core.sim.metrics import synthetic_history
     from postaltop.monitoring import monitor_for
+    from postaltop.sources.demo_metrics import seed_monitor_from_simulation
 
-    monitor_for(engine, loaded.settings.detection).set_history_provider(
-        lambda: synthetic_history(fleet, fleet.start)
-    )
+    seed_monitor_from_simulation(monitor_for(engine, loaded.settings.detection), fleet)
     # --record FILE (postaltop.recording): lines, poll results and alerts go to a file for `postaltop replay`.
     from postaltop.recording.file import open_recorder
 

@@ -178,11 +178,12 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
             return 2
         recorder.attach(engine)
     feed = AlertFeed(dispatcher, log, recorder)
-    history: Callable[[], list[Any]] | None = None
     fleet = demo_fleet(options) if options.demo else None
-    if fleet is not None:
-        history = _demo_history(fleet)
-    monitor = attach_detection(engine, settings, feed, history, persist=not options.demo)
+    monitor = attach_detection(engine, settings, feed, None, persist=not options.demo)
+    if monitor is not None and fleet is not None:
+        from postaltop.sources.demo_metrics import seed_monitor_from_simulation
+
+        seed_monitor_from_simulation(monitor, fleet)
     if monitor is None:
         log.log("detection_unavailable", "warning", reason="postaltop.monitoring is not part of this build")
     sources = demo_sources(engine, fleet, options) if fleet is not None else None
@@ -306,12 +307,6 @@ def demo_fleet(options: WatchOptions) -> Any:
     from postaltop.core.sim import Fleet
 
     return Fleet(seed=options.seed, scenario=options.scenario, start=time.time() - DEMO_BACKFILL_S)
-
-
-def _demo_history(fleet: Any) -> Callable[[], list[Any]]:
-    from postaltop.core.sim.metrics import synthetic_history
-
-    return lambda: list(synthetic_history(fleet, fleet.start))
 
 
 def demo_sources(engine: Engine, fleet: Any, options: WatchOptions) -> list[SourceFactory]:

@@ -288,7 +288,7 @@ register(
             "server": "acme/transactional",
             "credential": "main smtp",
             "ip": "192.0.2.166",
-            "new_domains": 0.0,
+            "new_domains": 300.0,
             "new_domain_share": 0.7,
         },
     )

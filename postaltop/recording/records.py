@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from postaltop.core.dbmetrics import (
+    CredentialDomainSample,
     CredentialSample,
     DomainSample,
+    HealthSample,
     PollResult,
     ServerInfo,
     ServerSample,
@@ -93,6 +95,12 @@ def decode(data: dict[str, Any]) -> Record | None:
     return None
 
 
+def _health_from_dict(data: dict[str, Any]) -> HealthSample:
+    fields = dict(data)
+    fields["counters"] = tuple((str(name), float(value)) for name, value in fields.get("counters", ()))
+    return HealthSample(**fields)
+
+
 def poll_from_dict(data: dict[str, Any]) -> PollResult:
     """Rebuild a :class:`PollResult` from ``dataclasses.asdict`` output."""
     samples = []
@@ -112,4 +120,6 @@ def poll_from_dict(data: dict[str, Any]) -> PollResult:
         errors=tuple(data.get("errors", ())),
         queries=int(data.get("queries", 0)),
         retry_in=data.get("retry_in"),
+        health=tuple(_health_from_dict(h) for h in data.get("health", ())),
+        credential_domains=tuple(CredentialDomainSample(**c) for c in data.get("credential_domains", ())),
     )

@@ -148,3 +148,39 @@ def test_not_a_recording(tmp_path: Path) -> None:
         read_header(other)
     with pytest.raises(RecordingError, match="cannot open"):
         read_header(tmp_path / "missing.gz")
+
+
+def test_every_poll_result_field_survives_json() -> None:
+    import json
+    from dataclasses import asdict, fields
+
+    from postaltop.core.dbmetrics import (
+        CredentialDomainSample,
+        CredentialSample,
+        DomainSample,
+        HealthSample,
+        PollResult,
+        ServerInfo,
+        ServerSample,
+        WindowCounts,
+    )
+    from postaltop.recording.records import poll_from_dict
+
+    result = PollResult(
+        started_at=1.5,
+        duration=0.02,
+        connected=True,
+        status="ok",
+        servers=(ServerInfo(1, "acme", "mail", "Mail", "Live", False, None, 500, "postal-server-1"),),
+        samples=(ServerSample(1, 1.0, 5.0, WindowCounts(outgoing=3, sent=2), queue_depth=4),),
+        credentials=(CredentialSample(7, 1, "main smtp", "SMTP", 3, 36.0),),
+        domains=(DomainSample(1, "example.net", 3, 36.0),),
+        errors=("one",),
+        queries=4,
+        retry_in=None,
+        health=(HealthSample("mx1", "worker", 1.0, True, counters=(("postal_x_total", 2.0),)),),
+        credential_domains=(CredentialDomainSample(7, 1, "example.net", 3),),
+    )
+    unset = [f.name for f in fields(PollResult) if getattr(result, f.name) == f.default]
+    assert unset == ["retry_in"]  # every other field carries data, so a dropped one fails the next line
+    assert poll_from_dict(json.loads(json.dumps(asdict(result)))) == result

@@ -8,6 +8,7 @@ from textual.app import App, ComposeResult
 
 from postaltop.core.alerts import Scope, ScopeKind
 from postaltop.monitoring import Monitor
+from postaltop.ui.app import PostaltopApp
 from postaltop.ui.screens.alert_prompts import AckPrompt, SilencePrompt, parse_duration
 from postaltop.ui.widgets.alert_list import AlertList
 from postaltop.ui.widgets.rate_chart import WINDOWS, RateChart
@@ -65,15 +66,19 @@ def test_alert_list_snapshot_after_ack_and_silence(snap_compare: SnapCompare) ->
     assert snap_compare(app, terminal_size=(130, 36))
 
 
-async def test_keys_on_main_screen_chart_alerts_ack_silence() -> None:
+def incident_app() -> tuple[Run, PostaltopApp]:
+    """The main screen over the compromised-credential scenario, 14 simulated minutes in."""
     run = run_scenario("compromised-credential", 14)
     assert run.engine is not None
-    app = make_app(run.engine)
+    return run, make_app(run.engine)
+
+
+async def test_keys_on_main_screen_chart_alerts_ack_silence() -> None:
+    run, app = incident_app()
     async with app.run_test(size=(140, 44)) as pilot:
         await pilot.pause()
         main = app.main()
-        chart = main.query_one(RateChart)
-        alerts = main.query_one(AlertList)
+        chart, alerts = main.query_one(RateChart), main.query_one(AlertList)
         assert chart.display and alerts.display  # a large terminal shows both at start
         await pilot.press("c")
         await pilot.pause()
@@ -137,14 +142,11 @@ async def test_critical_alert_toasts_even_when_the_list_is_hidden() -> None:
 
 
 async def test_small_terminal_starts_with_the_chart_and_alerts_hidden() -> None:
-    run = run_scenario("compromised-credential", 14)
-    assert run.engine is not None
-    app = make_app(run.engine)
+    _run, app = incident_app()
     async with app.run_test(size=(90, 30)) as pilot:
         await pilot.pause()
         main = app.main()
-        chart = main.query_one(RateChart)
-        alerts = main.query_one(AlertList)
+        chart, alerts = main.query_one(RateChart), main.query_one(AlertList)
         assert not chart.display and not alerts.display
         await pilot.press("a")
         await pilot.pause()

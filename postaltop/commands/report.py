@@ -45,6 +45,11 @@ def add_window_options(parser: argparse.ArgumentParser, default_since: str) -> N
     parser.set_defaults(default_since=default_since)
 
 
+class NothingToReviewError(LookupError):
+    """No demo, no ``--log`` file, no configured host (matching ``--host``) and no database: a review
+    of nothing would read as "0 failed logins, all quiet"."""
+
+
 @dataclass(slots=True)
 class Gathered:
     """What a review or report is built from."""
@@ -103,6 +108,12 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
         )  # fmt: skip
         return Gathered(data, steps, f"demo ({args.scenario}, seed {args.seed})", hosts)
     configured = [h for h in loaded.settings.hosts if not args.host or h.name in args.host]
+    if not args.log and not configured and loaded.settings.database is None:
+        which = f"no configured host named {', '.join(args.host)}" if args.host else "no [[hosts]]"
+        raise NothingToReviewError(
+            f"nothing to review: {which}, no [database] in {loaded.searched_path} and no --log FILE "
+            "(try --demo for the simulated fleet)"
+        )
     store, facts, hosts = _read_logs(args.log)
     fetched = ""
     if not args.log and configured:
@@ -276,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         window = resolve_window(args)
         got = gather(args, loaded, window)
-    except (WindowError, ChecklistError, ReleaseTableError, OSError, KeyError) as exc:
+    except (WindowError, ChecklistError, ReleaseTableError, OSError, KeyError, NothingToReviewError) as exc:
         print(f"postaltop report: error: {exc}", file=sys.stderr)
         return 2
     evidence = all_evidence(got.data, got.steps)

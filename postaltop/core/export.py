@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -47,9 +48,17 @@ def to_jsonl(events: Iterable[LogEvent]) -> Iterator[str]:
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters a CSV cell must not carry raw (ESC, BEL, C1...): log content is untrusted, and
+``cat``/``less -R`` of the file would run its escape sequences. Tab, LF and CR are CSV's business."""
+
+
 def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): prefix risky first characters with ``'``."""
-    value = value.replace("\x00", "\\x00")
+    """Neutralise spreadsheet formulas (CSV injection): prefix risky first characters with ``'``.
+
+    Control characters (NUL, ESC, BEL, C1) are written as ``\\xNN``.
+    """
+    value = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     if value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value

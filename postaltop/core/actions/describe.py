@@ -61,11 +61,17 @@ def rows_lines(snapshots: Mapping[str, Sequence[Row]], limit: int = MAX_ROWS_SHO
 def preview_lines(plan: ActionPlan, preview: Preview, *, with_rows: bool = True) -> list[str]:
     """The whole preview as text lines."""
     lines = [plan.sentence, ""]
+    # no SQL at all (e.g. the demo's undo): "Affected: 0 row change(s)" over an empty SQL list read as
+    # "this does nothing", while the sentence above says what it changes
+    no_sql = plan.selection is None and not plan.statements
     if plan.selection is not None:
         lines.append(f"Affected: {preview.count} {plan.selection_noun}")
-    else:
+    elif not no_sql:
         lines.append(f"Affected: {len(plan.statements)} row change(s)")
-    lines += ["", "SQL (one transaction; aborted if the selection changed since this preview):"]
+    if no_sql:
+        lines.append("SQL: none (nothing is written to a database)")
+    else:
+        lines += ["", "SQL (one transaction; aborted if the selection changed since this preview):"]
     if plan.selection is not None:
         lines += ["  " + line for line in sql_lines(plan.selection)]
     for st in plan.statements[:MAX_STATEMENTS_SHOWN]:

@@ -32,8 +32,9 @@ class FirstRunScreen(Screen[None]):
     BINDINGS = [Binding("q,escape", "app.quit", "Quit", id="first_run.quit")]
 
     DEFAULT_CSS = """
-    FirstRunScreen #first-run { width: auto; max-width: 90; height: auto; padding: 1 3;
+    FirstRunScreen #first-run { width: auto; max-width: 100%; height: auto; padding: 1 3;
         border: round $primary; background: $surface; }
+    FirstRunScreen #first-run > Static { width: auto; max-width: 100%; }
     """
 
     def __init__(self, config_path: Path) -> None:

@@ -29,7 +29,9 @@ class TooSmallScreen(Screen[None]):
 
     DEFAULT_CSS = """
     TooSmallScreen { align: center middle; }
-    TooSmallScreen #too-small { width: auto; height: auto; color: $warning; text-align: center; }
+    TooSmallScreen #too-small {
+        width: auto; max-width: 100%; height: auto; color: $warning; text-align: center;
+    }
     """
 
     def compose(self) -> ComposeResult:

@@ -111,6 +111,10 @@ class FilterBar(Static):
         """Show ``matched of total`` (or just the total when nothing is filtered)."""
         status = self._status
         if self.error_text is not None:
+            if self.input.value.strip() != self.active_text.strip():
+                # the invalid filter is still in the input: keep saying so (the live count redraws
+                # several times a second and would otherwise wipe the message at once)
+                return
             status.remove_class("-error")
             self.error_text = None
         label = f"{total:,} lines" if not self.active_text.strip() else f"{matched:,} of {total:,}"

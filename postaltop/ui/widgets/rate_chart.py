@@ -49,6 +49,30 @@ def corners(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]
     return keep_x, keep_y
 
 
+TITLE_MARGIN = 10
+"""Columns of the chart not under its title: the y-axis labels (up to ``99999.9┤``) and the border."""
+
+
+def chart_title(scope: str, window: str, state: str, width: int) -> str:
+    """The title for a chart ``width`` columns wide (0: unknown).
+
+    plotext draws no title at all when it is wider than the plot area, so the explanation of the band
+    goes first, then the words "per minute", and a scope name that still does not fit is cut with "…".
+    """
+    candidates = (
+        f"{scope} · per minute · {window} · {state}",
+        f"{scope} · per minute · {window}",
+        f"{scope} · {window}",
+    )
+    budget = width - TITLE_MARGIN
+    if width <= 0:
+        return candidates[0]
+    for title in candidates:
+        if len(title) <= budget:
+            return title
+    return candidates[-1][: max(budget - 1, 1)] + "…"
+
+
 def first_finite(values: list[float]) -> int:
     """Index of the first number (the series starts there; before it there was no data)."""
     for i, v in enumerate(values):
@@ -156,7 +180,7 @@ class RateChart(PlotextPlot, can_focus=True):
                 mx, [top] * len(mx), marker="x", color="red" if critical else "orange", label="anomaly"
             )
         state = "learning (no baseline yet)" if sent.learning else "band = expected +/- 3 sd"
-        plt.title(f"{self.scope.display} · per minute · {label} · {state}")
+        plt.title(chart_title(self.scope.display, label, state, self.size.width))
         plt.xlabel("minutes ago" if unit == 60 else "hours ago")
         self.refresh()
 

@@ -376,3 +376,42 @@ async def test_filters_persist_across_restarts() -> None:
         await ready(again, pilot)
         assert again.main().filter_bar.input.value == "rcpt"
         assert 0 < len(again.main().view) < len(engine.store)
+
+
+async def test_hosts_come_before_the_mode_label_so_a_narrow_bar_cuts_the_mode() -> None:
+    engine = make_engine()
+    feed(engine, LINES[:300])
+    app = make_app(engine, mode="demo · compromised-credential · seed 1 · a very long mode label indeed")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        bar = app.main().query_one("#host-bar")
+        ids = [child.id or type(child).__name__ for child in bar.children]
+        assert ids[0] == "app-name" and ids[-1] == "mode"
+        chips = list(bar.query(HostChip))
+        assert len(chips) == 3
+        assert all(chip.region.right <= 80 and chip.region.width > 0 for chip in chips)
+
+
+async def test_a_filter_restored_from_the_last_session_is_announced() -> None:
+    engine = make_engine()
+    feed(engine, LINES[:300])
+    app = make_app(engine, filter_text="level>=warn")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        messages = [str(n.message) for n in app._notifications]
+        assert any("Filter from the last session: level>=warn" in m for m in messages), messages
+
+
+async def test_a_failed_export_names_the_path(tmp_path: Path) -> None:
+    engine = make_engine()
+    feed(engine, LINES[:300])
+    app = make_app(engine)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        written = await app.main().export_to(blocker / "view.jsonl")
+        await pilot.pause()
+        assert written == -1
+        messages = [str(n.message) for n in app._notifications]
+        assert any(f"Export to {blocker / 'view.jsonl'} failed" in m for m in messages), messages

@@ -62,8 +62,8 @@ class MainScreen(Screen[None]):
 
     DEFAULT_CSS = """
     MainScreen #insights { height: auto; max-height: 15; }
-    MainScreen #insights > RateChart { width: 3fr; }
-    MainScreen #insights > AlertList { width: 2fr; height: 14; max-height: 14; border-left: tall $panel; }
+    MainScreen #insights > RateChart { width: 1fr; }
+    MainScreen #insights > AlertList { width: 1fr; height: 14; max-height: 14; border-left: tall $panel; }
     """
 
     BINDINGS = [
@@ -131,8 +131,12 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Apply the saved filter, start the redraw timer."""
-        if self._initial_filter.strip():
-            self.apply_filter(self._initial_filter, final=False)
+        if self._initial_filter.strip() and self.apply_filter(self._initial_filter, final=False):
+            self.notify(
+                f"Filter from the last session: {self._initial_filter.strip()} (Escape in the bar clears it)",
+                markup=False,
+                timeout=6,
+            )
         self.panel.theme_key = self.app.theme
         min_width, min_height = INSIGHTS_MIN_SIZE
         if self.app.size.width >= min_width and self.app.size.height >= min_height:
@@ -300,7 +304,7 @@ class MainScreen(Screen[None]):
         try:
             count = await export_view(self.view, self.engine.store, path)
         except OSError as exc:
-            self.notify(f"Export failed: {exc.strerror or exc}", severity="error", markup=False)
+            self.notify(f"Export to {path} failed: {exc.strerror or exc}", severity="error", markup=False)
             return -1
         self.notify(f"Exported {count:,} lines to {path}", markup=False, timeout=8)
         return count

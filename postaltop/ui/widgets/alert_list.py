@@ -51,7 +51,8 @@ def alert_line(alert: Alert, now: float, selected: bool = False) -> Text:
     line.append("▶ " if selected else "  ")
     line.append(badge, style=style)
     line.append(" ")
-    line.append(display_text(alert.scope.display)[:40].ljust(32), style="bold")
+    scope = display_text(alert.scope.display)
+    line.append((scope[:23] + "…" if len(scope) > 24 else scope).ljust(24), style="bold")
     line.append(" ")
     line.append(display_text(alert.why)[:90])
     since = alert.fired_at or alert.first_seen

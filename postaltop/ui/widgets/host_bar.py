@@ -61,14 +61,14 @@ class HostChip(Static):
 
 
 class HostBar(Horizontal):
-    """The top row: the app name, then one chip per host."""
+    """The top row: the app name, one chip per host, then the mode label (cut first when narrow)."""
 
     DEFAULT_CSS = """
     HostBar { height: 1; background: $panel; overflow: hidden hidden; }
     HostBar #app-name {
         width: auto; padding: 0 1; background: $primary; color: $background; text-style: bold;
     }
-    HostBar #mode { width: auto; padding: 0 1; color: $foreground 70%; }
+    HostBar #mode { width: 1fr; min-width: 0; padding: 0 1; color: $foreground 70%; text-align: right; }
     """
 
     def __init__(self, mode: str) -> None:
@@ -93,7 +93,9 @@ class HostBar(Horizontal):
             if chip is None:
                 chip = self._chips[name] = HostChip(name)
                 chip.version = self.versions.get(name, "")
-                self.mount(chip)
+                self.mount(
+                    chip, before="#mode"
+                )  # hosts first: on a narrow terminal the mode is cut, not a host
             chip.show(status, rates.get(name, 0.0))
 
     def on_mount(self) -> None:

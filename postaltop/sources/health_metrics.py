@@ -128,7 +128,10 @@ def health_sample(
     if histogram is not None:
         interval = histogram.since(previous) if previous is not None else histogram
         observations = interval.count
-        mean, p50, p95 = interval.mean, interval.quantile(0.5), interval.quantile(0.95)
+        # No message since the last scrape: show the figures since the process started rather than none
+        # (``queue_latency_observations`` = 0 says the interval was empty).
+        shown = interval if interval.count > 0 else histogram
+        mean, p50, p95 = shown.mean, shown.quantile(0.5), shown.quantile(0.95)
     counters: list[tuple[str, float]] = []
     for name in COUNTERS:
         for sample in scrape.samples(name):

@@ -177,9 +177,9 @@ async def test_scrape_through_ssh_to_the_hosts_loopback(
         assert ('postal_worker_errors{error="Net::ReadTimeout"}', 3.0) in worker.counters
         assert not smtp.ok and f"127.0.0.1:{closed}" in (smtp.error or "")
         assert requests == ["GET /metrics HTTP/1.0"]
-        # Same figures next time: no new observations in the interval.
+        # Same figures next time: no new observations in the interval, so the figures since start are shown.
         worker2, _ = await scraper.scrape()
-        assert worker2.ok and worker2.queue_latency_observations == 0 and worker2.queue_latency_mean is None
+        assert worker2.ok and worker2.queue_latency_observations == 0 and worker2.queue_latency_mean == 0.7
         assert len(requests) == 2
         # sshd goes away: reported, then recovered.
         sshd.stop()
@@ -213,6 +213,7 @@ async def test_db_runner_attaches_health_to_every_result(
         latest = engine.latest_metrics
         assert latest.connected and latest.servers
         (worker,) = latest.health
+        # 0.7 whether this is the first scrape or a later one with no new observations in between
         assert worker.ok and worker.host == "mx1" and worker.queue_latency_mean == 0.7
         assert queue_latency_text(latest.health) == "mx1 0.7 s (p95 2.0 s)"
     finally:

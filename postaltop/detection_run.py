@@ -17,11 +17,12 @@ from typing import Literal
 from postaltop.core.alerts import AlertEvent, ScopeKind, Severity, Transition
 from postaltop.core.sim import Fleet
 from postaltop.core.sim.fleet import SimLine
-from postaltop.core.sim.metrics import SimMetrics, known_credential_domains, synthetic_history
+from postaltop.core.sim.metrics import SimMetrics, synthetic_history
 from postaltop.core.sim.scenarios import Param
 from postaltop.engine import Engine
 from postaltop.monitoring import Monitor, monitor_for
 from postaltop.sources.demo import group_lines
+from postaltop.sources.demo_metrics import learn_simulated_credential_domains
 
 AUTH_MARK = b"Authentication failure"
 """The text of the only simulated line that raises a fact the detectors read (``AuthFailure``)."""
@@ -109,7 +110,7 @@ def run_scenario(
     monitor.bootstrap(
         synthetic_history(fleet, fleet.start, weeks=4), metrics.poll(fleet.start).servers, now=fleet.start
     )
-    monitor.learn_credential_domains(known_credential_domains(fleet), fleet.start - 7 * 86400)
+    learn_simulated_credential_domains(monitor, fleet)
     run = Run(monitor, fleet, engine=engine)
     monitor.on_alert(run.events.append)
     end = fleet.start + minutes * 60

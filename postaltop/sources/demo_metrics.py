@@ -140,4 +140,9 @@ def seed_monitor_from_simulation(monitor: SeedableMonitor, fleet: Fleet) -> None
     judges a credential at once (as ``postaltop demo``, ``watch --demo`` and ``report --demo`` all need).
     """
     monitor.set_history_provider(lambda: list(synthetic_history(fleet, fleet.start)))
+    learn_simulated_credential_domains(monitor, fleet)
+
+
+def learn_simulated_credential_domains(monitor: SeedableMonitor, fleet: Fleet) -> None:
+    """Seed the novelty detector with the recipient domains each simulated credential usually mails."""
     monitor.learn_credential_domains(known_credential_domains(fleet), fleet.start - CREDENTIAL_HISTORY_S)

@@ -95,7 +95,6 @@ def attach_detection(
     engine: Engine,
     settings: Any,
     feed: Callable[[NotificationEvent], None],
-    history: Callable[[], list[Any]] | None = None,
     *,
     persist: bool = False,
 ) -> Any | None:
@@ -105,8 +104,6 @@ def attach_detection(
         engine: the pipeline.
         settings: the whole settings (its ``detection`` section tunes the detectors).
         feed: receives every notifiable transition.
-        history: Postal's hourly/daily statistics, read at the first poll to bootstrap the baselines (the
-            live database source wires its own).
         persist: keep baselines, silences and acknowledgements in the state stores the TUI uses (live
             mode; the demo keeps them in memory).
 
@@ -129,8 +126,6 @@ def attach_detection(
 
         stores = {"baseline_store": BaselineStore(), "alert_store": AlertStateStore()}
     monitor = monitoring.monitor_for(engine, detection, **stores)
-    if history is not None:
-        monitor.set_history_provider(history)
 
     def on_alert(alert_event: Any) -> None:
         note = notification_for(alert_event)
@@ -179,7 +174,7 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
         recorder.attach(engine)
     feed = AlertFeed(dispatcher, log, recorder)
     fleet = demo_fleet(options) if options.demo else None
-    monitor = attach_detection(engine, settings, feed, None, persist=not options.demo)
+    monitor = attach_detection(engine, settings, feed, persist=not options.demo)
     if monitor is not None and fleet is not None:
         from postaltop.sources.demo_metrics import seed_monitor_from_simulation
 

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from textual.pilot import Pilot
 from textual.strip import Strip
 
+from postaltop.engine import Engine
 from tests.ui import feed, make_engine, sim_lines
 from tests.ui.test_log_panel import PanelApp
+
+
+@asynccontextmanager
+async def focused_panel(engine: Engine, *keys: str) -> AsyncIterator[tuple[PanelApp, Pilot[Any]]]:
+    """The panel over ``engine``'s store at 100x20, synced, focused, after ``keys`` were pressed."""
+    app = PanelApp(engine.store)
+    async with app.run_test(size=(100, 20)) as pilot:
+        app.panel.sync()
+        await pilot.pause()
+        app.panel.focus()
+        await pilot.press(*keys)
+        yield app, pilot
 
 
 def _count_rows(app: PanelApp) -> list[int]:
@@ -25,12 +43,7 @@ async def test_paused_panel_is_not_repainted_for_lines_arriving_below_the_window
     engine = make_engine()
     lines = sim_lines(20)
     feed(engine, lines[:600])
-    app = PanelApp(engine.store)
-    async with app.run_test(size=(100, 20)) as pilot:
-        app.panel.sync()
-        await pilot.pause()
-        app.panel.focus()
-        await pilot.press("pageup")
+    async with focused_panel(engine, "pageup") as (app, pilot):
         assert not app.panel.follow
         feed(engine, lines[600:650])  # the first sync after pausing re-lays out (scrollbar shown)
         app.panel.sync()
@@ -49,12 +62,7 @@ async def test_paused_panel_is_repainted_when_new_lines_fall_inside_the_window()
     engine = make_engine()
     lines = sim_lines(20)
     feed(engine, lines[:5])
-    app = PanelApp(engine.store)
-    async with app.run_test(size=(100, 20)) as pilot:
-        app.panel.sync()
-        await pilot.pause()
-        app.panel.focus()
-        await pilot.press("up")
+    async with focused_panel(engine, "up") as (app, pilot):
         assert not app.panel.follow
         await pilot.pause()
         rendered = _count_rows(app)
@@ -69,12 +77,7 @@ async def test_paused_panel_is_repainted_when_new_lines_fall_inside_the_window()
 async def test_cursor_move_repaints_only_the_old_and_new_rows() -> None:
     engine = make_engine()
     feed(engine, sim_lines(20)[:600])
-    app = PanelApp(engine.store)
-    async with app.run_test(size=(100, 20)) as pilot:
-        app.panel.sync()
-        await pilot.pause()
-        app.panel.focus()
-        await pilot.press("pageup", "down")
+    async with focused_panel(engine, "pageup", "down") as (app, pilot):
         await pilot.pause()
         rendered = _count_rows(app)
         before = app.panel.cursor_seq
@@ -92,12 +95,7 @@ async def test_cursor_move_repaints_only_the_old_and_new_rows() -> None:
 async def test_cursor_row_shows_the_cursor_background_over_every_cell() -> None:
     engine = make_engine()
     feed(engine, sim_lines(20)[:60])
-    app = PanelApp(engine.store)
-    async with app.run_test(size=(100, 20)) as pilot:
-        app.panel.sync()
-        await pilot.pause()
-        app.panel.focus()
-        await pilot.press("up")
+    async with focused_panel(engine, "up") as (app, pilot):
         await pilot.pause()
         panel = app.panel
         assert panel.cursor_seq is not None

@@ -48,6 +48,10 @@ class AlertmanagerChannelConfig(BaseModel):
     """Seconds between re-posts of an open alert (Alertmanager resolves alerts that are not re-posted)."""
     timeout: float = Field(default=10.0, gt=0.0, le=120.0)
     """Seconds before a request is given up (and retried)."""
+    respect_silences: bool = True
+    """Before paging through the other channels (Slack, PagerDuty, e-mail), read Alertmanager's active
+    silences; an incident one of them matches (``amtool silence add incident=KEY``) is not paged there.
+    When Alertmanager cannot be read, the page goes out."""
 
 
 class SlackChannelConfig(BaseModel):
@@ -152,6 +156,12 @@ class NotifyConfig(BaseModel):
     """Longest retry delay in seconds."""
     dead_letter_file: Path | None = None
     """JSONL file of undeliverable notifications (default: ``dead-letters.jsonl`` in the state directory)."""
+    state_file: Path | None = None
+    """SQLite file of the open incidents already notified, so a restarted watch does not page them again
+    (default: ``notified-incidents.sqlite3`` in the state directory; rows are kept per config file)."""
+    restore_grace: float = Field(default=900.0, ge=0.0, le=86_400.0)
+    """Seconds a restarted watch waits for the detectors to confirm an incident notified before the
+    restart; one still unconfirmed then is resolved (and the resolve notified)."""
     runbook_url: str = Field(default="docs/runbook.md", min_length=1)
     """Base of the runbook links put in notifications (the step's anchor is appended after ``#``)."""
     alertmanager: AlertmanagerChannelConfig | None = None

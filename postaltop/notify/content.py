@@ -43,6 +43,19 @@ def body_lines(event: NotificationEvent, runbook_base: str) -> list[str]:
     return lines
 
 
+def alertmanager_labels(event: NotificationEvent) -> dict[str, str]:
+    """The labels an incident is posted to Alertmanager with (``incident`` is its key: group and silence
+    by it)."""
+    return {
+        "alertname": event.title,
+        "severity": event.severity,
+        "scope": event.scope,
+        "metric": event.metric,
+        "incident": event.key,
+        "source": SOURCE,
+    }
+
+
 def alertmanager_payload(
     event: NotificationEvent, runbook_base: str, ends_at: float | None = None
 ) -> list[dict[str, Any]]:
@@ -55,14 +68,7 @@ def alertmanager_payload(
             event always carries its end time.
     """
     alert: dict[str, Any] = {
-        "labels": {
-            "alertname": event.title,
-            "severity": event.severity,
-            "scope": event.scope,
-            "metric": event.metric,
-            "incident": event.key,
-            "source": SOURCE,
-        },
+        "labels": alertmanager_labels(event),
         "annotations": {
             "summary": headline(event),
             "description": "\n".join(body_lines(event, runbook_base)),

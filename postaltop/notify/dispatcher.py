@@ -4,6 +4,11 @@
 decides whether the transition is news and queues one delivery per channel. :meth:`Dispatcher.run` delivers
 them; each channel has its own worker so a channel that is down never delays the others. A delivery that still
 fails after ``attempts`` tries (or fails permanently) is appended to the dead-letter JSONL file.
+
+With a :class:`~postaltop.notify.silences.SilenceGate`, the paging channels (all but Alertmanager) skip an
+incident silenced in Alertmanager, and its resolve. With an :class:`~postaltop.store.incidents.IncidentStore`,
+the open incidents survive a restart: one the detectors confirm again is not paged twice, and one they do not
+confirm within ``restore_grace`` seconds is resolved.
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ import asyncio
 import contextlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postaltop.notify.channels import Channel, DeliveryError
 from postaltop.notify.event import NotificationEvent, severity_rank
+
+if TYPE_CHECKING:
+    from postaltop.notify.silences import SilenceGate
+    from postaltop.store.incidents import IncidentStore
 
 LogFn = Callable[..., None]
 """``log(event_name, **fields)``: the structured logger of the front end."""
@@ -45,6 +55,8 @@ class Incident:
     event: NotificationEvent
     notified_at: float
     refreshed_at: dict[str, float] = field(default_factory=dict)
+    restored: bool = False
+    """Loaded from the incident store at start and not yet confirmed by the detectors."""
 
 
 @dataclass(slots=True)
@@ -58,6 +70,10 @@ class DispatchStats:
     delivered: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    silenced: dict[str, int] = field(default_factory=dict)
+    """Deliveries skipped per channel because Alertmanager holds a silence for the incident."""
+    restored: int = 0
+    """Open incidents loaded from the store at start."""
 
 
 def _noop_log(_event: str, **_fields: Any) -> None:
@@ -76,6 +92,10 @@ class Dispatcher:
         clock: wall clock (UNIX seconds).
         sleep: the wait between retries (tests pass a fast one).
         log: structured logger.
+        gate: Alertmanager's silences, checked before each delivery to ``gated`` channels.
+        gated: names of the channels the gate applies to.
+        store: where open incidents are kept across restarts.
+        restore_grace: seconds a restored incident waits for the detectors before it is resolved.
     """
 
     def __init__(
@@ -89,6 +109,10 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         log: LogFn = _noop_log,
+        gate: SilenceGate | None = None,
+        gated: frozenset[str] = frozenset(),
+        store: IncidentStore | None = None,
+        restore_grace: float = 900.0,
     ) -> None:
         self.channels = list(channels)
         self.repeat_interval = repeat_interval
@@ -103,6 +127,16 @@ class Dispatcher:
         self._queues: dict[str, asyncio.Queue[NotificationEvent]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[str, NotificationEvent | None] = {}
+        self.gate = gate
+        self.gated = gated
+        self.store = store
+        self.restore_grace = restore_grace
+        self._silenced: set[tuple[str, str]] = set()
+        self._started = clock()
+        if store is not None:
+            for event, notified_at in store.load():
+                self.open[event.key] = Incident(event, notified_at, restored=True)
+                self.stats.restored += 1
 
     # -- deciding ---------------------------------------------------------------------
 
@@ -114,6 +148,9 @@ class Dispatcher:
             if severity_rank(event.severity) < self.min_rank and known is None:
                 self.stats.below_severity += 1
                 return False
+            if known is not None and known.restored:
+                known.restored = False
+                self._log("incident_confirmed", key=event.key, severity=event.severity)
             if known is not None and severity_rank(event.severity) <= severity_rank(known.event.severity):
                 known.event = _keep_start(event, known.event)
                 self.stats.deduplicated += 1
@@ -121,23 +158,53 @@ class Dispatcher:
             started = known.event.started_at if known is not None else event.started_at
             event = _with_start(event, started)
             self.open[event.key] = Incident(event, self.clock())
+            self._remember(event, self.clock())
         else:
             if known is None:
                 self.stats.deduplicated += 1
                 return False
             del self.open[event.key]
+            self._forget(event.key)
             event = _with_start(event, known.event.started_at)
         self._enqueue(event, self.channels)
         return True
 
+    def _remember(self, event: NotificationEvent, notified_at: float) -> None:
+        if self.store is not None:
+            try:
+                self.store.save(event, notified_at)
+            except sqlite3.Error as exc:
+                self._log("incident_store_failed", key=event.key, error=str(exc))
+
+    def _forget(self, key: str) -> None:
+        if self.store is not None:
+            try:
+                self.store.delete(key)
+            except sqlite3.Error as exc:
+                self._log("incident_store_failed", key=key, error=str(exc))
+
+    def _resolve_unconfirmed(self, now: float) -> int:
+        """Resolve restored incidents the detectors have not confirmed within the grace period."""
+        if now - self._started < self.restore_grace:
+            return 0
+        stale = [key for key, incident in self.open.items() if incident.restored]
+        for key in stale:
+            incident = self.open.pop(key)
+            self._forget(key)
+            self._log("incident_not_confirmed", key=key, grace=self.restore_grace)
+            resolved = _replace(incident.event, status="resolved", at=now, ended_at=now)
+            self._enqueue(resolved, self.channels)
+        return len(stale)
+
     def tick(self) -> int:
         """Re-notify incidents open ``repeat_interval`` and refresh channels that need it; returns sends."""
         now = self.clock()
-        sent = 0
+        sent = self._resolve_unconfirmed(now)
         for incident in self.open.values():
             if now - incident.notified_at >= self.repeat_interval:
                 incident.notified_at = now
                 incident.refreshed_at.clear()
+                self._remember(incident.event, now)
                 self._enqueue(_at(incident.event, now), self.channels)
                 sent += 1
                 continue
@@ -194,8 +261,43 @@ class Dispatcher:
                 self._in_flight[channel.name] = None
                 queue.task_done()
 
+    async def silenced(self, channel: Channel, event: NotificationEvent) -> bool:
+        """True when ``event`` must not go to ``channel``: Alertmanager silences the incident (or silenced
+        its firing, for a resolve). A silence that cannot be read never stops a page."""
+        if self.gate is None or channel.name not in self.gated:
+            return False
+        mark = (channel.name, event.key)
+        if not event.firing:
+            if mark in self._silenced:
+                self._silenced.discard(mark)
+                self._log("silenced", channel=channel.name, key=event.key, status=event.status)
+                return True
+            return False
+        silence = await self.gate.silenced_by(event)
+        if silence is None:
+            if self.gate.last_error is not None:
+                self._log(
+                    "silence_lookup_failed", channel=channel.name, key=event.key, error=self.gate.last_error
+                )
+            self._silenced.discard(mark)
+            return False
+        self._silenced.add(mark)
+        self.stats.silenced[channel.name] = self.stats.silenced.get(channel.name, 0) + 1
+        self._log(
+            "silenced",
+            channel=channel.name,
+            key=event.key,
+            status=event.status,
+            silence=silence.id,
+            by=silence.created_by,
+        )
+        return True
+
     async def deliver(self, channel: Channel, event: NotificationEvent) -> bool:
-        """Send ``event`` to ``channel`` with retries; dead-letters it when that fails. Returns success."""
+        """Send ``event`` to ``channel`` with retries; dead-letters it when that fails. Returns success
+        (a delivery skipped because of an Alertmanager silence counts as a success)."""
+        if await self.silenced(channel, event):
+            return True
         failures = 0
         error = "no attempt"
         while failures < self.retry.attempts:

@@ -16,6 +16,8 @@ from postaltop.notify.channels import (
 )
 from postaltop.notify.dispatcher import Dispatcher, LogFn, RetryPolicy
 from postaltop.notify.secrets import read_secret
+from postaltop.notify.silences import SilenceGate
+from postaltop.store.incidents import IncidentStore
 
 
 def build_channels(config: NotifyConfig, environ: Mapping[str, str] | None = None) -> list[Channel]:
@@ -69,18 +71,42 @@ def default_dead_letter_path() -> Path:
 
 
 def build_dispatcher(
-    config: NotifyConfig, *, log: LogFn, environ: Mapping[str, str] | None = None
+    config: NotifyConfig,
+    *,
+    log: LogFn,
+    environ: Mapping[str, str] | None = None,
+    store: IncidentStore | None = None,
 ) -> Dispatcher:
     """A dispatcher over the configured channels.
+
+    Args:
+        config: the ``[notify]`` section.
+        log: structured logger.
+        environ: where ``*_env`` secrets are read (default: the process environment).
+        store: open incidents kept across restarts (None: in memory only).
 
     Raises:
         SecretError: when a channel's secret cannot be read.
     """
+    channels = build_channels(config, environ)
+    gate = None
+    am = config.alertmanager
+    if am is not None and am.respect_silences:
+        gate = SilenceGate(am.url, timeout=am.timeout)
     return Dispatcher(
-        build_channels(config, environ),
+        channels,
         repeat_interval=config.repeat_interval,
         retry=RetryPolicy(config.retry_attempts, config.retry_base, config.retry_cap),
         dead_letter=config.dead_letter_file or default_dead_letter_path(),
         min_severity=config.min_severity,
         log=log,
+        gate=gate,
+        gated=frozenset(c.name for c in channels if not isinstance(c, AlertmanagerChannel)),
+        store=store,
+        restore_grace=config.restore_grace,
     )
+
+
+def incident_store(config: NotifyConfig, owner: str) -> IncidentStore:
+    """The store of notified incidents for the instance ``owner`` (its config file, or the demo)."""
+    return IncidentStore(owner, config.state_file)

@@ -141,11 +141,14 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
     from postaltop.notify.setup import build_dispatcher
 
     settings = loaded.settings
+    store = open_incident_store(loaded, options, log)
     try:
-        dispatcher = build_dispatcher(settings.notify, log=log)
+        dispatcher = build_dispatcher(settings.notify, log=log, store=store)
     except SecretError as exc:
         log.log("config_error", "error", error=str(exc))
         return 2
+    if dispatcher.stats.restored:
+        log.log("incidents_restored", count=dispatcher.stats.restored, grace=settings.notify.restore_grace)
     if not options.demo and not settings.hosts and settings.database is None:
         problem = "nothing to watch: configure [[hosts]] or [database], or use --demo"
         log.log("config_error", "error", error=problem)
@@ -234,6 +237,7 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
             deduplicated=stats.deduplicated,
             delivered=stats.delivered,
             dead_letters=stats.dead_letters,
+            silenced=stats.silenced,
             recorded=recorder.records if recorder is not None else None,
         )
     return code
@@ -253,6 +257,22 @@ async def _housekeeping(
         await asyncio.sleep(every)
 
 
+def open_incident_store(loaded: LoadedSettings, options: WatchOptions, log: JsonLogger) -> Any:
+    """The store of notified incidents, owned by this instance's config file (demo runs apart), or None
+    when it cannot be opened (then a restart may page open incidents again: logged)."""
+    import sqlite3
+
+    from postaltop.notify.setup import incident_store
+
+    source = str(loaded.settings_source.resolve()) if loaded.settings_source else "(no config file)"
+    owner = f"demo {source}" if options.demo else source
+    try:
+        return incident_store(loaded.settings.notify, owner)
+    except (OSError, sqlite3.Error) as exc:
+        log.log("incident_store_unavailable", "warning", error=str(exc))
+        return None
+
+
 def _notification_counts(dispatcher: Dispatcher) -> dict[tuple[str, str], int]:
     stats = dispatcher.stats
     out: dict[tuple[str, str], int] = {}
@@ -262,6 +282,8 @@ def _notification_counts(dispatcher: Dispatcher) -> dict[tuple[str, str], int]:
         out[(name, "retried")] = count
     for name, count in stats.dead_letters.items():
         out[(name, "dead_letter")] = count
+    for name, count in stats.silenced.items():
+        out[(name, "silenced")] = count
     return out
 
 

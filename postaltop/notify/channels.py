@@ -11,9 +11,11 @@ import asyncio
 import json
 import smtplib
 import ssl
+import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
@@ -69,6 +71,8 @@ class AlertmanagerChannel:
     refresh_interval: float | None = 60.0
     timeout: float = 10.0
     name: str = "alertmanager"
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    """Alertmanager's time base: the wall clock."""
 
     @property
     def endpoint(self) -> str:
@@ -76,10 +80,26 @@ class AlertmanagerChannel:
         return self.url.rstrip("/") + "/api/v2/alerts"
 
     async def send(self, event: NotificationEvent) -> None:
-        """POST the alert; a firing one ends after three refresh intervals unless re-posted."""
-        ends = event.at + 3 * self.refresh_interval if event.firing and self.refresh_interval else None
-        body = content.alertmanager_payload(event, self.runbook_base, ends_at=ends)
+        """POST the alert; a firing one ends three refresh intervals from now unless re-posted."""
+        body = content.alertmanager_payload(
+            wall_clock_event(event, self.clock()),
+            self.runbook_base,
+            ends_at=self.clock() + 3 * self.refresh_interval
+            if event.firing and self.refresh_interval
+            else None,
+        )
         await asyncio.to_thread(_post_json, self.endpoint, body, self.timeout)
+
+
+def wall_clock_event(event: NotificationEvent, now: float) -> NotificationEvent:
+    """``event`` with no time after ``now``: Alertmanager resolves an alert once its end has passed by its own
+    clock and refuses one ending before it starts, while a demo running faster than real time stamps its
+    incidents ahead of the wall clock. Live, every time is already in the past and nothing changes."""
+    starts = min(event.started_at, now)
+    ended = None if event.ended_at is None else max(starts, min(event.ended_at, now))
+    if (starts, ended, min(event.at, now)) == (event.started_at, event.ended_at, event.at):
+        return event
+    return replace(event, started_at=starts, ended_at=ended, at=max(starts, min(event.at, now)))
 
 
 @dataclass

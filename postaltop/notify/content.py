@@ -80,7 +80,7 @@ def alertmanager_payload(
     }
     end = (event.ended_at or event.at) if not event.firing else ends_at
     if end is not None:
-        alert["endsAt"] = iso8601(end)
+        alert["endsAt"] = iso8601(max(end, event.started_at))  # Alertmanager refuses an end before the start
     return [alert]
 
 

@@ -1,7 +1,7 @@
-"""postaltop watch under a real Prometheus: promtool on /metrics and on the shipped rules, two instances scraped.
+"""postaltop watch under a real Prometheus: promtool on /metrics and on the shipped rules, two instances.
 
-Uses the Debian ``prometheus`` package (``prometheus``, ``promtool``); skipped with the reason when it is missing,
-failed under ``POSTALTOP_REQUIRE_SERVICES=1``.
+Uses the Debian ``prometheus`` package (``prometheus``, ``promtool``); skipped with the reason when it is
+missing, failed under ``POSTALTOP_REQUIRE_SERVICES=1``.
 """
 
 from __future__ import annotations
@@ -38,20 +38,23 @@ def samples(text: str) -> dict[str, float]:
 def test_promtool_check_metrics_on_a_busy_demo_watch(tmp_path: Path, receiver: Receiver) -> None:
     promtool = binary("promtool")
     config = tmp_path / "postaltop.toml"
-    config.write_text(f'[notify]\nstate_file = "{tmp_path / "s.db"}"\n[notify.alertmanager]\nurl = "{receiver.url}"\n')
+    state = tmp_path / "s.db"
+    config.write_text(f'[notify]\nstate_file = "{state}"\n[notify.alertmanager]\nurl = "{receiver.url}"\n')
     args = ["--config", str(config), "--demo", "--scenario", "compromised-credential", "--speed", "high"]
     with running_watch(tmp_path / "watch.log", *args) as watch:
 
         def busy() -> bool:
             values = samples(watch.metrics_text())
             lines = sum(v for k, v in values.items() if k.startswith("postaltop_lines_ingested_total"))
-            delivered = any(k.startswith("postaltop_notifications_total") and v > 0 for k, v in values.items())
+            delivered = any(k.startswith("postaltop_notifications_total") and v for k, v in values.items())
             domains = any(k.startswith("postaltop_recipient_domain_messages_total") for k in values)
             return lines > 20_000 and delivered and domains
 
         watch.wait_for("a busy /metrics", busy)
         text = watch.metrics_text()
-    result = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "" and result.stderr.decode().strip() == "", result
     # the scrape was the busy one: every family of the exporter carries samples
@@ -68,7 +71,9 @@ def test_promtool_check_metrics_on_a_busy_demo_watch(tmp_path: Path, receiver: R
 
 def test_shipped_rules_pass_promtool_check_and_unit_tests() -> None:
     promtool = binary("promtool")
-    check = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS: 15 rules found" in check.stdout
     unit = subprocess.run(
@@ -129,7 +134,9 @@ def test_one_prometheus_scrapes_two_watch_instances(tmp_path: Path) -> None:
             )
             with running_prometheus(tmp_path / "prometheus", prom_config) as prom:
                 expected = {
-                    (group, f"{s.org}/{s.permalink}") for group, layout in GROUP_LAYOUTS.items() for s in layout
+                    (group, f"{s.org}/{s.permalink}")
+                    for group, layout in GROUP_LAYOUTS.items()
+                    for s in layout
                 }
 
                 def servers_seen() -> set[tuple[str, str]]:
@@ -157,7 +164,8 @@ def test_one_prometheus_scrapes_two_watch_instances(tmp_path: Path) -> None:
                 per_group = recorded()
                 assert set(per_group) == {"eu", "us"}
                 for group in ("eu", "us"):
-                    raw = prometheus_query(prom, f"sum(postaltop_server_queue_messages{{group='{group}',state='all'}})")
+                    query = f"sum(postaltop_server_queue_messages{{group='{group}',state='all'}})"
+                    raw = prometheus_query(prom, query)
                     assert per_group[group] == float(raw[0]["value"][1])
                 hosts = prometheus_query(prom, "postaltop:group_hosts_up")
                 assert {r["metric"]["group"] for r in hosts} == {"eu", "us"}

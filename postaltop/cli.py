@@ -278,6 +278,10 @@ def _configure_config(parser: argparse.ArgumentParser) -> None:
     check.set_defaults(handler=_config_check)
     path = add_subcommand(sub, "path", "print where the configuration file is looked for")
     path.set_defaults(handler=_config_path)
+    init = add_subcommand(
+        sub, "init", "write a starter configuration from ~/.ssh/config, Postal's postal.yml and ~/.my.cnf"
+    )
+    importlib.import_module("postaltop.commands.config_init").configure(init)
 
 
 def _config_check(args: argparse.Namespace) -> int:

@@ -213,6 +213,13 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         raise ConfigError(located(loc, message, source, text, env_var_for(loc, env_data)))
     if text is not None and source is not None:
         check_password_file_mode(source, file_data)
+    if settings.database is not None and settings.database.password_file is not None:
+        from postaltop.notify.secrets import SecretError, read_secret
+
+        try:
+            read_secret("database.password_file", None, settings.database.password_file)
+        except SecretError as exc:
+            raise ConfigError(f"{source or config_path}: {exc}") from None
     warnings: list[str] = []
     password_env = settings.database.password_env if settings.database is not None else None
     if password_env and password_env not in (os.environ if environ is None else environ):

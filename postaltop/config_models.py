@@ -55,6 +55,9 @@ class DatabaseConfig(BaseModel):
     """Database password. Prefer ``password_env`` or ``~/.my.cnf``; a file holding it must be mode 0600."""
     password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Name of an environment variable that holds the password (default: ``POSTALTOP_DB_PASSWORD``)."""
+    password_file: Path | None = None
+    """File holding the password (mode 0600, e.g. written by ``postaltop config init``); read after
+    ``password_env`` and before ``~/.my.cnf``."""
     use_my_cnf: bool = True
     """Read the password from the ``[client]`` group of ``~/.my.cnf`` when no environment variable is set."""
     database: str = Field(default="postal", pattern=r"^[A-Za-z0-9_-]{1,64}$")

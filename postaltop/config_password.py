@@ -30,7 +30,8 @@ def resolve_db_password(
     """Find the database password.
 
     Order: the environment variable named by ``password_env`` (or ``POSTALTOP_DB_PASSWORD``), then the
-    ``[client]`` password of ``~/.my.cnf`` when ``use_my_cnf``, then ``password`` from the config.
+    ``password_file``, then the ``[client]`` password of ``~/.my.cnf`` when ``use_my_cnf``, then ``password``
+    from the config. An unreadable or too open ``password_file`` gives no password, and says why.
 
     Args:
         db: the database section.
@@ -44,6 +45,14 @@ def resolve_db_password(
     var = db.password_env or DEFAULT_PASSWORD_ENV
     if var in env:
         return ResolvedPassword(SecretStr(env[var]), f"environment variable {var}")
+    if db.password_file is not None:
+        from postaltop.notify.secrets import SecretError, read_secret
+
+        try:
+            secret = read_secret("database.password_file", None, db.password_file)
+        except SecretError as exc:
+            return ResolvedPassword(None, f"none ({exc})")
+        return ResolvedPassword(SecretStr(secret), f"file {db.password_file}")
     if db.use_my_cnf:
         from postaltop.sources.mycnf import default_path, read_client_options
 

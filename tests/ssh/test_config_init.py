@@ -6,7 +6,6 @@ it configured, with the password from postal.yml read from the 0600 file (never 
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -162,7 +161,7 @@ def test_config_init_from_my_cnf_without_postal_yml(sshd: SshdServer, tmp_path: 
     (tmp_path / "ssh_config").write_text(ssh_config(sshd))
     my_cnf = tmp_path / "my.cnf"
     my_cnf.write_text("[client]\nuser = postal_ro\nhost = db.internal\npassword = hunter2-secret\n")
-    os.chmod(my_cnf, 0o600)
+    my_cnf.chmod(0o600)
     result = subprocess.run(
         [*POSTALTOP, "config", "init", "--config", str(tmp_path / "c.toml"), "--ssh-config",
          str(tmp_path / "ssh_config"), "--my-cnf", str(my_cnf), "--postal-host", "none", "--yes"],

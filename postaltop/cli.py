@@ -71,6 +71,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "postaltop.commands.versions",
     "postaltop.commands.action",
     "postaltop.commands.audit",
+    "postaltop.commands.help",
 )
 """Modules imported when the parser is built; each calls :func:`register_command` at import (for example
 ``"postaltop.commands.audit"``). Keep their top-level imports light."""

@@ -51,3 +51,38 @@ def test_wheel_ships_the_review_data(wheel: Path) -> None:
         names = set(zf.namelist())
     for name in data_in_repo:
         assert f"postaltop/data/{name}" in names
+
+
+def test_wheel_ships_the_docs_and_help_reads_them_after_a_plain_install(wheel: Path, tmp_path: Path) -> None:
+    docs_in_repo = sorted(
+        p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*") if p.is_file()
+    )
+    assert {"configuration.md", "scaling.md", "prometheus/postaltop-rules.yml"} <= set(docs_in_repo)
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    for name in docs_in_repo:
+        assert f"postaltop/docs/{name}" in names, name
+    # installed from the wheel alone (no checkout next to it), `postaltop help` finds the pages
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--target", str(target), str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(target), "HOME": str(tmp_path)}
+    page = subprocess.run(
+        [sys.executable, "-m", "postaltop", "help", "configuration"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert page.returncode == 0, page.stderr
+    assert page.stdout == (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    folder = subprocess.run(
+        [sys.executable, "-m", "postaltop", "help", "--path"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert folder.stdout.strip() == str(target / "postaltop" / "docs")
+    unknown = subprocess.run(
+        [sys.executable, "-m", "postaltop", "help", "nope"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "configuration" in unknown.stderr

@@ -19,9 +19,11 @@ def first_run_text(config_path: Path) -> str:
         "There is no configuration yet, so there is nothing to monitor.\n\n"
         "  • Try it now with simulated Postal traffic:\n"
         "        postaltop demo\n\n"
-        "  • Or describe your Postal hosts and database in:\n"
-        f"        {config_path}\n"
-        "    (see docs/configuration.md for every setting and an example).\n\n"
+        "  • Or write a starter configuration from your ~/.ssh/config,\n"
+        "    Postal's postal.yml and ~/.my.cnf (it shows what it found and asks first):\n"
+        "        postaltop config init\n"
+        f"    It goes to {config_path}.\n"
+        "    Every setting, with examples: postaltop help configuration\n\n"
         "Press q to quit."
     )
 

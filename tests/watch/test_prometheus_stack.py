@@ -85,6 +85,23 @@ def test_shipped_rules_pass_promtool_check_and_unit_tests() -> None:
     )
     assert unit.returncode == 0, unit.stdout + unit.stderr
     assert "SUCCESS" in unit.stdout
+    # the example configurations load in the real tools
+    prom = subprocess.run(
+        [promtool, "check", "config", "prometheus.yml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=RULES.parent,
+    )
+    assert prom.returncode == 0, prom.stdout + prom.stderr
+    amtool = binary("amtool")
+    am = subprocess.run(
+        [amtool, "check-config", str(RULES.parent / "alertmanager.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert am.returncode == 0, am.stdout + am.stderr
 
 
 GROUP_LAYOUTS = {

@@ -10,7 +10,7 @@ and GC on. After a warm-up, over ``--seconds``, measured from ``/proc``:
 * resident memory at the end and its peak (``VmHWM``);
 * TCP connections the process holds, per peer (sshd, MariaDB), and the MariaDB connections the sshd session
   opens on the Postal host's side for the tunnel;
-* lines ingested per second (from its own ``/metrics``).
+* lines ingested per second, and the series and bytes of one scrape (from its own ``/metrics``).
 
 The last line is JSON: ``value`` (CPU share of one core), ``ceiling`` 1.0 (one whole core, the most one
 Python process can use), ``ratio`` (= value / ceiling), ``target`` 0.10.
@@ -76,16 +76,19 @@ def tcp_peers(pid: int) -> dict[int, int]:
     return peers
 
 
-def lines_ingested(port: int) -> float:
+def scrape(port: int) -> tuple[float, int, int]:
+    """Lines ingested so far, the number of series and the bytes of one /metrics scrape."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(
+        body = response.read()
+    families = list(text_string_to_metric_families(body.decode()))
+    lines = sum(
         s.value
-        for f in text_string_to_metric_families(text)
+        for f in families
         if f.name == "postaltop_lines_ingested"
         for s in f.samples
         if s.name.endswith("_total")
     )
+    return lines, sum(len(f.samples) for f in families), len(body)
 
 
 def main() -> None:
@@ -142,9 +145,13 @@ def main() -> None:
                 time.sleep(args.warmup)
                 if proc.poll() is not None:
                     raise SystemExit(f"watch exited: {(root / 'watch.log').read_text()[-2000:]}")
-                cpu0, lines0, t0 = cpu_seconds(proc.pid), lines_ingested(metrics_port), time.monotonic()
+                cpu0, (lines0, _, _), t0 = cpu_seconds(proc.pid), scrape(metrics_port), time.monotonic()
                 time.sleep(args.seconds)
-                cpu1, lines1, t1 = cpu_seconds(proc.pid), lines_ingested(metrics_port), time.monotonic()
+                cpu1, (lines1, series, size), t1 = (
+                    cpu_seconds(proc.pid),
+                    scrape(metrics_port),
+                    time.monotonic(),
+                )
                 memory = memory_kib(proc.pid)
                 peers = tcp_peers(proc.pid)
                 # the tunnel's database connections are opened by the sshd session on the Postal host's side
@@ -171,6 +178,8 @@ def main() -> None:
         "ssh_connections_to_host": peers.get(sshd.port, 0),
         "direct_db_connections": peers.get(target.port, 0),
         "db_connections_through_tunnel": tunnelled,
+        "metrics_series": series,
+        "metrics_bytes": size,
         "servers": args.servers,
         "rate_per_container": args.rate,
         "window_s": round(wall, 1),

@@ -7,6 +7,7 @@ written directly in the configuration is refused with a message saying so.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,26 @@ class AlertmanagerChannelConfig(BaseModel):
 
     model_config = _MODEL
 
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(
+                    f"label name {name!r} is not a Prometheus label name ([A-Za-z_][A-Za-z0-9_]*)"
+                )
+        return value
+
     url: str = Field(min_length=1, pattern=r"^https?://")
     """Base URL of Alertmanager (``http://127.0.0.1:9093``); alerts are POSTed to ``/api/v2/alerts``."""
     refresh_interval: float = Field(default=60.0, ge=5.0, le=3600.0)
     """Seconds between re-posts of an open alert (Alertmanager resolves alerts that are not re-posted)."""
     timeout: float = Field(default=10.0, gt=0.0, le=120.0)
     """Seconds before a request is given up (and retried)."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra labels on every alert this instance posts, e.g. ``{ group = "eu" }``: with several watch
+    instances on one Alertmanager, they keep the same incident key of two host groups apart (and can be
+    matched by silences and routes). They never replace postaltop's own labels."""
     respect_silences: bool = True
     """Before paging through the other channels (Slack, PagerDuty, e-mail), read Alertmanager's active
     silences; an incident one of them matches (``amtool silence add incident=KEY``) is not paged there.

@@ -73,6 +73,8 @@ class AlertmanagerChannel:
     name: str = "alertmanager"
     clock: Callable[[], float] = field(default=time.time, repr=False)
     """Alertmanager's time base: the wall clock."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Extra labels on every alert (which watch instance / host group posted it)."""
 
     @property
     def endpoint(self) -> str:
@@ -81,12 +83,10 @@ class AlertmanagerChannel:
 
     async def send(self, event: NotificationEvent) -> None:
         """POST the alert; a firing one ends three refresh intervals from now unless re-posted."""
+        now = self.clock()
+        ends = now + 3 * self.refresh_interval if event.firing and self.refresh_interval else None
         body = content.alertmanager_payload(
-            wall_clock_event(event, self.clock()),
-            self.runbook_base,
-            ends_at=self.clock() + 3 * self.refresh_interval
-            if event.firing and self.refresh_interval
-            else None,
+            wall_clock_event(event, now), self.runbook_base, ends_at=ends, labels=self.labels
         )
         await asyncio.to_thread(_post_json, self.endpoint, body, self.timeout)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from postaltop.notify.event import NotificationEvent
@@ -43,10 +44,11 @@ def body_lines(event: NotificationEvent, runbook_base: str) -> list[str]:
     return lines
 
 
-def alertmanager_labels(event: NotificationEvent) -> dict[str, str]:
+def alertmanager_labels(event: NotificationEvent, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The labels an incident is posted to Alertmanager with (``incident`` is its key: group and silence
-    by it)."""
+    by it); ``extra`` (the instance's own labels, e.g. its host group) never overrides them."""
     return {
+        **(extra or {}),
         "alertname": event.title,
         "severity": event.severity,
         "scope": event.scope,
@@ -57,7 +59,10 @@ def alertmanager_labels(event: NotificationEvent) -> dict[str, str]:
 
 
 def alertmanager_payload(
-    event: NotificationEvent, runbook_base: str, ends_at: float | None = None
+    event: NotificationEvent,
+    runbook_base: str,
+    ends_at: float | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The body of ``POST /api/v2/alerts``: one postable alert.
 
@@ -66,9 +71,10 @@ def alertmanager_payload(
         runbook_base: base URL of the runbook.
         ends_at: ``endsAt`` for a firing alert (Alertmanager resolves it then unless re-posted); a resolved
             event always carries its end time.
+        labels: the instance's extra labels.
     """
     alert: dict[str, Any] = {
-        "labels": alertmanager_labels(event),
+        "labels": alertmanager_labels(event, labels),
         "annotations": {
             "summary": headline(event),
             "description": "\n".join(body_lines(event, runbook_base)),

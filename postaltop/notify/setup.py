@@ -32,7 +32,11 @@ def build_channels(config: NotifyConfig, environ: Mapping[str, str] | None = Non
         am = config.alertmanager
         channels.append(
             AlertmanagerChannel(
-                am.url, runbook_base=base, refresh_interval=am.refresh_interval, timeout=am.timeout
+                am.url,
+                runbook_base=base,
+                refresh_interval=am.refresh_interval,
+                timeout=am.timeout,
+                labels=dict(am.labels),
             )
         )
     if config.slack is not None:
@@ -92,7 +96,7 @@ def build_dispatcher(
     gate = None
     am = config.alertmanager
     if am is not None and am.respect_silences:
-        gate = SilenceGate(am.url, timeout=am.timeout)
+        gate = SilenceGate(am.url, timeout=am.timeout, labels=am.labels)
     return Dispatcher(
         channels,
         repeat_interval=config.repeat_interval,

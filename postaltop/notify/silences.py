@@ -119,6 +119,7 @@ class SilenceGate:
         timeout: seconds one lookup may take.
         cache_seconds: how long one read is reused.
         clock: monotonic clock.
+        labels: the extra labels the Alertmanager channel adds to every alert (matched too).
     """
 
     def __init__(
@@ -128,7 +129,9 @@ class SilenceGate:
         timeout: float = 5.0,
         cache_seconds: float = CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
+        self.labels = dict(labels or {})
         self.endpoint = url.rstrip("/") + "/api/v2/silences"
         self.timeout = timeout
         self.cache_seconds = cache_seconds
@@ -161,4 +164,4 @@ class SilenceGate:
         silences = await self.silences()
         if not silences:
             return None
-        return silencing(silences, alertmanager_labels(event))
+        return silencing(silences, alertmanager_labels(event, self.labels))

@@ -7,6 +7,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
+from postaltop.config_sections.notify import AlertmanagerChannelConfig
 from postaltop.notify.channels import wall_clock_event
 from postaltop.notify.content import alertmanager_payload
 from postaltop.notify.dispatcher import Dispatcher
@@ -176,3 +180,23 @@ def test_alertmanager_times_never_run_ahead_of_the_wall_clock() -> None:
     assert body["startsAt"] == body["endsAt"] == "1970-01-01T00:16:40.000Z"  # resolved now, not later
     live = event("k", at=900.0)
     assert wall_clock_event(live, now=1000.0) is live  # live times are in the past: unchanged
+
+
+def test_instance_labels_tell_two_watches_apart_and_silences_can_match_them(tmp_path: Path) -> None:
+    amtool = binary("amtool")
+    labels = alertmanager_payload(event("zscore|global"), "r", labels={"group": "eu", "incident": "x"})[0][
+        "labels"
+    ]
+    assert labels["group"] == "eu" and labels["incident"] == "zscore|global"  # own labels always win
+    with pytest.raises(ValidationError):
+        AlertmanagerChannelConfig(url="http://am:9093", labels={"bad-name": "x"})
+    with running_alertmanager(tmp_path / "am", AM_CONFIG) as am:
+        subprocess.run(
+            [amtool, f"--alertmanager.url={am.url}", "silence", "add", 'group="eu"', "--author=ops",
+             "--comment=eu maintenance", "--duration=1h"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        eu = SilenceGate(am.url, cache_seconds=0.0, labels={"group": "eu"})
+        us = SilenceGate(am.url, cache_seconds=0.0, labels={"group": "us"})
+        assert asyncio.run(eu.silenced_by(event("zscore|global"))) is not None
+        assert asyncio.run(us.silenced_by(event("zscore|global"))) is None

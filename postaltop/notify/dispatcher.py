@@ -57,6 +57,13 @@ class Incident:
     refreshed_at: dict[str, float] = field(default_factory=dict)
     restored: bool = False
     """Loaded from the incident store at start and not yet confirmed by the detectors."""
+    notified_severity: str = ""
+    """The highest severity notified for it: it is paged again only above that (a dip to ``warning`` and back
+    to ``critical`` is the same incident)."""
+
+    def __post_init__(self) -> None:
+        if not self.notified_severity:
+            self.notified_severity = self.event.severity
 
 
 @dataclass(slots=True)
@@ -151,7 +158,7 @@ class Dispatcher:
             if known is not None and known.restored:
                 known.restored = False
                 self._log("incident_confirmed", key=event.key, severity=event.severity)
-            if known is not None and severity_rank(event.severity) <= severity_rank(known.event.severity):
+            if known is not None and severity_rank(event.severity) <= severity_rank(known.notified_severity):
                 known.event = _keep_start(event, known.event)
                 self.stats.deduplicated += 1
                 return False

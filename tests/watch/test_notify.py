@@ -185,6 +185,14 @@ async def test_escalation_and_repeat_interval_notify_again(receiver: Receiver) -
     assert len(texts) == 3
 
 
+def test_a_dip_in_severity_and_back_is_not_paged_again() -> None:
+    dispatcher = Dispatcher([], clock=Clock(), sleep=no_sleep)
+    assert dispatcher.submit(event(severity="critical"))
+    assert not dispatcher.submit(event(severity="warning"))  # the detector's figure dipped
+    assert not dispatcher.submit(event(severity="critical"))  # back up: already paged at critical
+    assert dispatcher.stats.notified == 1
+
+
 async def test_alertmanager_is_refreshed_while_open(receiver: Receiver) -> None:
     clock = Clock()
     am = AlertmanagerChannel(receiver.url, refresh_interval=60)

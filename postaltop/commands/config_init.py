@@ -13,6 +13,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from postaltop.core.setup_discovery import PostalDatabase
 
 PASSWORD_FILE_NAME = "db-password"
 """Default name of the database password file, next to the configuration."""
@@ -152,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
         except PostalConfigUnavailable as exc:
             _err(f"postaltop config init: {exc}")
             return 1
+        problem = _unusable(database)
+        if problem:
+            _err(f"postaltop config init: {path} on {postal_host}: {problem}")
+            return 2
         where = "on the Postal host" if database.on_postal_host else database.host
         _out(f"Postal's {path} on {postal_host}:")
         _out(f"  main database  {database.database} at {database.host}:{database.port} ({where})")
@@ -224,6 +232,26 @@ def run(args: argparse.Namespace) -> int:
     _out(f"config check: valid ({len(loaded.settings.hosts)} hosts, database: {has_db})")
     _out("next: postaltop hosts list (host keys), then postaltop")
     return 0
+
+
+def _unusable(database: PostalDatabase) -> str | None:
+    """Why postal.yml's database values cannot go into ``[database]`` (checked before anything is written)."""
+    from pydantic import ValidationError
+
+    from postaltop.config import DatabaseConfig
+
+    try:
+        DatabaseConfig(
+            host=database.host or "127.0.0.1",
+            port=database.port,
+            user=database.username,
+            database=database.database,
+            message_db_prefix=database.message_db_prefix,
+        )
+    except ValidationError as exc:
+        fields = {".".join(str(part) for part in error["loc"]): error["msg"] for error in exc.errors()}
+        return "values postaltop cannot use: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return None
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -154,7 +154,14 @@ def test_config_init_refuses_an_unknown_postal_host_and_reports_an_unreadable_po
     )
     assert missing.returncode == 1
     assert f"cannot read {tmp_path / 'absent.yml'} on mx1" in missing.stderr
-    assert not (tmp_path / "postaltop.toml").exists()
+    odd = tmp_path / "odd.yml"
+    odd.write_text(
+        "version: 2\nmain_db:\n  password: pw-never-shown\nmessage_db:\n  database_name_prefix: my-prefix\n"
+    )
+    refused = init(tmp_path, sshd, "y\n", "--postal-host", "mx1", "--postal-config", str(odd))
+    assert refused.returncode == 2 and "message_db_prefix" in refused.stderr
+    assert "pw-never-shown" not in refused.stdout + refused.stderr
+    assert not (tmp_path / "postaltop.toml").exists() and not (tmp_path / "db-password").exists()
 
 
 def test_config_init_from_my_cnf_without_postal_yml(sshd: SshdServer, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from threading import Lock
+from typing import Any
 
 from postaltop.core.events import Level, LineFormat, LogEvent, decode_line
 
@@ -286,11 +287,12 @@ class LogStore:
                 pos += len(ln) + 1
             block.data += b"\n".join(chunk)
             block.data += b"\n"
-            block.ts.extend(ts[done : done + take])
-            block.level.extend(level[done : done + take])
-            block.host.extend(host[done : done + take])
-            block.component.extend(component[done : done + take])
-            block.fmt.extend(fmt[done : done + take])
+            whole = take == n
+            _extend(block.ts, ts if whole else ts[done : done + take])
+            _extend(block.level, level if whole else level[done : done + take])
+            _extend(block.host, host if whole else host[done : done + take])
+            _extend(block.component, component if whole else component[done : done + take])
+            _extend(block.fmt, fmt if whole else fmt[done : done + take])
             done += take
             self._next_seq += take
             if len(block) >= self.block_lines:
@@ -366,3 +368,9 @@ class LogStore:
         for block in self.blocks:
             skip = start - block.first_seq
             yield block, skip if skip > 0 else 0
+
+
+def _extend(column: array[Any], values: Sequence[Any]) -> None:
+    """Append ``values`` to an array column; a list is converted first (``array(list)`` runs in C,
+    ``extend(list)`` goes through the generic iterator and costs about twice as much)."""
+    column.extend(values if isinstance(values, array) else array(column.typecode, values))

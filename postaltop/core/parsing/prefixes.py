@@ -141,7 +141,7 @@ def split_docker_stamps(
         (lines without the stamp, times) or None when any line lacks a well-formed stamp, in
         which case the caller uses the general per-line path (:func:`strip_prefixes`).
     """
-    if not lines:
+    if not lines or lines[0][29:31] != b"Z ":
         return None
     if {x[29:31] for x in lines} != {b"Z "} or {x[10:11] + x[19:20] for x in lines} != {b"T."}:
         return None

@@ -19,6 +19,7 @@ from array import array
 from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
+from operator import itemgetter
 
 from postaltop.core.events import Level, LineFormat
 from postaltop.core.parsing.prefixes import strip_prefixes
@@ -43,6 +44,10 @@ _MISSING = -1e300
 _MAX_HEADS = 65536
 _V3_ROW = array("B", (_V3,))
 _KNOWN_KEYS_B = frozenset(k.encode() for k in KNOWN_TAG_KEYS)
+_STAMP = itemgetter(slice(0, 25))
+"""A line's first 25 bytes (the v3 time stamp); ``map`` applies it in C, unlike a comprehension."""
+_HEAD = itemgetter(slice(26, 44))
+"""Bytes 26-43: the severity field and the first 11 message bytes."""
 
 COMPONENT_TAGS: dict[bytes, str] = {
     b"smtp-server": "smtp",
@@ -147,7 +152,7 @@ class Scanner:
         res = ScanResult(lines)
         if n == 0:
             return res
-        stamps = [x[:25] for x in lines]
+        stamps = list(map(_STAMP, lines))
         tmap = self.times.map
         ts = list(map(tmap.get, stamps, repeat(_MISSING)))
         if min(ts) == _MISSING:
@@ -156,7 +161,7 @@ class Scanner:
             for stamp in set(stamps).difference(tmap):
                 convert(stamp)
             ts = list(map(tmap.get, stamps, repeat(_MISSING)))
-        heads = [x[26:44] for x in lines]
+        heads = list(map(_HEAD, lines))
         level = list(map(self._heads.get, heads, repeat(-1)))
         fmt = _V3_ROW * n
         res.ts, res.level, res.fmt = ts, level, fmt

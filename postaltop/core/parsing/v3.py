@@ -107,24 +107,51 @@ class TimeCache:
     stamp turns almost every conversion into one lookup.
     """
 
-    __slots__ = ("_max", "map")
+    __slots__ = ("_days", "_max", "map")
 
     def __init__(self, max_entries: int = 8192) -> None:
         self.map: dict[bytes, float] = {}
         """Stamp bytes to UNIX time; the scan reads it directly for speed."""
         self._max = max_entries
+        self._days: dict[bytes, float | None] = {}
+        """``YYYY-MM-DD `` plus `` +ZZZZ`` to the UNIX time of that day's midnight (None: invalid)."""
 
     def convert(self, stamp: bytes) -> float | None:
         """Convert ``YYYY-MM-DD HH:MM:SS +ZZZZ`` (bytes) to UNIX time; None if malformed."""
         found = self.map.get(stamp)
         if found is not None:
             return found
-        ts = parse_stamp(stamp)
+        ts = self._parse(stamp)
         if ts is not None:
             if len(self.map) >= self._max:
                 self.map.clear()
             self.map[stamp] = ts
         return ts
+
+    def _parse(self, stamp: bytes) -> float | None:
+        """:func:`parse_stamp`, with the date and offset converted once per day (the same result)."""
+        day = stamp[:11] + stamp[19:]
+        if len(day) != 17:
+            return None
+        midnight = self._days.get(day, _UNSEEN)
+        if midnight is _UNSEEN:
+            if len(self._days) >= 64:
+                self._days.clear()
+            midnight = self._days[day] = parse_stamp(day[:11] + b"00:00:00" + day[11:])
+        if midnight is None:
+            return None  # the date or the offset is malformed, whatever the time of day
+        hms = stamp[11:19]
+        digits = hms[:2] + hms[3:5] + hms[6:]
+        if hms[2:3] != b":" or hms[5:6] != b":" or not digits.isdigit():
+            return None
+        hour, minute, second = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+        if hour > 23 or minute > 59 or second > 60:
+            return None
+        return midnight + (hour * 3600 + minute * 60 + second)
+
+
+_UNSEEN = -1.0
+"""Marks a day not converted yet (no midnight converts to it: the cache holds whole days only)."""
 
 
 def parse_stamp(stamp: bytes) -> float | None:

@@ -420,7 +420,7 @@ class Monitor:
         """Take the facts of one ingest batch (AUTH failures feed the burst detector and a series)."""
         findings: list[Finding] = []
         latest = -math.inf
-        for fact in result.facts:
+        for fact in result.facts_of(AuthFailure):
             if isinstance(fact, AuthFailure) and math.isfinite(fact.ts):
                 found = self.bursts.feed(fact)
                 findings.extend(f for f in found if not self._host_down(f.source))

@@ -656,18 +656,40 @@ def extract_batch(
         The facts, and the indexes of tagless ERROR records whose tags may be on the next
         physical line (the caller extracts those with :func:`extract_fact` once it knows).
     """
+    kept, deferred = split_deferred(lines, indexes, level)
+    return extract_indexes(lines, kept, ts, host, first_seq), deferred
+
+
+def split_deferred(
+    lines: Sequence[bytes], indexes: Sequence[int], level: Sequence[int]
+) -> tuple[Sequence[int], list[int]]:
+    """Set apart the tagless ERROR records whose tags may be on the next physical line.
+
+    Returns:
+        ``indexes`` without them (the same object when there are none, the common case) and them.
+    """
+    errors = [i for i in indexes if level[i] == _ERROR]
+    if not errors:
+        return indexes, []
+    get = _DISPATCH.get
+    deferred = [i for i in errors if get(lines[i][33:37]) in _SPLITTABLE and b" component=" not in lines[i]]
+    if not deferred:
+        return indexes, []
+    later = set(deferred)
+    return [i for i in indexes if i not in later], deferred
+
+
+def extract_indexes(
+    lines: Sequence[bytes], indexes: Sequence[int], ts: Sequence[float], host: str, first_seq: int
+) -> list[Fact]:
+    """Facts of the well-formed v3 lines at ``indexes`` (ascending), in line order. Never raises."""
     facts: list[Fact] = []
-    deferred: list[int] = []
     add = facts.append
     get = _DISPATCH.get
-    split = _SPLITTABLE
     for i in indexes:
         line = lines[i]
         handler = get(line[33:37])
         if handler is None:
-            continue
-        if handler in split and level[i] == _ERROR and b" component=" not in line:
-            deferred.append(i)
             continue
         try:
             found = handler(line, 33, (ts[i], host, first_seq + i))
@@ -675,7 +697,47 @@ def extract_batch(
             continue
         if found is not None:
             add(found)
-    return facts, deferred
+    return facts
+
+
+_KINDS: dict[_Handler, tuple[type[Fact], ...]] = {
+    _auth: (AuthFailure, CredentialAuthenticated),
+    _reply: (AuthGranted, InvalidCredential, SuspendedRejection, SmtpRejected),
+    _reply_sgr: (AuthGranted, InvalidCredential, SuspendedRejection, SmtpRejected),
+    _sending: (SendingMessage,),
+    _accepted: (DeliveryAccepted,),
+    _net: (DeliveryFailed,),
+    _cannot: (ConnectFailed,),
+    _latency: (QueueLatency,),
+    _message_word: (MessageRequeued, MessageHardFailed),
+    _hold: (MessageHeld,),
+    _added: (SuppressionAdded,),
+    _removed: (SuppressionRemoved,),
+    _internal: (InternalError,),
+    _webhook: (WebhookResult,),
+    _web: (WebRequest,),
+}
+"""The fact classes each v3 handler can return (a test checks every handler's output against it)."""
+
+_KEYS_FOR: dict[tuple[type[Fact], ...], frozenset[bytes]] = {}
+
+
+def kinds_of_key(key: bytes) -> tuple[type[Fact], ...]:
+    """The fact classes a v3 line whose message starts with ``key`` (4 bytes) can yield."""
+    handler = _DISPATCH.get(key)
+    return () if handler is None else _KINDS[handler]
+
+
+def keys_for(kinds: tuple[type[Fact], ...]) -> frozenset[bytes]:
+    """First 4 message bytes of the v3 lines that can yield a fact of one of ``kinds`` (or a subclass)."""
+    found = _KEYS_FOR.get(kinds)
+    if found is None:
+        found = frozenset(
+            key for key, handler in _DISPATCH.items() if any(issubclass(k, kinds) for k in _KINDS[handler])
+        )
+        if len(_KEYS_FOR) < 256:
+            _KEYS_FOR[kinds] = found
+    return found
 
 
 def extract_fact(

@@ -2,8 +2,10 @@
 
 Sources hand over batches of physical lines per (host, component) stream; :class:`Ingestor`
 scans them (:mod:`postaltop.core.parsing.scan`), appends them to the :class:`LogStore` in one
-call, and extracts facts from *every* line, because metrics and detection must see all of them
-even when the log panel shows a sample.
+call, and finds the fact candidates of *every* line, because metrics and detection must see all
+of them even when the log panel shows a sample. The facts of well-formed lines are built when a
+listener asks for them (:attr:`IngestResult.facts`, or :meth:`IngestResult.facts_of` for some
+kinds only), from the same bytes, so the result is the same as building them at once.
 
 Nothing is dropped: a line that is not Postal's is kept as ``LineFormat.RAW``; a line longer
 than :data:`~postaltop.core.linesplit.MAX_LINE_BYTES` (1 MiB) is cut to that size with
@@ -18,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from postaltop.core.events import Level, LineFormat
-from postaltop.core.facts import Fact, extract_batch, extract_fact, may_carry_fact
+from postaltop.core.fact_batch import FactBatch
+from postaltop.core.facts import Fact, extract_fact, may_carry_fact, split_deferred
 from postaltop.core.linesplit import MAX_LINE_BYTES, truncate_line
 from postaltop.core.logstore import LogStore
 from postaltop.core.parsing.prefixes import split_docker_stamps
@@ -30,16 +33,43 @@ _CONT = int(LineFormat.CONTINUATION)
 _ERROR = int(Level.ERROR)
 
 
-@dataclass(slots=True)
 class IngestResult:
-    """What one :meth:`Ingestor.feed` call stored and found."""
+    """What one :meth:`Ingestor.feed` call stored and found.
 
-    first_seq: int
-    """Sequence number of the first stored line of the batch."""
-    count: int
-    """Lines stored (always the number fed)."""
-    facts: list[Fact] = field(default_factory=list)
-    """Facts found, in line order (a fact may refer to a line of an earlier batch; see ``feed``)."""
+    Args:
+        first_seq: sequence number of the first stored line of the batch.
+        count: lines stored (always the number fed).
+        facts: the facts, when already built; else ``batch`` builds them on first use.
+        batch: the batch's fact candidates (see :mod:`postaltop.core.fact_batch`).
+    """
+
+    __slots__ = ("_batch", "_facts", "count", "first_seq")
+
+    def __init__(
+        self, first_seq: int, count: int, facts: list[Fact] | None = None, *, batch: FactBatch | None = None
+    ) -> None:
+        self.first_seq = first_seq
+        self.count = count
+        self._facts = facts if facts is not None or batch is not None else []
+        self._batch = batch
+
+    @property
+    def facts(self) -> list[Fact]:
+        """Facts found, in line order (a fact may refer to a line of an earlier batch; see ``feed``)."""
+        facts = self._facts
+        if facts is None:
+            batch, self._batch = self._batch, None
+            facts = self._facts = [] if batch is None else batch.all()
+        return facts
+
+    def facts_of(self, *kinds: type[Fact]) -> list[Fact]:
+        """The facts that are instances of ``kinds``, in line order; builds no fact of another kind."""
+        if self._facts is None and self._batch is not None:
+            return self._batch.of(*kinds)
+        return [f for f in self.facts if isinstance(f, kinds)]
+
+    def __repr__(self) -> str:
+        return f"IngestResult(first_seq={self.first_seq}, count={self.count})"
 
 
 @dataclass(slots=True)
@@ -120,17 +150,18 @@ class Ingestor:
             return IngestResult(first, n, [])
         stored = res.lines
         fmt, ts_col = res.fmt, res.ts
-        facts, deferred = extract_batch(stored, res.fast, ts_col, res.level, host, first)
+        fast, deferred = split_deferred(stored, res.fast, res.level)
+        built: list[Fact] = []
         if stream.pending is not None:
             pending, stream.pending = stream.pending, None
             line = pending.line + stored[0] if fmt[0] == _CONT else pending.line
             found = extract_fact(line, pending.msg_start, ts=pending.ts, host=host, seq=pending.seq)
             if found is not None:
-                facts.insert(0, found)
+                built.append(found)
         if deferred or res.candidates:
-            facts.extend(self._other_facts(stream, res, deferred, host, first))
-            facts.sort(key=_seq_of)
-        return IngestResult(first, n, facts)
+            built.extend(self._other_facts(stream, res, deferred, host, first))
+        # the well-formed candidates' facts are built when a listener asks (FactBatch)
+        return IngestResult(first, n, batch=FactBatch(stored, fast, ts_col, host, first, built))
 
     def _other_facts(
         self, stream: _Stream, res: ScanResult, deferred: list[int], host: str, first: int
@@ -173,10 +204,6 @@ class Ingestor:
     def forget(self, host: str, component: str) -> None:
         """Drop a stream's state (its source went away for good)."""
         self._streams.pop((host, component), None)
-
-
-def _seq_of(fact: Fact) -> int:
-    return fact.seq
 
 
 def _index_of(item: tuple[int, bytes, int, int]) -> int:

@@ -27,6 +27,8 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import add
 from threading import Lock
 from typing import Any
 
@@ -279,12 +281,9 @@ class LogStore:
             room = self.block_lines - len(block)
             take = min(room, n - done)
             chunk = lines[done : done + take]
-            base = len(block.data)
-            pos = base
-            offs = block.offsets
-            for ln in chunk:
-                offs.append(pos)
-                pos += len(ln) + 1
+            # offset of line i: where the block's text ends, plus the lengths before it, plus i newlines
+            ends = list(accumulate(map(len, chunk), initial=len(block.data)))
+            block.offsets.extend(array("I", map(add, ends, range(take))))
             block.data += b"\n".join(chunk)
             block.data += b"\n"
             whole = take == n

@@ -115,9 +115,13 @@ def test_bench_quick_prints_json_last() -> None:
         "ceiling",
         "ratio",
         "target",
-        "with_facts_value",
-        "with_facts_ratio",
-        "retained_bytes_per_line",
+        "every_fact_value",
+        "every_fact_ratio",
+        "scan_only_value_idealised",
+        "store_bytes_per_line",
+        "peak_rss_mb",
+        "added_rss_ratio",
     ):
         assert result[key] > 0
     assert result["facts"] > 1000
+    assert result["lines"] >= 20_000

@@ -46,6 +46,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from a checkout
 
+from memory import peak_rss_mb, rss_mb
+
 BATCH = 1000
 READ_CHUNK = 256 * 1024
 READ_AHEAD = 4
@@ -192,11 +194,6 @@ def run_ceiling(all_lines: list[bytes]) -> float:
     return time.process_time() - t0
 
 
-def _rss_kb() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-
-
 async def _load(engine: object, files: list[Path]) -> None:
     """Read the files round-robin in chunks, as one SSH stream per component delivers them."""
     from postaltop.core.linesplit import LineSplitter
@@ -237,7 +234,7 @@ def child(mode: str, files: list[Path]) -> dict[str, float]:
     from postaltop.monitoring import Monitor
 
     gc.collect()
-    base_kb = _rss_kb()
+    base = rss_mb()
     total = 0
     for path in files:
         with path.open("rb") as fh:
@@ -262,7 +259,7 @@ def child(mode: str, files: list[Path]) -> dict[str, float]:
     engine.ingestor.flush()
     store = engine.store
     raw = sum(p.stat().st_size for p in files)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_mb()
     return {
         "cpu_s": cpu,
         "wall_s": wall,
@@ -270,8 +267,8 @@ def child(mode: str, files: list[Path]) -> dict[str, float]:
         "facts_built": built[0],
         "store_bytes_per_line": store.nbytes() / max(len(store), 1),
         "raw_bytes": raw,
-        "peak_rss_mb": peak_kb / 1024,
-        "added_rss_ratio": (peak_kb - base_kb) * 1024 / raw,
+        "peak_rss_mb": peak,
+        "added_rss_ratio": (peak - base) * 2**20 / raw,
         "gc_enabled": gc.isenabled(),
         "sampled_out": engine.sampled_out,
         "retained": len(store),

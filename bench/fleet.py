@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import statistics
 import sys
@@ -41,12 +42,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ingest import generate  # noqa: E402  (bench/ingest.py: realistic Postal v3 lines)
+from memory import peak_rss_mb  # noqa: E402
+
 from postaltop.config import HostConfig  # noqa: E402
+from postaltop.config_sections.detection import DetectionConfig  # noqa: E402
 from postaltop.engine import Engine  # noqa: E402
+from postaltop.monitoring import monitor_for  # noqa: E402
 from postaltop.sources.host_status import HostState  # noqa: E402
 from postaltop.sources.log_runner import LogRunner  # noqa: E402
 from postaltop.sources.logs import Backoff  # noqa: E402
 from postaltop.sources.ssh import SshOptions  # noqa: E402
+from postaltop.ui.app import PostaltopApp  # noqa: E402
 from tests.support.shims._shimlib import NUMBER_RE  # noqa: E402
 from tests.support.sshd import SshdServer, start_sshd  # noqa: E402
 
@@ -103,19 +110,43 @@ async def lag_monitor(samples: list[float], stop: asyncio.Event) -> None:
         samples.append(max(0.0, (loop.time() - started - TICK_S) * 1000))
 
 
+_NUMBER_SLOTS = (
+    (re.compile(rb"trace_id=[A-Z0-9]{8}"), b"trace_id=T%(n)d"),
+    (re.compile(rb"queued_message=\d+"), b"queued_message=%(n)d"),
+    (re.compile(rb"(request_id=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-)[0-9a-z]+"), rb"\1%(n)d"),
+)
+
+
+def line_templates(count: int = 6000) -> list[bytes]:
+    """Realistic Postal v3 lines (bench/ingest.py's generator: SMTP conversations with SGR codes,
+    worker deliveries, web requests; about one in five carries a fact) without their time stamp,
+    each with a slot for the line number the checker reads (a trace id, queued message or request
+    id, where Postal writes those)."""
+    mixed = [line for lines in generate(count, seed=5).values() for line in lines]
+    random.Random(5).shuffle(mixed)  # the components' share as generated, interleaved
+    out = []
+    for line in mixed:
+        body = line[25:].replace(b"%", b"%%")
+        for pattern, slot in _NUMBER_SLOTS:
+            body, found = pattern.subn(slot, body)
+            if found:
+                out.append(body + b"\n")
+                break
+    return out
+
+
 def writer_main(root: Path, hosts: int, rate: float, seconds: float) -> None:
     """The log writer (a separate process): append numbered Postal lines to every host's file."""
     files = [(root / f"h{i}.log").open("ab", buffering=0) for i in range(hosts)]
     per_host = int(rate * seconds)
-    tail = b" component=worker thread=work0 original_queued_message=%d queued_message=%d\n"
+    templates = line_templates()
     started = time.monotonic()
     written = 0
     while written < per_host:
         due = min(per_host, int((time.monotonic() - started) * rate) + 1)
         if due > written:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime()).encode()
-            head = stamp + b" INFO   starting message unqueue"
-            chunk = b"".join(head + tail % (n, n) for n in range(written, due))
+            chunk = b"".join(stamp + templates[n % len(templates)] % {b"n": n} for n in range(written, due))
             for fh in files:
                 fh.write(chunk)
             written = due
@@ -125,7 +156,31 @@ def writer_main(root: Path, hosts: int, rate: float, seconds: float) -> None:
 
 
 async def run_fleet(
-    servers: list[SshdServer], root: Path, n_hosts: int, rate: float, seconds: float
+    servers: list[SshdServer], root: Path, n_hosts: int, rate: float, seconds: float, ui: bool
+) -> dict[str, object]:
+    """Stream the fleet into the engine, the detection monitor attached; with ``ui`` the headless app
+    runs the engine and renders (the log panel following, the chart and alert list shown)."""
+    engine = Engine(retained_lines=max(1_000_000, int(rate * seconds) * n_hosts + 10_000), refresh_hz=10)
+    monitor_for(engine, DetectionConfig())  # what the monitor's entry point attaches (facts -> detectors)
+    if not ui:
+        runner_task = asyncio.create_task(engine.run())
+        try:
+            return await _stream(servers, root, n_hosts, rate, seconds, engine)
+        finally:
+            runner_task.cancel()
+    app = PostaltopApp(engine, mode="bench", persist_filters=False)
+    async with app.run_test(size=(120, 36), headless=True) as pilot:
+        await pilot.pause()
+        result = await _stream(servers, root, n_hosts, rate, seconds, engine)
+        shown = len(engine.store)
+        await pilot.pause(0.2)
+    result["ui_attached"] = True
+    result["stored"] = shown
+    return result
+
+
+async def _stream(
+    servers: list[SshdServer], root: Path, n_hosts: int, rate: float, seconds: float, engine: Engine
 ) -> dict[str, object]:
     per_host = int(rate * seconds)
     hosts = []
@@ -144,7 +199,6 @@ async def run_fleet(
             )
         )
     options = SshOptions(known_hosts=[s.known_hosts for s in servers], ssh_config=[], connect_timeout=60)
-    engine = Engine(retained_lines=max(1_000_000, per_host * n_hosts + 10_000), refresh_hz=10)
     checker = Checker()
     expected = per_host * n_hosts
     done = asyncio.Event()
@@ -165,7 +219,7 @@ async def run_fleet(
     )
     lags: list[float] = []
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(engine.run()), asyncio.create_task(runner.run())]
+    tasks = [asyncio.create_task(runner.run())]
     connect_started = time.perf_counter()
     while sum(s.state is HostState.CONNECTED for s in runner.statuses.values()) < n_hosts:
         if time.perf_counter() - connect_started > 120:
@@ -233,6 +287,8 @@ async def run_fleet(
         "merge_released_early": runner.merge.released_early,
         "queue_full_waits": engine.stats.queue_full_waits,
         "host_states": states,
+        "ui_attached": False,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "load_average": round(os.getloadavg()[0], 1),
     }
 
@@ -244,6 +300,7 @@ def main() -> None:
     parser.add_argument("--sshd", type=int, default=None, help="sshd servers the hosts share (default 4)")
     parser.add_argument("--rate", type=float, default=1000.0, help="lines per second per host")
     parser.add_argument("--seconds", type=float, default=None, help="seconds of log per host (default 60)")
+    parser.add_argument("--no-ui", action="store_true", help="engine and monitor only (idealised: no app)")
     parser.add_argument("--writer", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n_hosts = args.hosts or (4 if args.quick else 20)
@@ -259,7 +316,7 @@ def main() -> None:
                 servers.append(start_sshd(Path(tmp) / f"sshd{i}"))
             total = int(args.rate * seconds) * n_hosts
             log(f"{n_sshd} sshd; {n_hosts} hosts x {args.rate:g} lines/s x {seconds:g} s = {total:,} lines")
-            result = asyncio.run(run_fleet(servers, Path(tmp), n_hosts, args.rate, seconds))
+            result = asyncio.run(run_fleet(servers, Path(tmp), n_hosts, args.rate, seconds, not args.no_ui))
         finally:
             for server in servers:
                 server.kill()

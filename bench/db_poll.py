@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from memory import peak_rss_mb
+
 from postaltop.sources.postal_db import PostalDbSource
 from tests.support import mysql
 from tests.support.postal_builder import add_traffic, bench_layout, build
@@ -178,7 +180,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.servers, args.messages, args.cycles, args.new_rows = 4, 8_000, 10, 5
-    print(json.dumps(asyncio.run(run(args))))
+    result = asyncio.run(run(args))
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from memory import peak_rss_mb
+
 from postaltop.core.alerts import ScopeKind, Severity
 from postaltop.detection_run import run_scenario
 
@@ -125,6 +127,7 @@ def main() -> None:
             "all_targets_met": all(met.values()),
         }
     )
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps(out))
 
 

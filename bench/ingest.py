@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/memory.py, also when a test loads this file
 
 from memory import peak_rss_mb, rss_mb
 

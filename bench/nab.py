@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from memory import peak_rss_mb
+
 from postaltop.core.detect.series import SeriesSettings, detect_series
 from postaltop.core.nab_score import STANDARD, normalised, score_file, window_indices
 
@@ -164,6 +166,7 @@ def main() -> None:
                 "best_z": best_z,
                 "files": counts["files"],
                 "seconds": round(elapsed, 1),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
             }
         )
     )

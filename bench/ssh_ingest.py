@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from memory import peak_rss_mb  # noqa: E402
+
 from postaltop.config import HostConfig  # noqa: E402
 from postaltop.core.ingest import Ingestor  # noqa: E402
 from postaltop.core.logstore import LogStore  # noqa: E402
@@ -153,6 +155,7 @@ def main() -> None:
         "runs": runs,
         "ceiling_runs": [round(x, 3) for x in ceiling],
         "stream_runs": [round(x, 3) for x in ours],
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     print(json.dumps(result))
 

@@ -152,6 +152,11 @@ class MainScreen(Screen[None]):
         """The coalescing timer: redraw only when the engine has new data; host rates once a second."""
         if self.engine.version != self._seen_version:
             self.sync(hosts=False)
+        else:
+            # The last sync may have fallen inside the count's throttle: draw the final figures
+            # (a no-op when they are already shown).
+            self._draw_counts()
+            self._draw_status()
         if time.monotonic() - self._hosts_drawn_at >= 1.0:
             self._draw_hosts()
 
@@ -193,7 +198,8 @@ class MainScreen(Screen[None]):
             new_lines=panel.new_lines,
             retained=len(self.engine.store),
             theme=self.app.theme,
-            behind=self.engine.behind_text(),  # back-pressure sampling (issue 5)
+            behind=self.engine.behind_text(),
+            evicted=self.engine.store.start_seq,
         )
 
     def on_log_panel_follow_changed(self, _message: LogPanel.FollowChanged) -> None:

@@ -192,8 +192,12 @@ class LogPanel(ScrollView, can_focus=True):
             self.follow = True
             self._scroll_to_row(max(0, height - self.scrollable_content_region.height))
         else:
+            # Paused: select the old line if it still matches, else the nearest line of the new view
+            # (nothing when the view is empty), so Enter and trace act on a row that is shown.
             row = self._row_near(self.cursor_seq)
+            self.cursor_seq = self.view.seq_at(row) if height else None
             self._scroll_to_row(max(0, row - self.scrollable_content_region.height // 2))
+            self.post_message(self.FollowChanged(False, self.new_lines))
         self.refresh()
 
     def _set_virtual_height(self, height: int, width: int) -> None:
@@ -290,9 +294,10 @@ class LogPanel(ScrollView, can_focus=True):
 
     @property
     def selected_seq(self) -> int | None:
-        """The event under the cursor (the newest one while following)."""
-        if self.cursor_seq is not None and self.cursor_seq in self.store:
-            return self.cursor_seq
+        """The event under the cursor (the newest one while following); always a row of the view."""
+        cursor = self.cursor_seq
+        if cursor is not None and cursor in self.store and self.view.row_of(cursor) is not None:
+            return cursor
         n = len(self.view)
         return self.view.seq_at(n - 1) if n else None
 

@@ -1,0 +1,79 @@
+"""The log panel never shows a stale count or acts on a line that is not in the view (Pilot)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from postaltop.ui.screens.detail import DetailScreen
+from tests.ui import feed, feed_raw, make_app, make_engine, sim_lines
+from tests.ui.test_app_pilot import SIZE, apply_filter, filter_status, ready, status_text
+
+LINES = sim_lines(30)
+STAMP = b"2026-04-28 09:00:01 +0000 "
+
+
+async def test_count_catches_up_when_lines_stop_inside_the_throttle() -> None:
+    engine = make_engine()
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.main()
+        feed(engine, LINES[:1000])
+        screen.sync()  # draws the count, starting its 0.25 s throttle
+        feed(engine, LINES[1000:1200])
+        screen.sync(hosts=False)  # inside the throttle: the count is not redrawn yet
+        assert filter_status(app) == "1,000 lines"
+        await asyncio.sleep(0.3)  # no new lines: the timer must still draw the final figure
+        await pilot.pause()
+        assert filter_status(app) == "1,200 lines"
+        assert "1,200 lines retained" in status_text(app)
+
+
+async def test_status_line_says_when_the_retention_limit_dropped_lines() -> None:
+    engine = make_engine(retained_lines=500)
+    feed(engine, LINES[:800])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert "500 lines retained (limit: 300 oldest dropped)" in status_text(app)
+
+
+async def test_a_filter_applied_while_paused_selects_a_row_of_the_new_view() -> None:
+    engine = make_engine()
+    feed(engine, LINES[:600])
+    feed_raw(engine, "mx1", "worker", [STAMP + b"INFO   needle-in-the-haystack component=worker"])
+    feed(engine, LINES[600:1200])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        screen = app.main()
+        panel = screen.panel
+        await pilot.press("up", "up", "up")  # paused on a line that will not match
+        old = panel.selected_seq
+        assert not panel.follow and old is not None
+        await apply_filter(pilot, "needle-in-the-haystack")
+        assert len(screen.view) == 1
+        assert filter_status(app) == f"1 of {len(engine.store):,}"
+        only = screen.view.seq_at(0)
+        assert panel.selected_seq == only != old
+        assert panel.rendered_cursor_seq == only  # the highlight is drawn on it
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.event.seq == only
+        assert "needle-in-the-haystack" in app.screen.message
+
+
+async def test_enter_does_nothing_when_the_paused_view_is_empty() -> None:
+    engine = make_engine()
+    feed(engine, LINES[:600])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        screen = app.main()
+        await pilot.press("up", "up")
+        await apply_filter(pilot, "no-line-has-this-text")
+        assert len(screen.view) == 0
+        assert screen.panel.selected_seq is None
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen  # no detail of a line that is not shown

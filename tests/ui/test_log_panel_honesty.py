@@ -77,3 +77,34 @@ async def test_enter_does_nothing_when_the_paused_view_is_empty() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is screen  # no detail of a line that is not shown
+
+
+async def test_detail_of_a_split_net_smtp_error_shows_one_record_with_its_tags() -> None:
+    engine = make_engine()
+    feed(engine, LINES[:300])
+    first = feed_raw(
+        engine,
+        "mx1",
+        "worker",
+        [
+            STAMP + b"ERROR  Net::SMTPServerBusy: 421 4.7.0 Try again later, closing connection.",
+            b" log_id=B8QP4ZNE component=worker thread=work1 original_queued_message=88530"
+            b" queued_message=88530",
+        ],
+    )
+    assert first == 2
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        panel = app.main().panel
+        assert panel.render_line(panel.scrollable_content_region.height - 1).text.split()[3] == "↳"
+        await pilot.press("enter")  # on the newest row: the tags line
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        assert detail.event.level.name == "ERROR"
+        assert "Net::SMTPServerBusy: 421" in detail.message
+        tags = dict(detail.tags)
+        assert tags["log_id"] == "B8QP4ZNE" and tags["queued_message"] == "88530"
+        assert len(detail.tags) == 5
+        assert dict(detail.fixed)["line"].endswith("(2 physical lines)")

@@ -15,6 +15,7 @@ from textual.widgets import Footer
 
 from postaltop import locations
 from postaltop.core.query import Query, QueryError, parse_query
+from postaltop.core.records import record_at
 from postaltop.core.view import FilteredView
 from postaltop.engine import Engine
 from postaltop.store.filters import FilterState, save_filter_state
@@ -285,7 +286,7 @@ class MainScreen(Screen[None]):
     def on_log_panel_detail_requested(self, message: LogPanel.DetailRequested) -> None:
         """Open the detail screen of one event."""
         if message.seq in self.engine.store:
-            self.app.push_screen(DetailScreen(self.engine.store.event(message.seq)))
+            self.app.push_screen(DetailScreen(record_at(self.engine.store, message.seq)))
 
     def default_export_path(self) -> Path:
         """``<XDG data>/postaltop/exports/postaltop-<time>.jsonl``."""
@@ -356,7 +357,7 @@ class MainScreen(Screen[None]):
         if seq is None or seq not in self.engine.store:
             self.notify("No event is selected", markup=False, severity="warning")
             return
-        open_trace(self.app, self.engine.store, self.engine.store.event(seq).text)
+        open_trace(self.app, self.engine.store, record_at(self.engine.store, seq).text)
 
     # -- detection: chart, alerts, inline markers (issue 6) --
 

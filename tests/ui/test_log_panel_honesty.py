@@ -108,3 +108,18 @@ async def test_detail_of_a_split_net_smtp_error_shows_one_record_with_its_tags()
         assert tags["log_id"] == "B8QP4ZNE" and tags["queued_message"] == "88530"
         assert len(detail.tags) == 5
         assert dict(detail.fixed)["line"].endswith("(2 physical lines)")
+
+
+async def test_a_line_that_arrived_after_later_lines_is_marked() -> None:
+    engine = make_engine()
+    feed_raw(engine, "mx1", "worker", [b"2026-04-28 09:23:50 +0000 INFO   first component=worker"])
+    feed_raw(engine, "mx2", "worker", [b"2026-04-28 09:23:48 +0000 INFO   late component=worker"])
+    feed_raw(engine, "mx2", "worker", [b"2026-04-28 09:23:49 +0000 INFO   also late component=worker"])
+    feed_raw(engine, "mx1", "worker", [b"2026-04-28 09:23:51 +0000 INFO   in order component=worker"])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        panel = app.main().panel
+        rows = [panel.render_line(y).text for y in range(4)]
+        assert [row[8] for row in rows] == [" ", "↑", " ", " "], rows
+        assert rows[1].startswith("09:23:48↑mx2")

@@ -41,6 +41,12 @@ _LEVEL_CLASS = {
 }
 
 
+OUT_OF_ORDER_S = 1.0
+"""A row this many seconds older than the row above it arrived out of order (after later lines)."""
+LATE_MARK = "↑"
+"""Shown after the time of an out-of-order row: it belongs further up."""
+
+
 class LogPanel(ScrollView, can_focus=True):
     """Shows the filtered log lines, follows the tail until the user scrolls up."""
 
@@ -50,6 +56,7 @@ class LogPanel(ScrollView, can_focus=True):
         "log-panel--component",
         "log-panel--cursor",
         "log-panel--placeholder",
+        "log-panel--late",
         *_LEVEL_CLASS.values(),
     }
 
@@ -74,6 +81,7 @@ class LogPanel(ScrollView, can_focus=True):
         & > .log-panel--unknown { color: $sev-unknown; }
         & > .log-panel--cursor { background: $primary 35%; }
         & > .log-panel--placeholder { color: $foreground 60%; text-style: italic; }
+        & > .log-panel--late { color: $warning; text-style: bold; }
     }
     """
 
@@ -131,7 +139,7 @@ class LogPanel(ScrollView, can_focus=True):
         """The highlighted event as of the last render (benchmarks wait for it to show a keypress)."""
         self._top_seq: int | None = None
         self._columns = Columns(4, 4)
-        self._cache: LRUCache[tuple[int, int, str, Columns], Strip] = LRUCache(CACHED_STRIPS)
+        self._cache: LRUCache[tuple[int, int, str, Columns, bool], Strip] = LRUCache(CACHED_STRIPS)
         self._styles: dict[str, Style] = {}
         self._programmatic_scroll = False
         self._frame_base = Style()
@@ -437,10 +445,11 @@ class LogPanel(ScrollView, can_focus=True):
         if row >= n:
             return Strip.blank(width, base)
         seq = self.view.seq_at(row)
-        key = (seq, width, self.theme_key, self._columns)
+        late = row > 0 and self._arrived_late(seq, self.view.seq_at(row - 1))
+        key = (seq, width, self.theme_key, self._columns, late)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._build_strip(seq, width, base)
+            strip = self._build_strip(seq, width, base, late)
             self._cache[key] = strip
         if seq == self._frame_selected:
             # post_style: the cursor's background must win over each cell's own (base) background.
@@ -451,7 +460,15 @@ class LogPanel(ScrollView, can_focus=True):
             strip = Strip.join([Strip([Segment("▌", base + Style.parse(mark))], 1), strip.crop(1, width)])
         return strip
 
-    def _build_strip(self, seq: int, width: int, base: Style) -> Strip:
+    def _arrived_late(self, seq: int, above: int) -> bool:
+        """True when line ``seq`` is at least a second older than the row above it (out of order)."""
+        if seq not in self.store or above not in self.store:
+            return False
+        block, i = self.store.locate(seq)
+        above_block, j = self.store.locate(above)
+        return above_block.ts[j] - block.ts[i] >= OUT_OF_ORDER_S
+
+    def _build_strip(self, seq: int, width: int, base: Style, late: bool = False) -> Strip:
         if seq not in self.store:
             return Strip.blank(width, base)
         event = self.store.event(seq)
@@ -462,7 +479,7 @@ class LogPanel(ScrollView, can_focus=True):
         sep = Segment(" ", base)
         segments = [
             Segment(time_s, base + self._style("log-panel--time")),
-            sep,
+            Segment(LATE_MARK, base + self._style("log-panel--late")) if late else sep,
             Segment(host, base + self._style("log-panel--host")),
             sep,
             Segment(comp, base + self._style("log-panel--component")),

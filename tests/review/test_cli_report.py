@@ -30,6 +30,10 @@ def test_report_from_a_log_file(tmp_path: Path, xdg: Path, capsys: pytest.Captur
     assert page.startswith("<!DOCTYPE html>")
     assert "Failed logins by IP" in page and "192.0.2.2" in page
     assert "logs: mx2.smtp.log" in page
+    # text charts keep their line breaks (a sanitised newline would read ``^J``)
+    assert "^J" not in page
+    charts = [b.split("</pre>")[0] for b in page.split("<pre>")[1:] if " — total " in b.split("</pre>")[0]]
+    assert charts and all(len(chart.splitlines()) == 3 for chart in charts), charts[:1]
     # without a database or simulator the sending step says where its figures come from
     assert "log lines (delivery attempts)" in page or "No sending figures" in page
 

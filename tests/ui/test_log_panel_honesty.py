@@ -123,3 +123,26 @@ async def test_a_line_that_arrived_after_later_lines_is_marked() -> None:
         rows = [panel.render_line(y).text for y in range(4)]
         assert [row[8] for row in rows] == [" ", "↑", " ", " "], rows
         assert rows[1].startswith("09:23:48↑mx2")
+
+
+async def test_long_lines_scroll_sideways_and_nothing_is_cut_for_good() -> None:
+    engine = make_engine()
+    tail = " ".join(f"word{i:03d}" for i in range(60))  # ~480 characters
+    feed_raw(
+        engine, "mx1", "worker", [STAMP + b"INFO   start " + tail.encode() + b" THE-END component=worker"]
+    )
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        panel = app.main().panel
+        first = panel.render_line(0).text
+        assert "start word000" in first and first.rstrip().endswith("»") and "THE-END" not in first
+        for _ in range(80):
+            await pilot.press("right")
+            row = panel.render_line(0).text
+            if not row.rstrip().endswith("»"):
+                break
+        assert row.rstrip().endswith("THE-END component=worker")
+        assert "«" in panel.render_line(0).text
+        await pilot.press("H")
+        assert panel.render_line(0).text == first

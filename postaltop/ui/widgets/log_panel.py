@@ -47,6 +47,20 @@ LATE_MARK = "↑"
 """Shown after the time of an out-of-order row: it belongs further up."""
 
 
+def scrolled(message: str, offset: int, room: int) -> str:
+    """The part of ``message`` shown from character ``offset`` in ``room`` cells.
+
+    ``«`` replaces the first character when text is hidden on the left, ``»`` the last one when more
+    follows on the right (so a cut is always visible).
+    """
+    shown = message[offset:]
+    if offset and shown:
+        shown = "«" + shown[1:]
+    if room > 1 and len(shown) > room:
+        shown = shown[: room - 1] + "»"
+    return shown
+
+
 class LogPanel(ScrollView, can_focus=True):
     """Shows the filtered log lines, follows the tail until the user scrolls up."""
 
@@ -92,6 +106,10 @@ class LogPanel(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="log.page_down"),
         Binding("home,g", "first", "First line", show=False, id="log.first"),
         Binding("end,G", "follow", "Follow", show=False, id="log.end"),
+        Binding("right,l", "scroll_message(8)", "Scroll right", show=False, id="log.right"),
+        Binding("left,h", "scroll_message(-8)", "Scroll left", show=False, id="log.left"),
+        Binding("shift+right,L", "scroll_message(40)", "Scroll far right", show=False, id="log.far_right"),
+        Binding("shift+left,H", "scroll_message(-1000000)", "Line start", show=False, id="log.line_start"),
         Binding("enter", "open_detail", "Detail", id="log.detail"),
         Binding("y", "copy_line", "Copy line", id="log.copy"),
     ]
@@ -139,7 +157,9 @@ class LogPanel(ScrollView, can_focus=True):
         """The highlighted event as of the last render (benchmarks wait for it to show a keypress)."""
         self._top_seq: int | None = None
         self._columns = Columns(4, 4)
-        self._cache: LRUCache[tuple[int, int, str, Columns, bool], Strip] = LRUCache(CACHED_STRIPS)
+        self.message_offset = 0
+        """Characters of every message scrolled off to the left (``←``/``→``); 0 shows each from its start."""
+        self._cache: LRUCache[tuple[int, int, str, Columns, bool, int], Strip] = LRUCache(CACHED_STRIPS)
         self._styles: dict[str, Style] = {}
         self._programmatic_scroll = False
         self._frame_base = Style()
@@ -376,6 +396,13 @@ class LogPanel(ScrollView, can_focus=True):
         else:
             self.action_follow()
 
+    def action_scroll_message(self, cells: int) -> None:
+        """Scroll the message column sideways (long lines are never cut for good: ``«``/``»`` mark more)."""
+        offset = max(0, self.message_offset + int(cells))
+        if offset != self.message_offset:
+            self.message_offset = offset
+            self.refresh()
+
     def action_open_detail(self) -> None:
         """Open the detail view of the selected line."""
         seq = self.selected_seq
@@ -446,7 +473,7 @@ class LogPanel(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         seq = self.view.seq_at(row)
         late = row > 0 and self._arrived_late(seq, self.view.seq_at(row - 1))
-        key = (seq, width, self.theme_key, self._columns, late)
+        key = (seq, width, self.theme_key, self._columns, late, self.message_offset)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._build_strip(seq, width, base, late)
@@ -475,7 +502,9 @@ class LogPanel(ScrollView, can_focus=True):
         columns = self._columns
         fixed = TIME_WIDTH + columns.host + columns.component + LEVEL_WIDTH + 4
         room = max(0, width - fixed)
-        time_s, host, comp, level, message = row_cells(event, columns, budget=room + 8)
+        offset = self.message_offset
+        time_s, host, comp, level, message = row_cells(event, columns, budget=offset + room + 8)
+        message = scrolled(message, offset, room)
         sep = Segment(" ", base)
         segments = [
             Segment(time_s, base + self._style("log-panel--time")),

@@ -25,7 +25,7 @@ from textual.strip import Strip
 from postaltop.core.events import Level
 from postaltop.core.logstore import LogStore
 from postaltop.core.view import FilteredView
-from postaltop.ui.widgets.log_row import LEVEL_WIDTH, TIME_WIDTH, Columns, fit_cells, row_cells
+from postaltop.ui.widgets.log_row import LEVEL_WIDTH, TIME_WIDTH, Columns, fit_cells, message_of, row_cells
 
 CACHED_STRIPS = 512
 """Rendered rows kept for reuse (a few screens). Every cached strip is about a dozen long-lived
@@ -47,16 +47,17 @@ LATE_MARK = "↑"
 """Shown after the time of an out-of-order row: it belongs further up."""
 
 
-def scrolled(message: str, offset: int, room: int) -> str:
+def scrolled(message: str, offset: int, room: int, *, cut: bool = False) -> str:
     """The part of ``message`` shown from character ``offset`` in ``room`` cells.
 
     ``«`` replaces the first character when text is hidden on the left, ``»`` the last one when more
-    follows on the right (so a cut is always visible).
+    follows on the right (so a cut is always visible). ``cut``: the message was already shortened
+    before it got here (more follows even if it fits).
     """
     shown = message[offset:]
     if offset and shown:
         shown = "«" + shown[1:]
-    if room > 1 and len(shown) > room:
+    if room > 1 and (len(shown) > room or (cut and shown)):
         shown = shown[: room - 1] + "»"
     return shown
 
@@ -503,8 +504,10 @@ class LogPanel(ScrollView, can_focus=True):
         fixed = TIME_WIDTH + columns.host + columns.component + LEVEL_WIDTH + 4
         room = max(0, width - fixed)
         offset = self.message_offset
-        time_s, host, comp, level, message = row_cells(event, columns, budget=offset + room + 8)
-        message = scrolled(message, offset, room)
+        # Colour codes removed by the sanitiser make the shown text shorter than the raw: read a margin more.
+        budget = offset + room + 64
+        time_s, host, comp, level, message = row_cells(event, columns, budget=budget)
+        message = scrolled(message, offset, room, cut=len(message_of(event)) > budget)
         sep = Segment(" ", base)
         segments = [
             Segment(time_s, base + self._style("log-panel--time")),

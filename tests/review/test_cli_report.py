@@ -52,3 +52,14 @@ def test_usage_errors_exit_2(
 ) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_demo_report_shows_its_progress(
+    tmp_path: Path, xdg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.md"
+    assert main(["report", "--demo", "--since", "2h", "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    steps = [line for line in err.splitlines() if line.startswith("simulating the demo fleet: ")]
+    assert [line.rsplit("(", 1)[1] for line in steps] == ["1%)", "25%)", "50%)", "75%)", "100%)"], steps
+    assert out.read_text().startswith("# Postal log review")

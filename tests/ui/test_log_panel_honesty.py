@@ -146,3 +146,24 @@ async def test_long_lines_scroll_sideways_and_nothing_is_cut_for_good() -> None:
         assert "«" in panel.render_line(0).text
         await pilot.press("H")
         assert panel.render_line(0).text == first
+
+
+async def test_the_detail_view_wraps_a_long_line_whole() -> None:
+    engine = make_engine()
+    tail = " ".join(f"word{i:03d}" for i in range(60))
+    feed_raw(
+        engine, "mx1", "worker", [STAMP + b"INFO   start " + tail.encode() + b" THE-END component=worker"]
+    )
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        for part in ("#detail-message", "#detail-raw"):
+            widget = detail.query_one(part)
+            rows = [strip.text for strip in widget.render_lines(widget.region.reset_offset)]
+            text = " ".join(r.strip() for r in rows)
+            assert len(rows) >= 5 and "word059 THE-END" in text, (part, rows)
+            assert all(len(r.rstrip()) <= 100 for r in rows)

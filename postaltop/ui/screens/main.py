@@ -106,7 +106,6 @@ class MainScreen(Screen[None]):
         self._seen_version = -1
         self._hosts_drawn_at = float("-inf")
         self._hosts_drawn = 0
-        self._counts_drawn_at = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield HostBar(self.mode)
@@ -153,11 +152,6 @@ class MainScreen(Screen[None]):
         """The coalescing timer: redraw only when the engine has new data; host rates once a second."""
         if self.engine.version != self._seen_version:
             self.sync(hosts=False)
-        else:
-            # The last sync may have fallen inside the count's throttle: draw the final figures
-            # (a no-op when they are already shown).
-            self._draw_counts()
-            self._draw_status()
         if time.monotonic() - self._hosts_drawn_at >= 1.0:
             self._draw_hosts()
 
@@ -165,22 +159,18 @@ class MainScreen(Screen[None]):
         """Pull everything new from the engine into the widgets now.
 
         Args:
-            hosts: also redraw the host bar and the count now (the timer throttles them).
+            hosts: also redraw the host bar now (the timer redraws it once a second).
         """
         self._seen_version = self.engine.version
         self.panel.sync()
-        self._draw_counts(force=hosts)
+        self._draw_counts()
         if hosts or len(self.engine.hosts) != self._hosts_drawn:
             self._draw_hosts()
         self._draw_status()
 
-    def _draw_counts(self, *, force: bool = False) -> None:
-        # The count changes on every frame under load; 4 updates a second read as live and
-        # spare a widget render per frame.
-        now = time.monotonic()
-        if not force and now - self._counts_drawn_at < 0.25:
-            return
-        self._counts_drawn_at = now
+    def _draw_counts(self) -> None:
+        # Drawn with the panel and the status line on every sync, so the count beside the filter, the
+        # status line's total and the view always agree (the label is only re-rendered when it changes).
         self.filter_bar.show_count(len(self.view), len(self.engine.store))
         self.filter_bar.live = len(self.engine.store) <= LIVE_FILTER_MAX_LINES
 
@@ -251,7 +241,7 @@ class MainScreen(Screen[None]):
         bar.active_text = text
         self.panel.placeholder = "No line matches the filter" if text.strip() else self._placeholder
         self.panel.reset_view()
-        self._draw_counts(force=True)
+        self._draw_counts()
         self._draw_status()
         if final:
             bar.remember(text)

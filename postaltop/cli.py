@@ -172,7 +172,9 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     handler: Handler = args.handler
-    code = handler(args)
+    demo = bool(getattr(args, "demo", False))
+    with locations.namespace(locations.DEMO_NAMESPACE if demo else ""):
+        code = handler(args)
     # Flush here, not at interpreter exit, so a closed pipe (`postaltop config check | head -1`) is
     # handled by main() instead of ending in "Exception ignored" noise.
     sys.stdout.flush()
@@ -252,7 +254,7 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--record", type=Path, metavar="FILE", help="record lines and metrics to FILE (postaltop replay FILE)"
     )
-    parser.set_defaults(handler=_run_demo)
+    parser.set_defaults(handler=_run_demo, demo=True)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

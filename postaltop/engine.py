@@ -8,6 +8,10 @@ handed to fact listeners; only rendering is coalesced.
 
 Back-pressure: sources put groups of lines on a bounded queue; when ingest falls behind, a source's
 ``await engine.submit(...)`` waits (an SSH reader then stops reading, TCP flow control does the rest).
+Every line is retained (up to the store's capacity): the panel never samples. Keeping only a sample
+would not help anyway, since facts must still be extracted from every line, and measured, a sampled
+feed was slower than a full one. While the queue stays full, :meth:`Engine.behind_text` says since
+when, how many lines wait and from which hosts.
 """
 
 from __future__ import annotations
@@ -41,9 +45,7 @@ RATE_WINDOW_S = 5
 """Seconds over which a host's lines/s is averaged."""
 
 BEHIND_AFTER_S = 1.0
-"""The queue must stay more than half full this long after filling up before the panel samples."""
-SAMPLE_LINES_PER_STEP = 10_000
-"""While behind, 1 line in ``1 + queued lines // this`` is retained for display (at most 1 in 100)."""
+"""The queue must stay more than half full this long after filling up before the front ends say "behind"."""
 
 
 @dataclass(slots=True)
@@ -144,16 +146,15 @@ class Engine:
         self._last_publish = float("-inf")
         self._publish_handle: asyncio.TimerHandle | None = None
         self._published_version = 0
-        # -- back-pressure sampling (issue 5): see is_behind() / feed_sampled()
+        # -- back-pressure: see is_behind() / behind_text()
         self.behind_since: float | None = None
         """Monotonic time the queue was last found full while not behind (None: keeping up)."""
+        self.behind_since_wall: float | None = None
+        """The same moment on :attr:`clock` (shown to the user)."""
         self.queued_lines = 0
         """Lines waiting in the queue."""
-        self.sample_step = 1
-        """While behind, 1 line in ``sample_step`` is retained for display."""
-        self.sampled_out = 0
-        """Lines not retained for display because ingest was behind (their facts were still extracted)."""
-        self._facts_only: Ingestor | None = None
+        self.queued_by_host: dict[str, int] = {}
+        """Lines waiting in the queue, per host."""
 
     # -- hosts ------------------------------------------------------------------------
 
@@ -223,20 +224,35 @@ class Engine:
             self.stats.queue_full_waits += 1
             self._note_full()
         await queue.put(item)
-        self.queued_lines += len(lines)
+        self._enqueued(item)
 
     def submit_nowait(self, host: str, component: str, lines: Sequence[bytes]) -> bool:
         """Queue a group without waiting; returns False (and queues nothing) when the queue is full."""
         if not lines:
             return True
         try:
-            self._ensure_queue().put_nowait(_Pending(host, component, lines, self.clock()))
+            item = _Pending(host, component, lines, self.clock())
+            self._ensure_queue().put_nowait(item)
         except asyncio.QueueFull:
             self.stats.queue_full_waits += 1
             self._note_full()
             return False
-        self.queued_lines += len(lines)
+        self._enqueued(item)
         return True
+
+    def _enqueued(self, item: _Pending) -> None:
+        n = len(item.lines)
+        self.queued_lines += n
+        self.queued_by_host[item.host] = self.queued_by_host.get(item.host, 0) + n
+
+    def _dequeued(self, item: _Pending) -> None:
+        n = len(item.lines)
+        self.queued_lines -= n
+        left = self.queued_by_host.get(item.host, 0) - n
+        if left > 0:
+            self.queued_by_host[item.host] = left
+        else:
+            self.queued_by_host.pop(item.host, None)
 
     @property
     def pending(self) -> int:
@@ -253,11 +269,7 @@ class Engine:
         done = 0
         while queue is not None and not queue.empty():
             item = queue.get_nowait()
-            self.queued_lines -= len(item.lines)
-            if self.is_behind():
-                done += self.feed_sampled(item.host, item.component, item.lines, item.received_at).count
-                queue.task_done()
-                continue
+            self._dequeued(item)
             done += self.feed(item.host, item.component, item.lines, item.received_at).count
             queue.task_done()
             if max_lines is not None and done >= max_lines:
@@ -283,14 +295,7 @@ class Engine:
                 slice_start = time.perf_counter()
             else:
                 item = queue.get_nowait()
-            self.queued_lines -= len(item.lines)
-            if self.is_behind():
-                self.feed_sampled(item.host, item.component, item.lines, item.received_at)
-                queue.task_done()
-                if time.perf_counter() - slice_start > SLICE_SECONDS:
-                    await asyncio.sleep(0)
-                    slice_start = time.perf_counter()
-                continue
+            self._dequeued(item)
             lines = item.lines
             for start in range(0, len(lines), budget):
                 piece = lines if len(lines) <= budget else lines[start : start + budget]
@@ -331,7 +336,7 @@ class Engine:
         return _listen(self._listeners, listener)
 
     def on_lines(self, listener: LineListener) -> Callable[[], None]:
-        """Call ``listener`` with every raw group just before it is ingested (even when sampled)."""
+        """Call ``listener`` with every raw group just before it is ingested."""
         return _listen(self._line_listeners, listener)
 
     def on_facts(self, listener: FactListener) -> Callable[[], None]:
@@ -380,50 +385,36 @@ class Engine:
         for listener in list(self._listeners):
             listener()
 
-    # -- back-pressure sampling (issue 5) ------------------------------------------------
+    # -- back-pressure --------------------------------------------------------------------
 
     def _note_full(self) -> None:
         if self.behind_since is None:
             self.behind_since = self._monotonic()
+            self.behind_since_wall = self.clock()
 
     def is_behind(self) -> bool:
         """True while ingest falls behind: the queue filled up and stayed over half full for a while."""
         if self.behind_since is None:
             return False
         if self._queue is None or self._queue.qsize() * 2 <= self._queue_size:
-            self.behind_since = None  # caught up
-            self.sample_step = 1
+            self.behind_since = self.behind_since_wall = None  # caught up
             return False
         return self._monotonic() - self.behind_since >= BEHIND_AFTER_S
 
     def behind_text(self) -> str:
-        """``behind: N lines queued, showing 1 in K`` for the status line, or ``""`` when keeping up."""
+        """``behind since HH:MM:SS: N lines queued (mx1 N, …)`` for the status line, ``""`` when keeping up.
+
+        Queued lines are not lost: the sources wait, and every line is retained once ingested.
+        """
         if not self.is_behind():
             return ""
-        return f"behind: {self.queued_lines:,} lines queued, showing 1 in {self.sample_step}"
-
-    def feed_sampled(
-        self, host: str, component: str, lines: Sequence[bytes], received_at: float | None = None
-    ) -> IngestResult:
-        """Ingest a group while behind: facts (and host rates) from every line, a sample retained.
-
-        The facts come from a separate ingestor over a small scratch store, so their ``seq`` refers
-        to no retained line; the retained sample's own facts are not reported again.
-        """
-        now = self.clock() if received_at is None else received_at
-        for line_listener in self._line_listeners:
-            line_listener(host, component, lines, now)
-        started = time.perf_counter()
-        if self._facts_only is None:
-            self._facts_only = Ingestor(LogStore(capacity=10_000))
-        result = self._facts_only.feed(host, component, lines, received_at=now)
-        step = min(100, 1 + self.queued_lines // SAMPLE_LINES_PER_STEP)
-        self.sample_step = step
-        kept = lines[::step]
-        self.ingestor.feed(host, component, kept, received_at=now)
-        self.sampled_out += len(lines) - len(kept)
-        self._account(host, result, now, started)
-        return result
+        since = self.behind_since_wall if self.behind_since_wall is not None else self.clock()
+        hosts = sorted(self.queued_by_host.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{name} {n:,}" for name, n in hosts[:3])
+        if len(hosts) > 3:
+            shown += f", +{len(hosts) - 3} hosts"
+        clock = time.strftime("%H:%M:%S", time.gmtime(since))
+        return f"behind since {clock}: {self.queued_lines:,} lines queued ({shown})"
 
 
 def _listen(listeners: list[_L], listener: _L) -> Callable[[], None]:

@@ -6,6 +6,8 @@ Nothing here creates a directory except :func:`ensure_dir`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -15,6 +17,35 @@ APP_NAME = "postaltop"
 
 CONFIG_FILE_NAME = "config.toml"
 """File name of the configuration inside :func:`config_dir`."""
+
+DEMO_NAMESPACE = "demo"
+"""Sub-directory of the data and state directories for everything the simulated fleet writes."""
+
+_namespace = ""
+
+
+@contextlib.contextmanager
+def namespace(name: str) -> Iterator[None]:
+    """Inside the block, :func:`data_dir` and :func:`state_dir` are their ``name`` sub-directory.
+
+    The demo (``postaltop demo`` and every ``--demo``) runs inside :data:`DEMO_NAMESPACE`, so its audit
+    trail, reviews, filters, baselines and alert state never mix with a real installation's.
+    """
+    global _namespace
+    previous, _namespace = _namespace, name
+    try:
+        yield
+    finally:
+        _namespace = previous
+
+
+def current_namespace() -> str:
+    """The namespace in force (``""`` for real state)."""
+    return _namespace
+
+
+def _scoped(base: Path) -> Path:
+    return base / _namespace if _namespace else base
 
 
 def config_dir() -> Path:
@@ -28,13 +59,13 @@ def default_config_path() -> Path:
 
 
 def data_dir() -> Path:
-    """Durable data: baselines, alerts, audit trail, recordings (``$XDG_DATA_HOME/postaltop``)."""
-    return Path(platformdirs.user_data_dir(APP_NAME))
+    """Durable data: baselines, alerts, audit, recordings (``$XDG_DATA_HOME/postaltop``; demo: ``…/demo``)."""
+    return _scoped(Path(platformdirs.user_data_dir(APP_NAME)))
 
 
 def state_dir() -> Path:
-    """Directory of state worth keeping between runs but not precious (``$XDG_STATE_HOME/postaltop``)."""
-    return Path(platformdirs.user_state_dir(APP_NAME))
+    """State worth keeping between runs but not precious (``$XDG_STATE_HOME/postaltop``; demo: ``…/demo``)."""
+    return _scoped(Path(platformdirs.user_state_dir(APP_NAME)))
 
 
 def cache_dir() -> Path:

@@ -85,6 +85,38 @@ def resolve_window(args: argparse.Namespace) -> Window:
     return make_window(now=time.time(), since=since, start=args.start, end=args.end)
 
 
+class Progress:
+    """Where a long preparation is, on stderr: rewritten in place on a terminal, every 25 % otherwise."""
+
+    def __init__(self, window: Window, what: str, *, interval: float = 0.5) -> None:
+        self.window = window
+        self.what = what
+        self.interval = interval
+        self.tty = sys.stderr.isatty()
+        self._shown_at = float("-inf")
+        self._quarter = -1
+
+    def at(self, pos: float) -> None:
+        """Report that the work reached time ``pos`` of the window."""
+        span = max(1.0, self.window.end - self.window.start)
+        share = min(1.0, max(0.0, (pos - self.window.start) / span))
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(pos))
+        text = f"{self.what}: {stamp} UTC ({share * 100:.0f}%)"
+        if self.tty:
+            now = time.monotonic()
+            if now - self._shown_at >= self.interval:
+                self._shown_at = now
+                print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
+        elif int(share * 4) > self._quarter:
+            self._quarter = int(share * 4)
+            print(text, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        """The work is finished: end the progress line."""
+        if self.tty and self._shown_at > float("-inf"):
+            print(f"\r{self.what}: done\x1b[K", file=sys.stderr, flush=True)
+
+
 def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> Gathered:
     """Build the evidence input for the window (demo simulation, or log files + SSH versions)."""
     from postaltop.core.review.inputs import ReviewInput, figures_from_facts
@@ -99,7 +131,14 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
         from postaltop.core.review.demo import simulate_window
 
         alerts = DemoAlerts()
-        demo = simulate_window(window, scenario=args.scenario, seed=args.seed, observer=alerts.observe)
+        progress = Progress(window, "simulating the demo fleet")
+
+        def observe(pos: float, found: list[Any], fleet: Any) -> None:
+            alerts.observe(pos, found, fleet)
+            progress.at(pos)
+
+        demo = simulate_window(window, scenario=args.scenario, seed=args.seed, observer=observe)
+        progress.done()
         hosts = [h for h in demo.hosts if not args.host or h in args.host]
         data = ReviewInput(
             window, demo.store, demo.facts, hosts=hosts if args.host else (), figures=demo.figures,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from postaltop import locations
 from postaltop.cli import Command, load_from_args, register_command
 from postaltop.commands.report import add_window_options
 
@@ -23,6 +24,12 @@ def build_session(args: argparse.Namespace) -> object:
     loaded = load_from_args(args)
     store = ReviewStore()
     record = store.last_unfinished() if args.resume else None
+    if args.resume and record is None and not args.demo:
+        # demo reviews are kept apart from real ones: resume the demo's when no real one is open
+        with locations.namespace(locations.DEMO_NAMESPACE):
+            demo_store = ReviewStore()
+        record = demo_store.last_unfinished()
+        store = demo_store if record is not None else store
     if args.resume and record is None:
         raise LookupError("no unfinished review to resume")
     if record is not None:

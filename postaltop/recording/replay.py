@@ -24,6 +24,29 @@ SLICE_LINES = 2_000
 """Lines fed before the loop is given back (a jump of many minutes stays responsive)."""
 
 
+def data_times(records: list[Record]) -> list[float]:
+    """Each record's time on the data's own clock, never going back.
+
+    A live recording's clock is when each record was received. A demo's lines carry the simulated time
+    (``sim_time``), which runs faster than the wall clock at ``--speed high``: replay follows it, so the
+    replay bar, the host bar and the panel show one clock and a jump of 5 minutes is 5 simulated minutes.
+    Records without a simulated time (polls, alert events) take the offset of the nearest lines record
+    before them (after them, for the first ones).
+    """
+    offsets: list[float | None] = [
+        r.sim_time - r.at if isinstance(r, LinesRecord) and r.sim_time is not None else None for r in records
+    ]
+    first = next((o for o in offsets if o is not None), 0.0)
+    times: list[float] = []
+    offset = first
+    for record, own in zip(records, offsets, strict=True):
+        if own is not None:
+            offset = own
+        at = record.at + offset
+        times.append(max(at, times[-1]) if times else at)
+    return times
+
+
 class Recording:
     """A recording loaded in memory."""
 
@@ -31,8 +54,10 @@ class Recording:
         self.path = path
         self.header = read_header(path)
         self.records: list[Record] = list(read_records(path))
-        self.start = self.records[0].at if self.records else 0.0
-        self.end = self.records[-1].at if self.records else 0.0
+        self.times = data_times(self.records)
+        """Each record's time on the data's clock (see :func:`data_times`)."""
+        self.start = self.times[0] if self.times else 0.0
+        self.end = self.times[-1] if self.times else 0.0
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -120,7 +145,7 @@ class ReplayController:
     def next_due(self) -> Record | None:
         """The next record whose time has come, or None (the caller applies it, then calls :meth:`done`)."""
         records = self.recording.records
-        if self.index < len(records) and records[self.index].at <= self.position:
+        if self.index < len(records) and self.recording.times[self.index] <= self.position:
             return records[self.index]
         return None
 
@@ -137,7 +162,8 @@ class ReplayController:
                 return 0
             if record.host not in engine.hosts:
                 engine.set_host(record.host, "replay")
-            engine.feed(record.host, record.component, list(record.lines), received_at=record.at)
+            at = self.recording.times[self.index] if self.index < len(self.recording.times) else record.at
+            engine.feed(record.host, record.component, list(record.lines), received_at=at)
             return len(record.lines)
         if isinstance(record, MetricsRecord):
             engine.publish_metrics(record.result)

@@ -19,6 +19,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from postaltop.config import HostConfig
 from postaltop.core.versions import (
@@ -30,7 +31,9 @@ from postaltop.core.versions import (
     parse_releases,
     parse_version_output,
 )
-from postaltop.sources.ssh import SshError, SshOptions, connect
+
+if TYPE_CHECKING:
+    from postaltop.sources.ssh import SshOptions
 
 PS_COMMAND = (
     "docker ps --filter label=com.docker.compose.project=postal --format '{{.Names}}\t{{.Image}}' 2>/dev/null"
@@ -90,6 +93,9 @@ async def read_host_version(
     timeout: float = 20.0,
 ) -> HostVersion:
     """Connect to ``host`` and read its Postal version (never raises: errors land in ``error``)."""
+    # asyncssh takes most of a second to import: the demo only needs this module's release table
+    from postaltop.sources.ssh import SshError, connect
+
     try:
         conn = await asyncio.wait_for(connect(host, options), timeout)
     except (SshError, TimeoutError) as exc:

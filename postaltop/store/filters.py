@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
+from postaltop import locations
 
 FILE_NAME = "filters.json"
 HISTORY_LIMIT = 50
@@ -57,7 +57,7 @@ class FilterState:
 
 def filters_path() -> Path:
     """Where the filter state lives (``$XDG_STATE_HOME/postaltop/filters.json`` on Linux)."""
-    return Path(platformdirs.user_state_dir("postaltop")) / FILE_NAME
+    return locations.state_dir() / FILE_NAME
 
 
 def load_filter_state(path: Path | None = None) -> FilterState:

@@ -114,12 +114,17 @@ class PostaltopApp(App[int]):
         # SIGHUP/SIGTERM or a vanished terminal end the app cleanly; headless runs have no terminal to watch.
         self._hangup_guard = install_hangup_handler(self.exit, watch_fd=None if self.is_headless else "auto")
         if self._first_run_config is None:
-            if self._run_engine:
-                self.run_worker(self.engine.run(), group="engine", name="engine", exit_on_error=True)
-            for index, factory in enumerate(self._sources):
-                self.run_worker(factory(), group="sources", name=f"source-{index}", exit_on_error=False)
+            # The frame is drawn first: a demo backfill or an SSH backlog then fills it as it arrives.
+            self.call_after_refresh(self._start_workers)
         self._check_size(self.size.width, self.size.height)
         self._warn_unknown_keymap_ids()
+
+    def _start_workers(self) -> None:
+        """Start the engine's ingest loop and the sources (after the first frame is on screen)."""
+        if self._run_engine:
+            self.run_worker(self.engine.run(), group="engine", name="engine", exit_on_error=True)
+        for index, factory in enumerate(self._sources):
+            self.run_worker(factory(), group="sources", name=f"source-{index}", exit_on_error=False)
 
     def _warn_unknown_keymap_ids(self) -> None:
         """``[ui] keymap`` ids that match no binding do nothing in Textual: say so, with the valid ids."""

@@ -30,6 +30,10 @@ def test_report_from_a_log_file(tmp_path: Path, xdg: Path, capsys: pytest.Captur
     assert page.startswith("<!DOCTYPE html>")
     assert "Failed logins by IP" in page and "192.0.2.2" in page
     assert "logs: mx2.smtp.log" in page
+    # text charts keep their line breaks (a sanitised newline would read ``^J``)
+    assert "^J" not in page
+    charts = [b.split("</pre>")[0] for b in page.split("<pre>")[1:] if " — total " in b.split("</pre>")[0]]
+    assert charts and all(len(chart.splitlines()) == 3 for chart in charts), charts[:1]
     # without a database or simulator the sending step says where its figures come from
     assert "log lines (delivery attempts)" in page or "No sending figures" in page
 
@@ -48,3 +52,14 @@ def test_usage_errors_exit_2(
 ) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_demo_report_shows_its_progress(
+    tmp_path: Path, xdg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.md"
+    assert main(["report", "--demo", "--since", "2h", "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    steps = [line for line in err.splitlines() if line.startswith("simulating the demo fleet: ")]
+    assert [line.rsplit("(", 1)[1] for line in steps] == ["1%)", "25%)", "50%)", "75%)", "100%)"], steps
+    assert out.read_text().startswith("# Postal log review")

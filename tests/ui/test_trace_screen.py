@@ -94,6 +94,7 @@ async def test_T_on_the_selected_event_opens_the_trace_and_enter_in_detail_too()
         # a line without any message id: a warning, no screen
         plain = feed_raw(engine, "mx1", "web", [b"2026-04-28T09:00:02.000000000Z puma started"])  # type: ignore[arg-type]
         assert plain == 1
+        app.main().sync()  # the new line must be in the view to be selectable
         panel.cursor_seq = engine.store.end_seq - 1  # type: ignore[attr-defined]
         await pilot.press("T")
         await pilot.pause()

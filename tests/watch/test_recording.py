@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -184,3 +185,54 @@ def test_every_poll_result_field_survives_json() -> None:
     unset = [f.name for f in fields(PollResult) if getattr(result, f.name) == f.default]
     assert unset == ["retry_in"]  # every other field carries data, so a dropped one fails the next line
     assert poll_from_dict(json.loads(json.dumps(asdict(result)))) == result
+
+
+def record_fast_demo(path: Path, *, minutes: int = 60, speed: float = 600.0) -> Fleet:
+    """A demo recorded as ``watch --speed high --record`` does: 600 simulated seconds per wall second."""
+    wall = FakeClock()
+    fleet = Fleet(seed=3, scenario="normal", start=START, volume=0.2)
+    engine = Engine(retained_lines=200_000, clock=wall)
+    recorder = Recorder(path, clock=wall)
+    recorder.attach(engine)
+    metrics = DemoMetricsSource(fleet)
+    for minute in range(1, minutes + 1):
+        until = START + 60 * minute
+        wall.now = START + (until - START) / speed
+        batch = DemoBatch(until, group_lines(fleet.advance(until)))
+        engine.sim_time = until
+        for host, component, lines in batch.groups:
+            engine.feed(host, component, lines, received_at=wall.now)
+        for result in metrics.poll_now():
+            engine.publish_metrics(result)
+    recorder.close()
+    return fleet
+
+
+def test_a_fast_demo_replays_on_the_simulated_clock_and_seeks_by_simulated_minutes(tmp_path: Path) -> None:
+    path = tmp_path / "fast.postaltop.gz"
+    record_fast_demo(path)
+    recording = Recording(path)
+    wall_span = recording.records[-1].at - recording.records[0].at
+    assert wall_span <= 6.5  # an hour of simulated time took 6 s of wall time
+    assert recording.end - recording.start >= 58 * 60  # replay runs on the simulated hour
+    assert recording.times == sorted(recording.times)
+    controller = ReplayController(recording, speed=60.0)
+    engine = Engine(retained_lines=200_000, clock=controller.now)
+
+    async def run_for(seconds: float) -> None:
+        task = asyncio.create_task(controller.run(engine))
+        await asyncio.sleep(seconds)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run_for(1.0))  # 1 real second at x60: a simulated minute, not the whole file
+    assert 0.0 < controller.progress < 0.1 and not controller.finished
+    lines = [r for r in recording.records if isinstance(r, LinesRecord) and r.lines]
+    newest = max(engine.store.event(s).ts for s in range(engine.store.start_seq, engine.store.end_seq))
+    assert newest <= controller.position + 1  # the panel's lines are on the replay's clock
+    assert lines[-1].sim_time is not None and controller.position < lines[-1].sim_time - 50 * 60
+    before = controller.position
+    assert controller.jump(300)  # ] moves 5 simulated minutes, not to the end
+    assert controller.position == before + 300 and not controller.finished
+    assert not controller.jump(-120) and controller.restart_at == before + 180  # [ goes back 5 minutes

@@ -259,7 +259,8 @@ def render_html(data: ReportData) -> str:
         if ev.note:
             out.append(f"<p><i>{_h(ev.note)}</i></p>")
         for chart in ev.charts:
-            out.append("<pre>" + _h("\n".join(render_chart(chart))) + "</pre>")
+            # one line at a time: a newline given to the sanitiser would be shown as ``^J``
+            out.append("<pre>" + "\n".join(_h(line) for line in render_chart(chart)) + "</pre>")
         for table in ev.tables:
             out.append(f"<h3>{_h(table.title)}</h3>")
             out += _html_table(table.headers, table.rows) if table.rows else ["<p>(none)</p>"]

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 
 from postaltop.core.events import LogEvent
 from postaltop.core.parsing.fields import parse_fields
+from postaltop.core.records import Record
 from postaltop.core.sanitize import display_text
 
 
@@ -28,20 +29,31 @@ def tag_pairs(tags: Any) -> list[tuple[str, str]]:
     return []
 
 
-def event_rows(event: LogEvent) -> tuple[list[tuple[str, str]], str, list[tuple[str, str]]]:
-    """The fixed fields, the message and the tags of an event, all display-safe plain strings."""
-    fields = parse_fields(event.text)
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(event.ts))
+def event_rows(event: LogEvent | Record) -> tuple[list[tuple[str, str]], str, list[tuple[str, str]]]:
+    """The fixed fields, the message and the tags of an event or a whole record, display-safe strings.
+
+    A record's time, level, host and component are its first line's; its message joins the messages of
+    its lines (a crash report's frames), and its tags are every line's tags in order (a Net::SMTP error's
+    tags are on its second line).
+    """
+    record = event if isinstance(event, Record) else Record((event,))
+    head = record.head
+    parsed = [parse_fields(part.text) for part in record.parts]
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(head.ts))
+    first, last = record.parts[0].seq, record.parts[-1].seq
+    count = len(record.parts)
+    where = f"#{first}" if count == 1 else f"#{first} to #{last} ({count} physical lines)"
     fixed = [
         ("time", f"{when} UTC"),
-        ("host", display_text(event.host) or "-"),
-        ("component", display_text(event.component) or "-"),
-        ("level", event.level.name),
-        ("format", event.fmt.name),
-        ("line", f"#{event.seq}"),
+        ("host", display_text(head.host) or "-"),
+        ("component", display_text(head.component) or "-"),
+        ("level", head.level.name),
+        ("format", head.fmt.name),
+        ("line", where),
     ]
-    message = display_text(str(getattr(fields, "message", "")))
-    tags = [(display_text(k), display_text(v)) for k, v in tag_pairs(getattr(fields, "tags", ()))]
+    messages = [str(getattr(p, "message", "")) for p in parsed]
+    message = "\n".join(display_text(m) for m in messages if m.strip())
+    tags = [(display_text(k), display_text(v)) for p in parsed for k, v in tag_pairs(getattr(p, "tags", ()))]
     return fixed, message, tags
 
 
@@ -71,10 +83,11 @@ class DetailScreen(Screen[None]):
     DetailScreen #detail-raw { background: $surface; padding: 0 1; }
     """
 
-    def __init__(self, event: LogEvent) -> None:
+    def __init__(self, event: LogEvent | Record) -> None:
         super().__init__()
-        self.event = event
-        self.fixed, self.message, self.tags = event_rows(event)
+        self.record = event if isinstance(event, Record) else Record((event,))
+        self.event = self.record.head
+        self.fixed, self.message, self.tags = event_rows(self.record)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -84,8 +97,10 @@ class DetailScreen(Screen[None]):
             yield Static(Text(self.message or "-"), id="detail-message")
             yield Static(Text(f"Tags ({len(self.tags)})"), classes="section")
             yield Static(_table(self.tags) if self.tags else Text("none"), id="detail-tags")
-            yield Static(Text("Raw line"), classes="section")
-            yield Static(Text(display_text(self.event.raw)), id="detail-raw")
+            raw_title = "Raw line" if len(self.record.parts) == 1 else "Raw lines"
+            yield Static(Text(raw_title), classes="section")
+            raw = "\n".join(display_text(part.text) for part in self.record.parts)
+            yield Static(Text(raw), id="detail-raw")
         yield Footer()
 
     def action_close(self) -> None:
@@ -94,7 +109,7 @@ class DetailScreen(Screen[None]):
 
     def action_copy_raw(self) -> None:
         """Copy the raw line as Postal wrote it."""
-        self.app.copy_to_clipboard(self.event.raw)
+        self.app.copy_to_clipboard(self.record.text)
         self.notify("Copied the raw line to the clipboard", markup=False)
 
     def action_trace_message(self) -> None:
@@ -103,4 +118,4 @@ class DetailScreen(Screen[None]):
 
         engine = getattr(self.app, "engine", None)
         if engine is not None:
-            open_trace(self.app, engine.store, self.event.text)
+            open_trace(self.app, engine.store, self.record.text)

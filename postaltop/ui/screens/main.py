@@ -15,6 +15,7 @@ from textual.widgets import Footer
 
 from postaltop import locations
 from postaltop.core.query import Query, QueryError, parse_query
+from postaltop.core.records import record_at
 from postaltop.core.view import FilteredView
 from postaltop.engine import Engine
 from postaltop.store.filters import FilterState, save_filter_state
@@ -105,7 +106,6 @@ class MainScreen(Screen[None]):
         self._seen_version = -1
         self._hosts_drawn_at = float("-inf")
         self._hosts_drawn = 0
-        self._counts_drawn_at = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield HostBar(self.mode)
@@ -159,22 +159,18 @@ class MainScreen(Screen[None]):
         """Pull everything new from the engine into the widgets now.
 
         Args:
-            hosts: also redraw the host bar and the count now (the timer throttles them).
+            hosts: also redraw the host bar now (the timer redraws it once a second).
         """
         self._seen_version = self.engine.version
         self.panel.sync()
-        self._draw_counts(force=hosts)
+        self._draw_counts()
         if hosts or len(self.engine.hosts) != self._hosts_drawn:
             self._draw_hosts()
         self._draw_status()
 
-    def _draw_counts(self, *, force: bool = False) -> None:
-        # The count changes on every frame under load; 4 updates a second read as live and
-        # spare a widget render per frame.
-        now = time.monotonic()
-        if not force and now - self._counts_drawn_at < 0.25:
-            return
-        self._counts_drawn_at = now
+    def _draw_counts(self) -> None:
+        # Drawn with the panel and the status line on every sync, so the count beside the filter, the
+        # status line's total and the view always agree (the label is only re-rendered when it changes).
         self.filter_bar.show_count(len(self.view), len(self.engine.store))
         self.filter_bar.live = len(self.engine.store) <= LIVE_FILTER_MAX_LINES
 
@@ -193,7 +189,8 @@ class MainScreen(Screen[None]):
             new_lines=panel.new_lines,
             retained=len(self.engine.store),
             theme=self.app.theme,
-            behind=self.engine.behind_text(),  # back-pressure sampling (issue 5)
+            behind=self.engine.behind_text(),
+            evicted=self.engine.store.start_seq,
         )
 
     def on_log_panel_follow_changed(self, _message: LogPanel.FollowChanged) -> None:
@@ -244,7 +241,7 @@ class MainScreen(Screen[None]):
         bar.active_text = text
         self.panel.placeholder = "No line matches the filter" if text.strip() else self._placeholder
         self.panel.reset_view()
-        self._draw_counts(force=True)
+        self._draw_counts()
         self._draw_status()
         if final:
             bar.remember(text)
@@ -279,7 +276,7 @@ class MainScreen(Screen[None]):
     def on_log_panel_detail_requested(self, message: LogPanel.DetailRequested) -> None:
         """Open the detail screen of one event."""
         if message.seq in self.engine.store:
-            self.app.push_screen(DetailScreen(self.engine.store.event(message.seq)))
+            self.app.push_screen(DetailScreen(record_at(self.engine.store, message.seq)))
 
     def default_export_path(self) -> Path:
         """``<XDG data>/postaltop/exports/postaltop-<time>.jsonl``."""
@@ -350,7 +347,7 @@ class MainScreen(Screen[None]):
         if seq is None or seq not in self.engine.store:
             self.notify("No event is selected", markup=False, severity="warning")
             return
-        open_trace(self.app, self.engine.store, self.engine.store.event(seq).text)
+        open_trace(self.app, self.engine.store, record_at(self.engine.store, seq).text)
 
     # -- detection: chart, alerts, inline markers (issue 6) --
 

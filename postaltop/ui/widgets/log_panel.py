@@ -25,7 +25,7 @@ from textual.strip import Strip
 from postaltop.core.events import Level
 from postaltop.core.logstore import LogStore
 from postaltop.core.view import FilteredView
-from postaltop.ui.widgets.log_row import LEVEL_WIDTH, TIME_WIDTH, Columns, fit_cells, row_cells
+from postaltop.ui.widgets.log_row import LEVEL_WIDTH, TIME_WIDTH, Columns, fit_cells, message_of, row_cells
 
 CACHED_STRIPS = 512
 """Rendered rows kept for reuse (a few screens). Every cached strip is about a dozen long-lived
@@ -41,6 +41,27 @@ _LEVEL_CLASS = {
 }
 
 
+OUT_OF_ORDER_S = 1.0
+"""A row this many seconds older than the row above it arrived out of order (after later lines)."""
+LATE_MARK = "↑"
+"""Shown after the time of an out-of-order row: it belongs further up."""
+
+
+def scrolled(message: str, offset: int, room: int, *, cut: bool = False) -> str:
+    """The part of ``message`` shown from character ``offset`` in ``room`` cells.
+
+    ``«`` replaces the first character when text is hidden on the left, ``»`` the last one when more
+    follows on the right (so a cut is always visible). ``cut``: the message was already shortened
+    before it got here (more follows even if it fits).
+    """
+    shown = message[offset:]
+    if offset and shown:
+        shown = "«" + shown[1:]
+    if room > 1 and (len(shown) > room or (cut and shown)):
+        shown = shown[: room - 1] + "»"
+    return shown
+
+
 class LogPanel(ScrollView, can_focus=True):
     """Shows the filtered log lines, follows the tail until the user scrolls up."""
 
@@ -50,6 +71,7 @@ class LogPanel(ScrollView, can_focus=True):
         "log-panel--component",
         "log-panel--cursor",
         "log-panel--placeholder",
+        "log-panel--late",
         *_LEVEL_CLASS.values(),
     }
 
@@ -74,6 +96,7 @@ class LogPanel(ScrollView, can_focus=True):
         & > .log-panel--unknown { color: $sev-unknown; }
         & > .log-panel--cursor { background: $primary 35%; }
         & > .log-panel--placeholder { color: $foreground 60%; text-style: italic; }
+        & > .log-panel--late { color: $warning; text-style: bold; }
     }
     """
 
@@ -84,6 +107,10 @@ class LogPanel(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="log.page_down"),
         Binding("home,g", "first", "First line", show=False, id="log.first"),
         Binding("end,G", "follow", "Follow", show=False, id="log.end"),
+        Binding("right,l", "scroll_message(8)", "Scroll right", show=False, id="log.right"),
+        Binding("left,h", "scroll_message(-8)", "Scroll left", show=False, id="log.left"),
+        Binding("shift+right,L", "scroll_message(40)", "Scroll far right", show=False, id="log.far_right"),
+        Binding("shift+left,H", "scroll_message(-1000000)", "Line start", show=False, id="log.line_start"),
         Binding("enter", "open_detail", "Detail", id="log.detail"),
         Binding("y", "copy_line", "Copy line", id="log.copy"),
     ]
@@ -131,7 +158,9 @@ class LogPanel(ScrollView, can_focus=True):
         """The highlighted event as of the last render (benchmarks wait for it to show a keypress)."""
         self._top_seq: int | None = None
         self._columns = Columns(4, 4)
-        self._cache: LRUCache[tuple[int, int, str, Columns], Strip] = LRUCache(CACHED_STRIPS)
+        self.message_offset = 0
+        """Characters of every message scrolled off to the left (``←``/``→``); 0 shows each from its start."""
+        self._cache: LRUCache[tuple[int, int, str, Columns, bool, int], Strip] = LRUCache(CACHED_STRIPS)
         self._styles: dict[str, Style] = {}
         self._programmatic_scroll = False
         self._frame_base = Style()
@@ -192,8 +221,12 @@ class LogPanel(ScrollView, can_focus=True):
             self.follow = True
             self._scroll_to_row(max(0, height - self.scrollable_content_region.height))
         else:
+            # Paused: select the old line if it still matches, else the nearest line of the new view
+            # (nothing when the view is empty), so Enter and trace act on a row that is shown.
             row = self._row_near(self.cursor_seq)
+            self.cursor_seq = self.view.seq_at(row) if height else None
             self._scroll_to_row(max(0, row - self.scrollable_content_region.height // 2))
+            self.post_message(self.FollowChanged(False, self.new_lines))
         self.refresh()
 
     def _set_virtual_height(self, height: int, width: int) -> None:
@@ -290,9 +323,10 @@ class LogPanel(ScrollView, can_focus=True):
 
     @property
     def selected_seq(self) -> int | None:
-        """The event under the cursor (the newest one while following)."""
-        if self.cursor_seq is not None and self.cursor_seq in self.store:
-            return self.cursor_seq
+        """The event under the cursor (the newest one while following); always a row of the view."""
+        cursor = self.cursor_seq
+        if cursor is not None and cursor in self.store and self.view.row_of(cursor) is not None:
+            return cursor
         n = len(self.view)
         return self.view.seq_at(n - 1) if n else None
 
@@ -363,6 +397,13 @@ class LogPanel(ScrollView, can_focus=True):
         else:
             self.action_follow()
 
+    def action_scroll_message(self, cells: int) -> None:
+        """Scroll the message column sideways (long lines are never cut for good: ``«``/``»`` mark more)."""
+        offset = max(0, self.message_offset + int(cells))
+        if offset != self.message_offset:
+            self.message_offset = offset
+            self.refresh()
+
     def action_open_detail(self) -> None:
         """Open the detail view of the selected line."""
         seq = self.selected_seq
@@ -432,10 +473,11 @@ class LogPanel(ScrollView, can_focus=True):
         if row >= n:
             return Strip.blank(width, base)
         seq = self.view.seq_at(row)
-        key = (seq, width, self.theme_key, self._columns)
+        late = row > 0 and self._arrived_late(seq, self.view.seq_at(row - 1))
+        key = (seq, width, self.theme_key, self._columns, late, self.message_offset)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._build_strip(seq, width, base)
+            strip = self._build_strip(seq, width, base, late)
             self._cache[key] = strip
         if seq == self._frame_selected:
             # post_style: the cursor's background must win over each cell's own (base) background.
@@ -446,18 +488,30 @@ class LogPanel(ScrollView, can_focus=True):
             strip = Strip.join([Strip([Segment("▌", base + Style.parse(mark))], 1), strip.crop(1, width)])
         return strip
 
-    def _build_strip(self, seq: int, width: int, base: Style) -> Strip:
+    def _arrived_late(self, seq: int, above: int) -> bool:
+        """True when line ``seq`` is at least a second older than the row above it (out of order)."""
+        if seq not in self.store or above not in self.store:
+            return False
+        block, i = self.store.locate(seq)
+        above_block, j = self.store.locate(above)
+        return above_block.ts[j] - block.ts[i] >= OUT_OF_ORDER_S
+
+    def _build_strip(self, seq: int, width: int, base: Style, late: bool = False) -> Strip:
         if seq not in self.store:
             return Strip.blank(width, base)
         event = self.store.event(seq)
         columns = self._columns
         fixed = TIME_WIDTH + columns.host + columns.component + LEVEL_WIDTH + 4
         room = max(0, width - fixed)
-        time_s, host, comp, level, message = row_cells(event, columns, budget=room + 8)
+        offset = self.message_offset
+        # Colour codes removed by the sanitiser make the shown text shorter than the raw: read a margin more.
+        budget = offset + room + 64
+        time_s, host, comp, level, message = row_cells(event, columns, budget=budget)
+        message = scrolled(message, offset, room, cut=len(message_of(event)) > budget)
         sep = Segment(" ", base)
         segments = [
             Segment(time_s, base + self._style("log-panel--time")),
-            sep,
+            Segment(LATE_MARK, base + self._style("log-panel--late")) if late else sep,
             Segment(host, base + self._style("log-panel--host")),
             sep,
             Segment(comp, base + self._style("log-panel--component")),

@@ -82,6 +82,17 @@ def clock_text(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(ts))
 
 
+CONTINUED = "  ↳"
+"""The level cell of a physical line that continues the record above it (Enter shows the whole record)."""
+
+
+def level_label(event: LogEvent) -> str:
+    """The level cell: the severity, or :data:`CONTINUED` for a record's second physical line."""
+    if event.fmt == LineFormat.CONTINUATION:
+        return CONTINUED.ljust(LEVEL_WIDTH)
+    return LEVEL_LABELS.get(event.level, "-").ljust(LEVEL_WIDTH)
+
+
 def row_cells(event: LogEvent, columns: Columns, budget: int) -> tuple[str, str, str, str, str]:
     """The five cells of a row: time, host, component, level, message, all display-safe.
 
@@ -98,6 +109,6 @@ def row_cells(event: LogEvent, columns: Columns, budget: int) -> tuple[str, str,
         clock_text(event.ts),
         fit(display_text(event.host), columns.host),
         fit(display_text(event.component), columns.component),
-        LEVEL_LABELS.get(event.level, "-").ljust(LEVEL_WIDTH),
+        level_label(event),
         display_text(message),
     )

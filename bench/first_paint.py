@@ -1,0 +1,206 @@
+"""Benchmark: first paint of the real app in a pseudo-terminal, from process start.
+
+Each run starts a fresh ``python -m postaltop …`` process on a 160x45 pseudo-terminal (as a person
+starts it in a terminal) and reads what it draws. Measured, from the moment before the process is
+spawned:
+
+* ``chrome``: the first frame that shows the app's frame (the filter bar's ``filter /`` prompt);
+* ``data``: the first frame that shows a log line (a ``HH:MM:SS`` time followed by a host name).
+
+Modes: ``demo`` (``postaltop demo``) and ``live`` (the monitor with one ``[[hosts]]`` entry pointing at
+a real sshd on loopback with the ``docker`` shim of the tests, so lines come over SSH).
+
+``ceiling``: a bare Textual app (one ``Static`` and a ``Footer``) on the same pseudo-terminal, started
+the same way in the same run: what process start, imports and Textual's own first frame cost here.
+Each mode runs once first, uncounted, so that modules load from bytecode as in an installed package (the
+bench writes it under a temporary ``PYTHONPYCACHEPREFIX``). Medians and p90 over ``--runs`` runs.
+The headline ``value`` is the demo's median time to chrome; ``target`` 1.0 s.
+Usage: ``python bench/first_paint.py [--runs N] [--quick]``; progress on stderr, the last stdout line is
+the JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.sshd import SshdServer, start_sshd  # noqa: E402
+
+TARGET_S = 1.0
+COLUMNS, ROWS = 160, 45
+TIMEOUT_S = 30.0
+CHROME = re.compile(rb"filter /")
+LOG_ROW = re.compile(rb"\d\d:\d\d:\d\d(?:\x1b\[[0-9;]*m)*[ \xe2\x86\x91](?:\x1b\[[0-9;]*m)*mx\d")
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("filter / bare")
+        yield Footer()
+
+Bare().run()
+"""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def timed_run(argv: list[str], env: dict[str, str], want_data: bool) -> tuple[float, float | None]:
+    """Spawn ``argv`` on a pty; seconds until the chrome, and until the first log row (if wanted)."""
+    started = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    chrome: float | None = None
+    data: float | None = None
+    seen = b""
+    try:
+        while time.perf_counter() - started < TIMEOUT_S:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen = seen[-4096:] + chunk
+            now = time.perf_counter() - started
+            if chrome is None and CHROME.search(seen):
+                chrome = now
+            if want_data and data is None and LOG_ROW.search(seen):
+                data = now
+            if chrome is not None and (data is not None or not want_data):
+                break
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            with contextlib.suppress(OSError):
+                os.read(fd, 1 << 16)  # keep draining so the child can exit
+            time.sleep(0.02)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    if chrome is None:
+        raise SystemExit(f"no frame within {TIMEOUT_S:.0f}s from {argv[2:]}; last output: {seen[-300:]!r}")
+    return chrome, data
+
+
+def live_config(root: Path, sshd: SshdServer) -> Path:
+    """A config with one host on the test sshd, whose ``docker`` shim streams a Postal log."""
+    sshd.add_container(
+        "postal-smtp-1", "smtp", rate=200, count=None, start_ns=time.time_ns() - 60 * 1_000_000_000
+    )
+    config = root / "config.toml"
+    config.write_text(
+        "[[hosts]]\n"
+        f'name = "mx1"\naddress = "127.0.0.1"\nport = {sshd.port}\nuser = "{sshd.user}"\n'
+        f'key_file = "{sshd.client_key}"\nsince = "1m"\n'
+        f'[ssh]\nknown_hosts = ["{sshd.known_hosts}"]\nssh_config = []\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 3), "p90": round(percentile(values, 90), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="3 runs per mode")
+    args = parser.parse_args()
+    runs = args.runs or (3 if args.quick else 7)
+    with tempfile.TemporaryDirectory(prefix="postaltop-bench-paint-") as tmp:
+        root = Path(tmp)
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(COLUMNS),
+            "LINES": str(ROWS),
+            "PYTHONPATH": str(ROOT),
+            "XDG_CONFIG_HOME": str(root / "config"),
+            "XDG_DATA_HOME": str(root / "data"),
+            "XDG_STATE_HOME": str(root / "state"),
+            # As installed: modules load from bytecode (written by an uncounted warm-up run of each mode)
+            "PYTHONPYCACHEPREFIX": str(root / "pycache"),
+        }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        sshd = start_sshd(root / "sshd")
+        try:
+            config = live_config(root, sshd)
+            env_live = {**env, "PATH": os.environ.get("PATH", "")}
+            commands = {
+                "bare": ([sys.executable, "-c", BARE_APP], False),
+                "demo": ([sys.executable, "-m", "postaltop", "demo"], True),
+                "live": ([sys.executable, "-m", "postaltop", "--config", str(config)], True),
+            }
+            chrome: dict[str, list[float]] = {k: [] for k in commands}
+            data: dict[str, list[float]] = {k: [] for k in commands}
+            for argv, want_data in commands.values():
+                timed_run(argv, env_live, want_data)  # warm-up: bytecode and page cache
+            for run in range(runs):
+                for name, (argv, want_data) in commands.items():
+                    c, d = timed_run(argv, env_live, want_data)
+                    chrome[name].append(c)
+                    if d is not None:
+                        data[name].append(d)
+                    log(f"run {run + 1} {name}: chrome {c:.3f}s" + (f", first line {d:.3f}s" if d else ""))
+        finally:
+            sshd.kill()
+    value = statistics.median(chrome["demo"])
+    ceiling = statistics.median(chrome["bare"])
+    result = {
+        "bench": "first_paint",
+        "value": round(value, 3),
+        "unit": "s",
+        "ceiling": round(ceiling, 3),
+        "ratio": round(value / ceiling, 3),
+        "target": TARGET_S,
+        "runs": runs,
+        "terminal": f"{COLUMNS}x{ROWS}",
+        "bare_chrome": summary(chrome["bare"]),
+        "demo_chrome": summary(chrome["demo"]),
+        "demo_first_line": summary(data["demo"]) if data["demo"] else None,
+        "live_chrome": summary(chrome["live"]),
+        "live_first_line": summary(data["live"]) if data["live"] else None,
+        "meets_target": value <= TARGET_S and statistics.median(chrome["live"]) <= TARGET_S,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,13 @@ NAB scores a detector's binary detections against labelled anomaly windows:
 * ``S(y) = 2 / (1 + e^{5y}) - 1``. The corpus score is normalised: ``100 · (raw - null) / (perfect - null)``
   with the null detector (no detections: ``-A_FN`` per window) and the perfect one (``A_TP`` per window).
 
-The standard profile is ``A_TP = 1``, ``A_FP = 0.11``, ``A_FN = 1``.
+The standard profile is ``A_TP = 1``, ``A_FP = 0.11``, ``A_FN = 1``; "reward low FP rate" doubles
+``A_FP`` (0.22) and "reward low FN rate" doubles ``A_FN`` (2).
+
+A detector that reports a continuous score in ``[0, 1]`` is scored the way NAB's optimiser does it: every
+point whose score is at or above a threshold is a detection (each one outside a window costs its weighted
+false-positive value, each window keeps its best true-positive value), and one threshold per profile is
+chosen to maximise the raw score summed over the whole corpus (:func:`sweep_points`, :func:`best_threshold`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ class Profile:
 
 
 STANDARD = Profile(tp=1.0, fp=0.11, fn=1.0)
+REWARD_LOW_FP = Profile(tp=1.0, fp=0.22, fn=1.0)
+REWARD_LOW_FN = Profile(tp=1.0, fp=0.11, fn=2.0)
+PROFILES = {"standard": STANDARD, "reward_low_FP_rate": REWARD_LOW_FP, "reward_low_FN_rate": REWARD_LOW_FN}
 PROBATION_FRACTION = 0.15
 PROBATION_MAX = 750
 
@@ -139,3 +148,104 @@ def normalised(raw: float, windows: int, profile: Profile = STANDARD) -> float:
     null = null_score(windows, profile)
     span = perfect_score(windows, profile) - null
     return 0.0 if span <= 0 else 100.0 * (raw - null) / span
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """A scorable point: its anomaly score, its weighted value if detected, its window (None: outside)."""
+
+    score: float
+    value: float
+    window: int | None
+
+
+def sweep_points(
+    scores: Sequence[float],
+    windows: Sequence[tuple[int, int]],
+    profile: Profile = STANDARD,
+    first_window: int = 0,
+    probation: int | None = None,
+) -> tuple[list[SweepPoint], list[int]]:
+    """The points after the probationary period with the value each adds when detected, and their windows.
+
+    A point inside a window is worth ``A_TP · S(y) / S(-1)`` (only the window's best detected point counts);
+    a point outside is worth its false-positive cost (see the module's description). Windows are numbered
+    from ``first_window`` so that several files can be swept together; the second list holds the numbers of
+    the windows that have a point after the probationary period (a window entirely inside it is not scored).
+    """
+    n = len(scores)
+    skip = probation_length(n) if probation is None else probation
+    max_tp = scaled_sigmoid(-1.0)
+    points: list[SweepPoint] = []
+    scored: set[int] = set()
+    w = 0
+    for i in range(n):
+        while w < len(windows) and windows[w][1] < i:
+            w += 1
+        if w < len(windows) and windows[w][0] <= i:
+            left, right = windows[w]
+            value = profile.tp * scaled_sigmoid(-(right - i + 1) / (right - left + 1)) / max_tp
+            window: int | None = first_window + w
+        else:
+            window = None
+            if w == 0:
+                value = -profile.fp
+            else:
+                left, right = windows[w - 1]
+                width = right - left + 1
+                value = profile.fp * (scaled_sigmoid(abs(right - i) / (width - 1)) if width > 1 else -1.0)
+        if i >= skip:
+            points.append(SweepPoint(scores[i], value, window))
+            if window is not None:
+                scored.add(window)
+    return points, sorted(scored)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdResult:
+    """The best threshold of a sweep and what it scores."""
+
+    threshold: float
+    raw: float
+    true_positives: int
+    false_positives: int
+    detected_windows: int
+
+
+def best_threshold(
+    points: Sequence[SweepPoint], windows: Sequence[int], profile: Profile = STANDARD
+) -> ThresholdResult:
+    """The threshold (a score at which points are detections: ``score >= threshold``) with the best raw score.
+
+    Scores are visited from the highest down; the raw score after every distinct score is the sum of the
+    false-positive values of the detected points outside windows, the best value of each window with a
+    detected point, and ``-A_FN`` for every other window. Ties keep the highest threshold (no detections:
+    a threshold above 1).
+    """
+    ordered = sorted(points, key=lambda p: p.score, reverse=True)
+    best_in: dict[int, float] = {}
+    fp_sum = 0.0
+    tp_points = fp_points = 0
+    missed = float(len(windows)) * profile.fn
+    window_sum = 0.0
+    best = ThresholdResult(1.1, -missed, 0, 0, 0)
+    for k, point in enumerate(ordered):
+        if point.window is None:
+            fp_sum += point.value
+            fp_points += 1
+        else:
+            tp_points += 1
+            old = best_in.get(point.window)
+            if old is None:
+                best_in[point.window] = point.value
+                window_sum += point.value
+                missed -= profile.fn
+            elif point.value > old:
+                best_in[point.window] = point.value
+                window_sum += point.value - old
+        if k + 1 < len(ordered) and ordered[k + 1].score == point.score:
+            continue
+        raw = fp_sum + window_sum - missed
+        if raw > best.raw:
+            best = ThresholdResult(point.score, raw, tp_points, fp_points, len(best_in))
+    return best

@@ -1,9 +1,8 @@
-"""NAB scoring (standard profile) on small hand-built series, and the detectors' series adapter."""
+"""NAB scoring on small hand-built series: binary detections, and the threshold sweep of continuous scores."""
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import subprocess
 import sys
@@ -11,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from postaltop.core.detect.series import SeriesSettings, detect_series
 from postaltop.core.nab_score import (
+    PROFILES,
+    SweepPoint,
+    best_threshold,
     normalised,
     probation_length,
     scaled_sigmoid,
     score_file,
+    sweep_points,
     window_indices,
 )
 
@@ -90,41 +92,56 @@ def test_window_indices_from_timestamps() -> None:
     assert window_indices(times, [(600.0, 900.0), (10_000.0, 20_000.0), (0.0, 30.0)]) == [(0, 0), (10, 15)]
 
 
-def series(seed: int, n: int = 1500) -> list[float]:
-    rng = random.Random(seed)
-    return [100 + 20 * math.sin(2 * math.pi * i / 288) + rng.gauss(0, 3) for i in range(n)]
+def test_sweep_picks_the_best_threshold_and_agrees_with_binary_scoring() -> None:
+    rng = random.Random(11)
+    files = []
+    for n in (300, 500, 800):
+        windows = [(n // 3, n // 3 + 20), (2 * n // 3, 2 * n // 3 + 30)]
+        scores = [round(rng.random() ** 4, 2) for _ in range(n)]
+        files.append((scores, windows))
+    for profile in PROFILES.values():
+        points: list[SweepPoint] = []
+        scored: list[int] = []
+        base = 0
+        for scores, windows in files:
+            found, held = sweep_points(scores, windows, profile, first_window=base)
+            points += found
+            scored += held
+            base += len(windows)
+        best = best_threshold(points, scored, profile)
+        by_threshold = {
+            t: sum(score_file([x >= t for x in s], w, profile).raw for s, w in files)
+            for t in sorted({x for s, _ in files for x in s} | {1.1})
+        }
+        assert best.raw == pytest.approx(max(by_threshold.values()))
+        assert by_threshold[best.threshold] == pytest.approx(best.raw)
 
 
-def test_detectors_catch_a_spike_and_stay_quiet_on_normal_data() -> None:
-    quiet = series(1)
-    assert sum(detect_series(quiet, SeriesSettings(ramp=False))) == 0
-    spiked = list(quiet)
-    for i in range(1000, 1020):
-        spiked[i] += 200
-    hits = [i for i, f in enumerate(detect_series(spiked, SeriesSettings(ramp=False))) if f]
-    assert hits and 1000 <= hits[0] <= 1003
-    dropped = list(quiet)
-    for i in range(1000, 1020):
-        dropped[i] -= 200
-    assert any(detect_series(dropped, SeriesSettings(ramp=False))[1000:1005])
-
-
-def test_detect_series_survives_nan_and_constant_values() -> None:
-    values = [5.0] * 300 + [math.nan] * 10 + [5.0] * 100
-    assert sum(detect_series(values)) == 0
+def test_sweep_of_a_perfect_and_a_null_score() -> None:
+    windows = [(200, 219), (400, 419)]
+    perfect = [1.0 if i in (200, 400) else 0.0 for i in range(600)]
+    found, held = sweep_points(perfect, windows)
+    best = best_threshold(found, held)
+    assert best.threshold == 1.0 and normalised(best.raw, 2) == pytest.approx(100.0)
+    found, held = sweep_points([0.5] * 600, windows)
+    best = best_threshold(found, held)
+    assert best.threshold == 1.1 and best.raw == -2.0 and normalised(best.raw, 2) == 0.0
+    early = [1.0 if i == 50 else 0.0 for i in range(600)]  # inside the probationary period: not scored
+    assert sweep_points(early, windows)[0][50 - probation_length(600)].score == 0.0
 
 
 def test_bench_scores_a_generated_corpus(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, str(root / "bench" / "nab.py"), "--quick", "--generate", str(tmp_path)],
+        [sys.executable, str(root / "bench" / "nab.py"), "--generate", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["bench"] == "nab_standard" and result["files"] == 6
-    assert 0.0 < result["figure"] <= 100.0
+    assert result["bench"] == "nab" and result["files"] == 6 and result["target_met"]
+    assert 0.0 < result["figure"] <= 100.0 and 0.0 < result["reference"] <= 100.0
+    assert set(result["profiles"]) == {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
     labels = json.loads((tmp_path / "labels.json").read_text())
     assert len(labels) == 6 and all(len(w) == 2 for w in labels.values())

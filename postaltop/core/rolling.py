@@ -1,12 +1,13 @@
-"""Rolling statistics over the last N values of a stream: median (sorted window), maximum (monotonic queue).
+"""Streaming statistics: the median of the last N values (a sorted window) and a maximum that fades with age.
 
-Both are O(log N) to query and amortised O(N) memory moves at worst per value (the sorted window is a
-Python list kept sorted with :mod:`bisect`), fast enough for hundreds of thousands of points per second.
+The median is O(log N) to query and O(N) memory moves at worst per value (a Python list kept sorted with
+:mod:`bisect`), fast enough for tens of thousands of points per second.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 
 
@@ -44,27 +45,29 @@ class RollingMedian:
         return self._sorted[-1] - self._sorted[0] if self._sorted else 0.0
 
 
-class RollingMax:
-    """The largest value added during the last ``size`` steps (0 when none); the caller numbers the steps."""
+class DecayingMax:
+    """The largest value seen, each fading by a factor e every ``memory`` steps (the caller numbers steps).
 
-    __slots__ = ("_queue", "_size")
+    ``max v_i · exp((i - now) / memory)``; steps must not decrease. O(1) per step.
+    """
 
-    def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ValueError("size must be >= 1")
-        self._size = size
-        self._queue: deque[tuple[int, float]] = deque()
+    __slots__ = ("_last", "_rate", "_value")
+
+    def __init__(self, memory: float) -> None:
+        if not memory > 0:
+            raise ValueError("memory must be > 0")
+        self._rate = 1.0 / memory
+        self._value = 0.0
+        self._last = 0
 
     def get(self, step: int) -> float:
-        """The maximum of the values added at steps in ``(step - size, step]``."""
-        queue = self._queue
-        while queue and queue[0][0] <= step - self._size:
-            queue.popleft()
-        return queue[0][1] if queue else 0.0
+        """The faded maximum at ``step`` (0 before any value)."""
+        if step > self._last and self._value > 0.0:
+            self._value *= math.exp(-self._rate * (step - self._last))
+        self._last = max(self._last, step)
+        return self._value
 
     def add(self, step: int, value: float) -> None:
-        """Record ``value`` at ``step`` (steps must not decrease)."""
-        queue = self._queue
-        while queue and queue[-1][1] <= value:
-            queue.pop()
-        queue.append((step, value))
+        """Record ``value`` at ``step``."""
+        self.get(step)
+        self._value = max(self._value, value)

@@ -17,12 +17,15 @@ Each point is judged against what came before it only:
   a ramp that no single point makes stand out.
 * **Score in [0, 1].** ``(magnitude · novelty) ** score_power``: ``magnitude = 1 - 1 / (1 + (|z| /
   scale_z)²)`` grows with the deviation; ``novelty = 1 - recent / |z|`` where ``recent`` is the largest
-  deviation of the same sign during the last ``novelty_points`` points (0 when the deviation is no
-  larger). A series that is always spiky therefore scores its ordinary spikes low, and an anomaly scores
-  high at its onset, not at every point that follows it. The level deviation is scored the same way,
-  weighted by ``level_weight``; the point's score is the larger of the two.
-* **Alarm.** Raised when the score reaches ``alarm_score``; it ends once ``clear_points`` points in a row
-  are back in the band (``|z| < band_z``), so an alarm never outlives the excursion that raised it.
+  earlier deviation of the same sign, fading by a factor e every ``novelty_memory`` points (0 when the
+  deviation is no larger). A series that is always spiky therefore scores its ordinary spikes low, and an
+  anomaly scores high at its onset, not at every point that follows it. The level deviation is scored the
+  same way, weighted by ``level_weight``; the point's score is the larger of the two.
+* **Alarm.** Raised when the score reaches ``alarm_score``, or when an excursion out of the band
+  (``|z| >= band_z``) grows past both ``alarm_z`` and ``alarm_ratio`` times the largest earlier deviation
+  remembered when it began (the score judges each point against the excursion's own earlier points, so
+  a ramp's score stays moderate while the ramp grows); it ends once ``clear_points`` points in a row are
+  back in the band, so an alarm never outlives the excursion that raised it.
 
 ``bench/nab.py`` scores this detector on the Numenta Anomaly Benchmark (one parameter set for every series).
 """
@@ -37,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from postaltop.core.baseline import MAD_TO_SIGMA
-from postaltop.core.rolling import RollingMax, RollingMedian
+from postaltop.core.rolling import DecayingMax, RollingMedian
 
 SECONDS_PER_DAY = 86_400.0
 MONDAY = 345_600.0
@@ -50,12 +53,12 @@ Z_LIMIT = 1e6
 class SeriesSettings:
     """Tuning of :class:`SeriesDetector` (one set for every series)."""
 
-    window: int = 2000
+    window: int = 4000
     """Points in the rolling median and spread."""
     min_points: int = 30
     """Points needed before anything is judged (score 0 until then)."""
-    novelty_points: int = 2000
-    """How long the largest deviation seen is remembered."""
+    novelty_memory: float = 8000.0
+    """Points over which the largest deviation seen fades by a factor e (novelty is judged against it)."""
     scale_z: float = 6.0
     """Deviation (in spreads) at which the magnitude term is 0.5."""
     level_points: int = 12
@@ -66,7 +69,7 @@ class SeriesSettings:
     """Past days whose deviation at the same time of day make the daily offset."""
     season_weeks: int = 2
     """Past weeks whose deviation at the same time of week make the weekly offset (0: no weekly model)."""
-    season_gain: float = 0.8
+    season_gain: float = 0.6
     """The seasonal model is used while its spread is below this fraction of the plain model's."""
     floor_fraction: float = 0.01
     """Spread floor as a fraction of the window's range."""
@@ -75,6 +78,11 @@ class SeriesSettings:
     NAB's optimiser picks near 0.5."""
     alarm_score: float = 0.75
     """Score that raises the alarm."""
+    alarm_z: float = 6.0
+    alarm_ratio: float = 1.2
+    """An excursion out of the band also raises the alarm once ``|z|`` reaches ``alarm_z`` and ``alarm_ratio``
+    times the largest earlier deviation remembered when it began (a ramp that outgrows the past); not
+    during a seasonal series' first week, when the weekly model has not seen a weekend yet."""
     band_z: float = 3.0
     """A point with ``|z|`` below this is back in the band."""
     clear_points: int = 3
@@ -149,12 +157,15 @@ class SeriesDetector:
             self._seasons.append(_Season(self.period, s.season_periods, 2, s.window))
             if s.season_weeks > 0:
                 self._seasons.append(_Season(7 * self.period, s.season_weeks, 1, s.window))
-        self._recent = (RollingMax(s.novelty_points), RollingMax(s.novelty_points))
-        self._recent_level = (RollingMax(s.novelty_points), RollingMax(s.novelty_points))
+        self._recent = (DecayingMax(s.novelty_memory), DecayingMax(s.novelty_memory))
+        self._recent_level = (DecayingMax(s.novelty_memory), DecayingMax(s.novelty_memory))
         self._last_z: deque[float] = deque(maxlen=max(1, s.level_points))
         self._step = 0
         self._alarm = False
         self._in_band = 0
+        self._bar: float | None = None
+        # steps before an excursion alone may raise the alarm: a seasonal series' first week
+        self._learning = 7 * self.period if self.period is not None else s.min_points
 
     def update(self, value: float, phase: int | None = None) -> SeriesPoint:
         """Judge ``value`` (NaN: missing, judged 0 and not learnt), then learn it.
@@ -171,14 +182,23 @@ class SeriesDetector:
         z = 0.0
         if len(self._level) >= s.min_points:
             z = self._deviation(value, phase)
-            score = self._score(step, z)
-            if score >= s.alarm_score:
-                self._alarm = True
+            if abs(z) >= s.band_z:
                 self._in_band = 0
-            elif self._alarm:
-                self._in_band = self._in_band + 1 if abs(z) < s.band_z else 0
+                if self._bar is None:
+                    self._bar = self._recent[0 if z >= 0 else 1].get(step)
+            elif self._bar is not None:
+                self._in_band += 1
                 if self._in_band >= s.clear_points:
+                    self._bar = None
                     self._alarm = False
+            score = self._score(step, z)
+            outgrown = (
+                self._bar is not None
+                and step >= self._learning
+                and abs(z) >= max(s.alarm_z, s.alarm_ratio * self._bar)
+            )
+            if score >= s.alarm_score or outgrown:
+                self._alarm = True
         self._learn(value, phase)
         return SeriesPoint(score, z, self._alarm)
 

@@ -15,7 +15,7 @@ so that the null detector scores 0 and the perfect one 100.
 
 The last line is JSON: ``figure`` (the detector's standard score), ``reference`` (the windowed Gaussian's,
 same run), their ``ratio``, the ``target`` (40), all three profiles for both, the detector's alarm-on share
-of all points, and the time taken.
+of all points and of the files without anomaly windows, and the time taken.
 """
 
 from __future__ import annotations
@@ -134,6 +134,8 @@ class CorpusResult:
     detector_seconds: float
     reference_seconds: float
     alarm_points: int
+    quiet_points: int
+    quiet_alarm_points: int
 
 
 def score_corpus(data_dir: Path, labels: dict[str, list[list[str]]]) -> CorpusResult:
@@ -143,7 +145,7 @@ def score_corpus(data_dir: Path, labels: dict[str, list[list[str]]]) -> CorpusRe
         who: {p: [] for p in PROFILES} for who in ("detector", "reference")
     }
     scored_windows: dict[str, list[int]] = {p: [] for p in PROFILES}
-    total_windows = points = alarm_points = 0
+    total_windows = points = alarm_points = quiet_points = quiet_alarm_points = 0
     seconds = {"detector": 0.0, "reference": 0.0}
     for name in files:
         times, values = read_series(data_dir / name)
@@ -159,6 +161,9 @@ def score_corpus(data_dir: Path, labels: dict[str, list[list[str]]]) -> CorpusRe
         seconds["reference"] += time.perf_counter() - started
         points += len(values)
         alarm_points += sum(p.alarm for p in found)
+        if not idx:
+            quiet_points += len(found)
+            quiet_alarm_points += sum(p.alarm for p in found)
         for profile_name, profile in PROFILES.items():
             for who, scores in (("detector", detector), ("reference", reference)):
                 swept, windows = sweep_points(scores, idx, profile, first_window=total_windows)
@@ -185,6 +190,8 @@ def score_corpus(data_dir: Path, labels: dict[str, list[list[str]]]) -> CorpusRe
         seconds["detector"],
         seconds["reference"],
         alarm_points,
+        quiet_points,
+        quiet_alarm_points,
     )
 
 
@@ -264,6 +271,9 @@ def main() -> None:
                 "thresholds": {p: v["threshold"] for p, v in result.detector.items()},
                 "detected_windows": {p: v["detected_windows"] for p, v in result.detector.items()},
                 "alarm_share": round(result.alarm_points / result.points, 4) if result.points else 0.0,
+                "alarm_share_files_without_windows": round(result.quiet_alarm_points / result.quiet_points, 4)
+                if result.quiet_points
+                else None,
                 "files": result.files,
                 "points": result.points,
                 "windows": result.windows,

@@ -25,7 +25,9 @@ Each point is judged against what came before it only:
   (``|z| >= band_z``) grows past both ``alarm_z`` and ``alarm_ratio`` times the largest earlier deviation
   remembered when it began (the score judges each point against the excursion's own earlier points, so
   a ramp's score stays moderate while the ramp grows); it ends once ``clear_points`` points in a row are
-  back in the band, so an alarm never outlives the excursion that raised it.
+  back in the band, so an alarm never outlives the excursion that raised it. A seasonal series raises no
+  alarm during its first day (its cycle is not known yet), and none from an excursion alone during its
+  first week (the weekly model has not seen a weekend yet).
 
 ``bench/nab.py`` scores this detector on the Numenta Anomaly Benchmark (one parameter set for every series).
 """
@@ -164,7 +166,9 @@ class SeriesDetector:
         self._alarm = False
         self._in_band = 0
         self._bar: float | None = None
-        # steps before an excursion alone may raise the alarm: a seasonal series' first week
+        # no alarm during a seasonal series' first day (its cycle is not known yet), and none from an
+        # excursion alone during its first week (the weekly model has not seen a weekend yet)
+        self._first_day = self.period if self.period is not None else 0
         self._learning = 7 * self.period if self.period is not None else s.min_points
 
     def update(self, value: float, phase: int | None = None) -> SeriesPoint:
@@ -197,7 +201,7 @@ class SeriesDetector:
                 and step >= self._learning
                 and abs(z) >= max(s.alarm_z, s.alarm_ratio * self._bar)
             )
-            if score >= s.alarm_score or outgrown:
+            if (score >= s.alarm_score and step >= self._first_day) or outgrown:
                 self._alarm = True
         self._learn(value, phase)
         return SeriesPoint(score, z, self._alarm)

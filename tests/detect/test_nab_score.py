@@ -141,7 +141,7 @@ def test_bench_scores_a_generated_corpus(tmp_path: Path) -> None:
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["bench"] == "nab" and result["files"] == 6 and result["target_met"]
-    assert 0.0 < result["figure"] <= 100.0 and 0.0 < result["reference"] <= 100.0
+    assert 0.0 < result["figure"] <= 100.0 and 0.0 < result["ceiling"] <= 100.0
     assert set(result["profiles"]) == {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
     labels = json.loads((tmp_path / "labels.json").read_text())
     assert len(labels) == 6 and all(len(w) == 2 for w in labels.values())

@@ -68,9 +68,9 @@ class SeriesSettings:
     level_weight: float = 0.5
     """Weight of the level deviation's score."""
     season_periods: int = 3
-    """Past days whose deviation at the same time of day make the daily offset."""
+    """Past days whose values at the same time of day make the daily expectation."""
     season_weeks: int = 2
-    """Past weeks whose deviation at the same time of week make the weekly offset (0: no weekly model)."""
+    """Past weeks whose values at the same time of week make the weekly expectation (0: no weekly model)."""
     season_gain: float = 0.6
     """The seasonal model is used while its spread is below this fraction of the plain model's."""
     floor_fraction: float = 0.01
@@ -118,30 +118,30 @@ def _novelty(deviation: float, recent: float) -> float:
 
 
 class _Season:
-    """Deviations from the rolling median seen at each phase of one period, and the spread they leave."""
+    """The values seen at each phase of one period (their median is the expectation) and the spread left."""
 
-    __slots__ = ("dev", "keep", "needed", "offsets", "period")
+    __slots__ = ("dev", "keep", "needed", "period", "seen")
 
     def __init__(self, period: int, keep: int, needed: int, window: int) -> None:
         self.period = period
         self.keep = max(1, keep)
         self.needed = max(1, min(needed, self.keep))
-        self.offsets: dict[int, deque[float]] = {}
+        self.seen: dict[int, deque[float]] = {}
         self.dev = RollingMedian(window)
 
-    def offset(self, phase: int) -> float | None:
-        """The usual deviation at ``phase`` (None until ``needed`` periods were seen there)."""
-        seen = self.offsets.get(phase % self.period)
+    def expected(self, phase: int) -> float | None:
+        """The usual value at ``phase`` (None until ``needed`` periods were seen there)."""
+        seen = self.seen.get(phase % self.period)
         return _upper_median(seen) if seen is not None and len(seen) >= self.needed else None
 
-    def learn(self, phase: int, residual: float) -> None:
+    def learn(self, phase: int, value: float) -> None:
         key = phase % self.period
-        seen = self.offsets.get(key)
+        seen = self.seen.get(key)
         if seen is None:
-            seen = self.offsets[key] = deque(maxlen=self.keep)
+            seen = self.seen[key] = deque(maxlen=self.keep)
         if len(seen) >= self.needed:
-            self.dev.add(abs(residual - _upper_median(seen)))
-        seen.append(residual)
+            self.dev.add(abs(value - _upper_median(seen)))
+        seen.append(value)
 
 
 class SeriesDetector:
@@ -216,12 +216,12 @@ class SeriesDetector:
         residual, spread = value - level, plain
         if phase is not None:
             for season in self._seasons:
-                offset = season.offset(phase)
-                if offset is None or len(season.dev) < self.settings.min_points:
+                expected = season.expected(phase)
+                if expected is None or len(season.dev) < self.settings.min_points:
                     continue
                 candidate = self._spread(season.dev.median(), level)
                 if candidate < self.settings.season_gain * plain and candidate < spread:
-                    residual, spread = value - offset, candidate
+                    residual, spread = value - expected, candidate
         return max(-Z_LIMIT, min(Z_LIMIT, residual / spread))
 
     def _score(self, step: int, z: float) -> float:

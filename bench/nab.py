@@ -26,6 +26,7 @@ import calendar
 import csv
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -284,6 +285,7 @@ def main() -> None:
                 "reference_seconds": round(result.reference_seconds, 2),
                 "seconds": round(elapsed, 1),
                 "peak_rss_mb": round(peak_rss_mb(), 1),
+                "load_average": round(os.getloadavg()[0], 2),
             }
         )
     )

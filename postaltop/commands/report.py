@@ -183,6 +183,7 @@ def _db_figures(loaded: LoadedSettings, window: Window) -> SendingFigures | None
     import math
 
     from postaltop.core.review.inputs import figures_from_history
+    from postaltop.sources.db_connect import connector_for
     from postaltop.sources.postal_db import PostalDbSource
 
     config = loaded.settings.database
@@ -190,7 +191,8 @@ def _db_figures(loaded: LoadedSettings, window: Window) -> SendingFigures | None
         return None
 
     async def read() -> SendingFigures | None:
-        source = PostalDbSource(config)
+        connector = connector_for(loaded.settings)
+        source = PostalDbSource(config, connector=connector)
         try:
             await source.connect()
             servers = await source.discover()
@@ -198,6 +200,7 @@ def _db_figures(loaded: LoadedSettings, window: Window) -> SendingFigures | None
             points = await source.history(weeks=weeks)
         finally:
             await source.close()
+            await connector.close()
         names = {s.id: s.full_permalink for s in servers}
         return figures_from_history(points, names, window)
 

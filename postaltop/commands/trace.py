@@ -90,10 +90,11 @@ async def _trace(settings: Settings, ref: str, since: str, *, db: bool, logs: bo
 
 
 async def _print_db(settings: Settings, ref: str) -> int:
+    from postaltop.sources.db_connect import connector_for
     from postaltop.sources.message_lookup import LazyLookup
 
     assert settings.database is not None
-    lookup = LazyLookup(settings.database)
+    lookup = LazyLookup(settings.database, connector_for(settings))
     try:
         result = await lookup(ref)
     except Exception as exc:

@@ -11,7 +11,7 @@ the rate is ``count * 60 / window_seconds``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from math import floor
 
@@ -238,6 +238,53 @@ def queue_latency_text(samples: Iterable[HealthSample]) -> str | None:
     return ", ".join(parts) if parts else None
 
 
+DB_STATES = (
+    "ok",
+    "degraded",
+    "missing-message-db",
+    "not-answering",
+    "refused",
+    "auth-failed",
+    "missing-grant",
+    "unreachable",
+    "error",
+)
+"""How the database is doing: ``not-answering`` (accepted, no reply in time), ``refused`` (nothing listens),
+``auth-failed`` (wrong account or password), ``unreachable`` (no route, unknown host, tunnel down),
+``missing-grant``, ``missing-message-db`` (some server's message database is absent), ``degraded`` (other
+per-server problems), ``error`` (anything else)."""
+
+_REFUSED_CODES = frozenset({2002, 2003})
+_AUTH_CODES = frozenset({1045, 1698})
+_GRANT_CODES = frozenset({1044, 1142, 1143})
+_UNREACHABLE_CODES = frozenset({2002, 2003, 2005, 2026, 2006, 2013, 2014, 2055, 0})
+
+
+def classify_failure(code: int | None, text: str, *, timed_out: bool) -> str:
+    """The :data:`DB_STATES` value of a failed connection or main query (``code``: MySQL error number)."""
+    if timed_out:
+        return "not-answering"
+    lowered = text.lower()
+    if code in _AUTH_CODES:
+        return "auth-failed"
+    if code in _GRANT_CODES:
+        return "missing-grant"
+    if code in _REFUSED_CODES and ("refused" in lowered or "errno 111" in lowered):
+        return "refused"
+    if code in _UNREACHABLE_CODES:
+        return "unreachable"
+    return "error"
+
+
+def degraded_state(errors: Sequence[str]) -> str:
+    """``ok``, ``missing-message-db`` (every problem is a missing message database) or ``degraded``."""
+    if not errors:
+        return "ok"
+    if all("message database missing" in e for e in errors):
+        return "missing-message-db"
+    return "degraded"
+
+
 @dataclass(frozen=True, slots=True)
 class PollResult:
     """Everything one poll cycle produced."""
@@ -262,6 +309,8 @@ class PollResult:
     """The newest health-server metrics of the hosts (Postal v3), when they are read."""
     credential_domains: tuple[CredentialDomainSample, ...] = ()
     """Outgoing messages per (credential, recipient domain) in the window (capped per credential)."""
+    state: str = ""
+    """One of :data:`DB_STATES` (empty when the producer does not classify, e.g. the demo)."""
 
     def sample(self, server_id: int) -> ServerSample | None:
         """The sample of one server, if the cycle has one."""

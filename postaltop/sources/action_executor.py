@@ -19,6 +19,8 @@ Identifiers come only from validated names (``db_queries.main_db_ident`` / ``mes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +42,9 @@ from postaltop.core.actions import (
 )
 from postaltop.core.actions.plan import Row, Snapshot, expected_count
 from postaltop.sources import db_queries as q
-from postaltop.sources.postal_db import build_ssl_context, clean_error, error_code, resolve_login
-from postaltop.store.audit import AuditRecord, AuditStore
+from postaltop.sources.db_connect import DbConnector, NotAnswering
+from postaltop.sources.postal_db import clean_error, error_code
+from postaltop.store.audit import UNDOABLE_RESULTS, AuditRecord, AuditStore
 
 DENIED_CODES = {1044, 1045, 1142, 1143, 1227, 1370}
 ENABLE_HINT = (
@@ -135,14 +138,17 @@ class DbActionExecutor:
         environ: Mapping[str, str] | None = None,
         my_cnf: Path | None = None,
         after_commit: Callable[[], Awaitable[None]] | None = None,
+        connector: DbConnector | None = None,
     ) -> None:
         self.config = config
+        self.connector = connector or DbConnector(config, environ=environ, my_cnf=my_cnf)
+        """Where and how to connect: the same factory as the poller (tunnel, TLS, login, deadlines)."""
+        self.statement_timeout = max(10.0, 3 * float(config.query_timeout))
+        """Seconds one statement of an action may take (row locks may make it wait a little)."""
         self.actions = actions
         self.store = store
         self.enabled = actions.enabled or allow
         self.prefix = q.validate_prefix(config.message_db_prefix)
-        self._environ = environ
-        self._my_cnf = my_cnf
         self._after_commit = after_commit
         """Test seam: runs between COMMIT and verification (a concurrent writer, a failing verify)."""
         self._before_commit: Callable[[], Awaitable[None]] | None = None
@@ -151,19 +157,15 @@ class DbActionExecutor:
     # ------------------------------------------------------------------------------ connection
 
     async def _connect(self) -> aiomysql.Connection:
-        cfg = self.config
-        login = resolve_login(cfg, self._environ, self._my_cnf)
-        return await aiomysql.connect(
-            host=login.host,
-            port=login.port,
-            user=login.user,
-            password=login.password,
-            autocommit=True,
-            charset="utf8mb4",
-            connect_timeout=max(1, int(cfg.query_timeout)),
-            ssl=build_ssl_context(cfg),
-            client_flag=CLIENT.FOUND_ROWS,  # affected rows = matched rows: the drift checks count matches
-        )
+        # affected rows = matched rows: the drift checks count matches
+        return await self.connector.connect(autocommit=True, client_flag=CLIENT.FOUND_ROWS)
+
+    async def _exec(self, cur: Any, text: str, params: Any = None) -> int:
+        """One statement within :attr:`statement_timeout` (a database that stops answering mid-action)."""
+        try:
+            return int(await asyncio.wait_for(cur.execute(text, params), self.statement_timeout) or 0)
+        except TimeoutError:
+            raise NotAnswering("the database", self.statement_timeout) from None
 
     def _render(
         self, plan: ActionPlan, sql: Sql | Snapshot, keys: Sequence[Any]
@@ -175,9 +177,8 @@ class DbActionExecutor:
             text, params = sql.text, sql.params
         return render(text, self.config.database, self.prefix, plan.server_id, params, keys)
 
-    @staticmethod
-    async def _rows(cur: Any, text: str, params: tuple[Any, ...]) -> list[Row]:
-        await cur.execute(text, params or None)
+    async def _rows(self, cur: Any, text: str, params: tuple[Any, ...]) -> list[Row]:
+        await self._exec(cur, text, params or None)
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
 
@@ -197,7 +198,7 @@ class DbActionExecutor:
         conn = await self._connect()
         try:
             async with conn.cursor() as cur:
-                await cur.execute(sql)
+                await self._exec(cur, sql)
                 rows = list(await cur.fetchall())
         finally:
             conn.close()
@@ -217,8 +218,8 @@ class DbActionExecutor:
         conn = await self._connect()
         try:
             async with conn.cursor() as cur:
-                await cur.execute(
-                    f"SELECT server_id FROM {main}.`credentials` WHERE id = %s", (credential_id,)
+                await self._exec(
+                    cur, f"SELECT server_id FROM {main}.`credentials` WHERE id = %s", (credential_id,)
                 )
                 row = await cur.fetchone()
         finally:
@@ -237,7 +238,8 @@ class DbActionExecutor:
         conn = await self._connect()
         try:
             async with conn.cursor() as cur:
-                await cur.execute(
+                await self._exec(
+                    cur,
                     f"SELECT id, name, type FROM {main}.`credentials` WHERE server_id = %s ORDER BY id",
                     (server.id,),
                 )
@@ -265,15 +267,54 @@ class DbActionExecutor:
             async with conn.cursor() as cur:
                 keys = await self._select(cur, plan, lock=False)
                 before = await self._snapshots(cur, plan, keys, lock=False)
+                notes = await self._widened(cur, plan, keys)
         finally:
             conn.close()
-        return Preview(keys, before)
+        return Preview(keys, before, endpoint=self.connector.endpoint().describe(), notes=notes)
+
+    async def _widened(self, cur: Any, plan: ActionPlan, keys: Sequence[Any]) -> tuple[str, ...]:
+        """The distinct sender / recipient-domain values the selection matched, when they differ from
+        the typed value: the database's collation compares case- and width-insensitively (a fullwidth
+        ``g`` matches ``g``), so the operator sees what will really be touched."""
+        notes: list[str] = []
+        if not keys or plan.selection is None:
+            return ()
+        for target, expr, label in (
+            ("recipient_domain", "SUBSTRING_INDEX(m.rcpt_to, '@', -1)", "recipient domains"),
+            ("sender", "m.mail_from", "senders"),
+        ):
+            typed = plan.targets.get(target)
+            if not isinstance(typed, str) or not typed:
+                continue
+            typed = typed.strip().lstrip("@") if target == "recipient_domain" else typed.strip()
+            text, params = render(
+                f"SELECT {expr}, COUNT(*) FROM {{msg}}.`messages` m WHERE m.id IN ({{ids}}) "
+                f"GROUP BY BINARY {expr} "
+                "ORDER BY COUNT(*) DESC LIMIT 20",
+                self.config.database,
+                self.prefix,
+                plan.server_id,
+                (),
+                keys,
+            )
+            await self._exec(cur, text, params or None)
+            found = [
+                (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v), int(n))
+                for v, n in await cur.fetchall()
+            ]
+            if any(value != typed for value, _ in found):
+                shown = ", ".join(f"{value!r} ({n})" for value, n in found)
+                notes.append(
+                    f"Note: the database's collation widens the {target.replace('_', ' ')} match: "
+                    f"the selection holds these distinct {label}: {shown}"
+                )
+        return tuple(notes)
 
     async def _select(self, cur: Any, plan: ActionPlan, *, lock: bool) -> tuple[Any, ...]:
         if plan.selection is None:
             return tuple(plan.preset_keys or ())
         text, params = self._render(plan, plan.selection, ())
-        await cur.execute(text + (" FOR UPDATE" if lock else ""), params or None)
+        await self._exec(cur, text + (" FOR UPDATE" if lock else ""), params or None)
         keys = tuple(row[0] for row in await cur.fetchall())
         limit = min(plan.max_keys, self.actions.max_rows)
         if len(keys) > limit:
@@ -295,88 +336,187 @@ class DbActionExecutor:
     async def execute(self, plan: ActionPlan, preview: Preview) -> ExecResult:
         """Run ``plan`` if the selection still matches ``preview``; verify; audit. Never raises for DB errors.
 
+        The audited result says what really happened:
+
+        * ``refused`` / ``denied`` / ``aborted-drift`` / ``no-op`` / ``not-committed``: nothing changed;
+        * ``ok``: committed and verified; ``verify-failed``: committed, but the checks did not hold (or could
+          not run);
+        * when the reply to COMMIT is lost the rows are read back on a new connection (after the old one is
+          killed, so its transaction is over): ``ok`` / ``verify-failed`` when they hold the planned values,
+          ``not-committed`` when they hold the previous ones, ``unknown`` when that cannot be decided.
+
         Raises:
             ActionsDisabled: when actions are not enabled.
         """
         if not self.enabled:
             raise ActionsDisabled()
         record = audit_record(plan, preview, db_user="")
-        checks: list[CheckResult] = []
+        record.targets["database"] = self.connector.endpoint().describe()
         try:
             conn = await self._connect()
-        except pymysql.err.MySQLError as exc:
-            return self._finish(
-                record, "denied" if error_code(exc) in DENIED_CODES else "error", clean_error(exc)
-            )
+        except Exception as exc:  # refused, unreachable, not answering, tunnel down
+            result = "denied" if error_code(exc) in DENIED_CODES else "refused"
+            return self._finish(record, result, f"refused: {clean_error(exc)}; nothing changed")
+        thread_id = conn.thread_id()
+        phase = "before-commit"
+        keys: tuple[Any, ...] = ()
         try:
             async with conn.cursor() as cur:
-                await cur.execute(q.CURRENT_USER)
+                await self._exec(cur, q.CURRENT_USER)
                 row = await cur.fetchone()
                 record.db_user = str(row[0]) if row else "?"
                 await conn.autocommit(False)
-                await cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                await self._exec(cur, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 await conn.begin()
-                try:
-                    await cur.execute("SET @pt_now = UNIX_TIMESTAMP(NOW(6))")
-                    keys = await self._select(cur, plan, lock=True)
-                    if keys != tuple(preview.keys):
-                        raise Drift(
-                            f"the selection changed since the preview "
-                            f"({len(preview.keys)} {plan.selection_noun} "
-                            f"previewed, {len(keys)} now)"
-                        )
-                    if not keys and plan.selection is not None:
-                        await conn.rollback()
-                        return self._finish(record, "no-op", f"no {plan.selection_noun} to change")
-                    record.before = await self._snapshots(cur, plan, keys, lock=True)
-                    for st in plan.statements:
-                        await self._statement(cur, plan, st, keys)
-                    record.after = await self._snapshots(cur, plan, keys, lock=False)
-                    if self._before_commit is not None:
-                        await self._before_commit()
-                    await conn.commit()
-                except Drift as exc:
-                    await conn.rollback()
-                    record.before, record.after = {}, {}
-                    return self._finish(record, "aborted-drift", f"aborted, nothing changed: {exc}")
-                except BaseException:
-                    await conn.rollback()
-                    record.before, record.after = {}, {}
-                    raise
+                await self._exec(cur, "SET @pt_now = UNIX_TIMESTAMP(NOW(6))")
+                keys = await self._select(cur, plan, lock=True)
+                if keys != tuple(preview.keys):
+                    raise Drift(
+                        f"the selection changed since the preview "
+                        f"({len(preview.keys)} {plan.selection_noun} "
+                        f"previewed, {len(keys)} now)"
+                    )
+                if not keys and plan.selection is not None:
+                    await self._rollback(conn)
+                    return self._finish(record, "no-op", f"no {plan.selection_noun} to change")
+                record.before = await self._snapshots(cur, plan, keys, lock=True)
+                for st in plan.statements:
+                    await self._statement(cur, plan, st, keys)
+                record.after = await self._snapshots(cur, plan, keys, lock=False)
+                if self._before_commit is not None:
+                    await self._before_commit()
+                phase = "commit"
+                await asyncio.wait_for(conn.commit(), self.statement_timeout)
+                phase = "verify"
                 await conn.autocommit(True)
                 if self._after_commit is not None:
                     await self._after_commit()
-                for check in plan.checks:
-                    text, params = self._render(plan, check.sql, keys)
-                    await cur.execute(text, params or None)
-                    got_row = await cur.fetchone()
-                    got = int(got_row[0]) if got_row and got_row[0] is not None else 0
-                    checks.append(CheckResult(check.what, expected_count(check, len(keys)), got))
-        except pymysql.err.MySQLError as exc:
-            code = error_code(exc)
-            result = "denied" if code in DENIED_CODES else "error"
-            hint = (
-                " (the database user lacks a privilege: see docs/actions.md for the GRANTs)"
-                if result == "denied"
-                else ""
+                checks = await self._checks(cur, plan, keys)
+        except Drift as exc:
+            await self._rollback(conn)
+            record.before, record.after = {}, {}
+            return self._finish(record, "aborted-drift", f"aborted, nothing changed: {exc}")
+        except (pymysql.err.MySQLError, OSError, TimeoutError) as exc:
+            conn.close()
+            if phase == "before-commit":
+                # COMMIT was never sent: the server rolls the transaction back (now, or when it notices the
+                # connection is gone).
+                record.before, record.after = {}, {}
+                result = "denied" if error_code(exc) in DENIED_CODES else "not-committed"
+                hint = (
+                    " (the database user lacks a privilege: see docs/actions.md for the GRANTs)"
+                    if result == "denied"
+                    else ""
+                )
+                return self._finish(record, result, f"nothing changed: {clean_error(exc)}{hint}")
+            if phase == "commit":
+                return await self._settle(record, plan, keys, thread_id, exc)
+            return self._finish(
+                record,
+                "verify-failed",
+                f"committed, but verification failed: could not verify ({clean_error(exc)})",
             )
-            return self._finish(record, result, f"nothing changed: {clean_error(exc)}{hint}")
         finally:
             conn.close()
+        return self._verified(record, plan, keys, checks)
+
+    async def _rollback(self, conn: aiomysql.Connection) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.rollback(), self.statement_timeout)
+
+    async def _checks(self, cur: Any, plan: ActionPlan, keys: tuple[Any, ...]) -> list[CheckResult]:
+        checks: list[CheckResult] = []
+        for check in plan.checks:
+            text, params = self._render(plan, check.sql, keys)
+            await self._exec(cur, text, params or None)
+            got_row = await cur.fetchone()
+            got = int(got_row[0]) if got_row and got_row[0] is not None else 0
+            checks.append(CheckResult(check.what, expected_count(check, len(keys)), got))
+        return checks
+
+    def _verified(
+        self,
+        record: AuditRecord,
+        plan: ActionPlan,
+        keys: tuple[Any, ...],
+        checks: list[CheckResult],
+        note: str = "",
+    ) -> ExecResult:
         failed = [c for c in checks if not c.ok]
         if failed:
             detail = "; ".join(f"{c.what}: expected {c.expected}, found {c.got}" for c in failed)
             return self._finish(
-                record, "verify-failed", f"committed, but verification failed: {detail}", checks
+                record, "verify-failed", f"committed{note}, but verification failed: {detail}", checks
             )
         n = len(keys) if plan.selection is not None else len(plan.statements)
-        return self._finish(record, "ok", f"done and verified ({n} {plan.selection_noun})", checks)
+        return self._finish(record, "ok", f"done{note} and verified ({n} {plan.selection_noun})", checks)
+
+    async def _settle(
+        self, record: AuditRecord, plan: ActionPlan, keys: tuple[Any, ...], thread_id: int, exc: BaseException
+    ) -> ExecResult:
+        """The COMMIT's reply was lost: end the old session, read the rows back, say what happened."""
+        lost = clean_error(exc)
+        try:
+            conn = await self._connect()
+        except Exception as again:
+            return self._finish(
+                record,
+                "unknown",
+                f"commit outcome unknown: the reply to COMMIT was lost ({lost}) and the rows could not be "
+                f"read back ({clean_error(again)}); check the rows before acting again",
+            )
+        try:
+            async with conn.cursor() as cur:
+                await self._end_session(cur, thread_id)
+                now = await self._snapshots(cur, plan, keys, lock=False)
+                if now == record.after:
+                    checks = await self._checks(cur, plan, keys)
+                    return self._verified(
+                        record, plan, keys, checks, note=" (COMMIT's reply was lost; read back)"
+                    )
+                if now == record.before:
+                    record.after = {}
+                    return self._finish(
+                        record,
+                        "not-committed",
+                        f"nothing changed: the reply to COMMIT was lost ({lost}) and the rows read back "
+                        "hold their previous values",
+                    )
+                return self._finish(
+                    record,
+                    "unknown",
+                    f"commit outcome unknown: the reply to COMMIT was lost ({lost}) and the rows read back "
+                    "match neither the previous nor the planned values (changed by someone else meanwhile)",
+                )
+        except Exception as again:
+            return self._finish(
+                record,
+                "unknown",
+                f"commit outcome unknown: the reply to COMMIT was lost ({lost}); reading back failed "
+                f"({clean_error(again)})",
+            )
+        finally:
+            conn.close()
+
+    async def _end_session(self, cur: Any, thread_id: int) -> None:
+        """Make sure the old session is gone (its transaction committed or rolled back) before reading."""
+        with contextlib.suppress(pymysql.err.MySQLError):
+            await self._exec(cur, "KILL %s", (thread_id,))
+        for _ in range(50):
+            await self._exec(
+                cur, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", (thread_id,)
+            )
+            row = await cur.fetchone()
+            if not row or not int(row[0]):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"the old session {thread_id} is still running")
 
     async def _statement(self, cur: Any, plan: ActionPlan, st: Sql, keys: tuple[Any, ...]) -> None:
         runs = [(k,) for k in keys] if st.per_key else [()]
         for extra in runs:
             text, params = self._render(plan, st, () if st.per_key else keys)
-            affected = await cur.execute(text, (*params, *extra) or None)
+            affected = await self._exec(cur, text, (*params, *extra) or None)
             want = {"one": 1, "selected": len(keys), "zero": 0}.get(st.expect)
             if want is not None and affected != want:
                 raise Drift(
@@ -406,7 +546,7 @@ class DbActionExecutor:
             raise PlanError(f"audit entry #{audit_id} is from the demo")
         if record.undone_by is not None:
             raise PlanError(f"audit entry #{audit_id} was already undone by #{record.undone_by}")
-        if record.result not in ("ok", "verify-failed"):
+        if record.result not in UNDOABLE_RESULTS or not (record.before or record.after):
             raise PlanError(f"audit entry #{audit_id} changed nothing ({record.result})")
         summary = {
             "action": record.action,
@@ -478,8 +618,12 @@ async def plan_action(
 
 def attach_db_actions(app: Any, settings: Any) -> DbActionExecutor:
     """Give the UI (``x`` / ``u``) an executor on the configured database (writes only if enabled)."""
+    from postaltop.sources.db_connect import connector_for
+
     actions = settings.actions
-    executor = DbActionExecutor(settings.database, actions, AuditStore(operator=actions.operator))
+    executor = DbActionExecutor(
+        settings.database, actions, AuditStore(operator=actions.operator), connector=connector_for(settings)
+    )
     app.action_executor = executor
     app.actions_config = actions
     return executor

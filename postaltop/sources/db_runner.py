@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from postaltop.config import Settings
 from postaltop.core.dbmetrics import HistoryPoint, PollResult
+from postaltop.sources.db_connect import connector_for
 from postaltop.sources.db_tunnel import DbTunnel
 from postaltop.sources.health_metrics import HealthMonitor, health_monitor
 from postaltop.sources.postal_db import PostalDbSource
@@ -136,14 +137,9 @@ def db_runner(settings: Settings, engine: MetricsEngine) -> DbRunner | None:
     config = settings.database
     if config is None:
         return None
-    tunnel: DbTunnel | None = None
-    if config.ssh_tunnel is not None:
-        from postaltop.sources.log_runner import ssh_options
-
-        host = next(h for h in settings.hosts if h.name == config.ssh_tunnel)
-        tunnel = DbTunnel(host, ssh_options(settings), config.host, config.port)
-    source = PostalDbSource(config, endpoint=tunnel.endpoint if tunnel is not None else None)
-    return DbRunner(source, engine, tunnel, _health(settings))
+    connector = connector_for(settings)
+    source = PostalDbSource(config, connector=connector)
+    return DbRunner(source, engine, connector.tunnel, _health(settings))
 
 
 def _health(settings: Settings) -> HealthMonitor | None:

@@ -194,10 +194,12 @@ class LazyLookup:
 
     Args:
         config: the ``[database]`` section (``postaltop.config.DatabaseConfig``).
+        connector: the connection factory (tunnel, TLS, deadlines); one on ``config`` alone when None.
     """
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, connector: Any = None) -> None:
         self.config = config
+        self.connector = connector
         self._source: Any = None
         self._lookup: MessageLookup | None = None
 
@@ -206,7 +208,7 @@ class LazyLookup:
         if self._lookup is None:
             from postaltop.sources.postal_db import PostalDbSource
 
-            source = PostalDbSource(self.config, pool_size=1)
+            source = PostalDbSource(self.config, pool_size=1, connector=self.connector)
             await source.connect()
             self._source, self._lookup = source, lookup_for(source)
         return await self._lookup.lookup(ref)
@@ -216,3 +218,5 @@ class LazyLookup:
         if self._source is not None:
             await self._source.close()
             self._source = self._lookup = None
+        if self.connector is not None:
+            await self.connector.close()

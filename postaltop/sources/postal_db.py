@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import random
 import re
-import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import pymysql
 from postaltop.config import DatabaseConfig
 from postaltop.core import dbmetrics as dm
 from postaltop.sources import db_queries as q
-from postaltop.sources.mycnf import read_client_options
+from postaltop.sources.db_connect import DbConnector, NotAnswering
 
 _LOST_CONNECTION = {0, 2006, 2013, 2014, 2055}
 _UNREACHABLE = {2002, 2003, 2005, 2026}
@@ -64,39 +63,6 @@ def error_code(exc: BaseException) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class Login:
-    """Where and as whom to connect to the database."""
-
-    user: str
-    host: str
-    port: int
-    password: str = field(repr=False)
-
-
-def resolve_login(cfg: DatabaseConfig, environ: Mapping[str, str] | None, my_cnf: Path | None) -> Login:
-    """The config's account and address, ~/.my.cnf filling what the config file did not set explicitly."""
-    user, host, port = cfg.user, cfg.host, cfg.port
-    if cfg.use_my_cnf:
-        cnf = read_client_options(my_cnf)
-        user = cnf.user if cnf.user and "user" not in cfg.model_fields_set else user
-        host = cnf.host if cnf.host and "host" not in cfg.model_fields_set else host
-        port = cnf.port if cnf.port and "port" not in cfg.model_fields_set else port
-    secret = cfg.resolve_password(environ, my_cnf)
-    return Login(user, host, port, secret.get_secret_value() if secret is not None else "")
-
-
-def build_ssl_context(config: DatabaseConfig) -> ssl.SSLContext | None:
-    """The TLS context for aiomysql, or None when TLS is off."""
-    if not config.tls:
-        return None
-    context = ssl.create_default_context(cafile=str(config.tls_ca) if config.tls_ca else None)
-    if not config.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 @dataclass(slots=True)
 class _Cursor:
     """Where a server's id windows stand."""
@@ -124,6 +90,16 @@ class _Raw:
     del_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
+_STALE_REASON = {
+    "not-answering": "database not answering",
+    "auth-failed": "database login refused",
+}
+_STALE_REASON.update(
+    dict.fromkeys(
+        ("refused", "unreachable", "error", "missing-grant", "ok", "degraded", ""), "database unreachable"
+    )
+)
+
 MERGED_BUDGET = 0.5
 """Share of ``query_timeout`` the merged statements may take before their servers are read one by one."""
 
@@ -148,14 +124,13 @@ class PostalDbSource:
         rng: random.Random | None = None,
         endpoint: Callable[[], Awaitable[tuple[str, int]]] | None = None,
         merge_chunks: int = 1,
+        connector: DbConnector | None = None,
     ) -> None:
         self.config = config
-        self._endpoint = endpoint
-        """Where to connect instead of the config's host/port (the SSH tunnel's local end), asked on
-        every (re)connect so that a lost tunnel is reopened by the same backoff loop."""
+        self.connector = connector or DbConnector(config, environ=environ, my_cnf=my_cnf, dial=endpoint)
+        """Opens the pool (login, TLS, tunnel, handshake deadline); asked on every (re)connect, so that a
+        lost tunnel is reopened by the same backoff loop."""
         self.prefix = q.validate_prefix(config.message_db_prefix)
-        self._environ = environ
-        self._my_cnf = my_cnf
         self._clock = clock
         self._pool_size = pool_size
         self._backoff_base = backoff_base
@@ -184,36 +159,26 @@ class PostalDbSource:
         self.connection_ids: set[int] = set()
         """Server thread ids of the connections this source used (for diagnostics and fault tests)."""
         self.status = "not connected"
+        self.state = ""
+        """The :data:`~postaltop.core.dbmetrics.DB_STATES` value of the last cycle."""
+        self._outage_since: float | None = None
+        """Monotonic time the current outage began (None while the database answers)."""
         self.address = f"{config.user}@{config.host}:{config.port}"
         """``user@host:port`` of the last connection attempt (no password), for status lines."""
 
     # ----------------------------------------------------------------------------------- connection
 
-    async def connect(self, host: str | None = None, port: int | None = None) -> None:
-        """Open the pool. ``host``/``port`` override the config (the SSH tunnel's local end).
+    async def connect(self) -> None:
+        """Open the pool through the connector (handshake within ``query_timeout``).
 
         Raises:
-            pymysql.err.MySQLError / OSError: when the server cannot be reached or refuses us.
+            pymysql.err.MySQLError / OSError: the server cannot be reached, refuses us or does not answer.
         """
         await self.close()
-        if host is None and self._endpoint is not None:
-            host, port = await self._endpoint()
         cfg = self.config
-        login = resolve_login(cfg, self._environ, self._my_cnf)
-        self.address = f"{login.user}@{host or login.host}:{port or login.port}"
-        self._pool = await aiomysql.create_pool(
-            host=host or login.host,
-            port=port or login.port,
-            user=login.user,
-            password=login.password,
-            autocommit=True,  # without it a pooled connection would read one old snapshot forever
-            charset="utf8mb4",
-            minsize=1,
-            maxsize=self._pool_size,
-            connect_timeout=max(1, int(cfg.query_timeout)),
-            ssl=build_ssl_context(cfg),
-            pool_recycle=3600,
-        )
+        endpoint = self.connector.endpoint()
+        self.address = endpoint.describe()
+        self._pool = await self.connector.create_pool(maxsize=self._pool_size, pool_recycle=3600)
         rows = await self._query(q.CURRENT_USER, (), time.monotonic() + cfg.query_timeout)
         account = str(rows[0][0]) if rows else "?"
         user_part, _, host_part = account.rpartition("@")
@@ -347,17 +312,18 @@ class PostalDbSource:
                         failures, self._backoff_base, self._backoff_cap, self._rng.random()
                     )
                     failures += 1
-                    self.status = f"unreachable: {self.address}: {clean_error(exc)}"
+                    self.state, self.status = self._outage(exc)
                     # The servers seen before keep their last figures, flagged stale with their age.
                     now = self._db_now_estimate()
                     yield dm.PollResult(
+                        state=self.state,
                         started_at=self._clock(),
                         duration=time.monotonic() - started,
                         connected=False,
                         status=f"{self.status}; retrying in {delay:.2f} s",
                         servers=tuple(self._servers),
                         samples=tuple(
-                            dm.mark_stale(self._last_good.get(s.id), s.id, now, "database unreachable")
+                            dm.mark_stale(self._last_good.get(s.id), s.id, now, _STALE_REASON[self.state])
                             for s in self._servers
                         ),
                         errors=(self.status,),
@@ -427,7 +393,10 @@ class PostalDbSource:
             if sample.error:
                 errors.append(f"{server.full_permalink} (#{server.id}): {sample.error}")
         self.status = "ok" if not errors else f"{len(errors)} problem(s)"
+        self.state = dm.degraded_state(errors)
+        self._answered()
         return dm.PollResult(
+            state=self.state,
             started_at=started_wall,
             duration=time.monotonic() - started,
             connected=True,
@@ -443,11 +412,18 @@ class PostalDbSource:
 
     def _main_failure(self, exc: Exception, started_wall: float, started: float) -> dm.PollResult:
         code = error_code(exc)
-        connected = code not in _LOST_CONNECTION | _UNREACHABLE
+        timed_out = isinstance(exc, QueryTimeout | TimeoutError)
+        connected = code not in _LOST_CONNECTION | _UNREACHABLE and not timed_out
         message = self._describe(exc, self.config.database, main=True)
-        self.status = message if connected else f"unreachable: {message}"
+        if connected:
+            self.status = message
+            self.state = dm.classify_failure(code, message, timed_out=False)
+            self._answered()  # it answered, with an error
+        else:
+            self.state, self.status = self._outage(exc)
         now = self._db_now_estimate()
         return dm.PollResult(
+            state=self.state,
             started_at=started_wall,
             duration=time.monotonic() - started,
             connected=connected,
@@ -456,9 +432,32 @@ class PostalDbSource:
             samples=tuple(
                 dm.mark_stale(self._last_good.get(s.id), s.id, now, message) for s in self._servers
             ),
-            errors=(message,),
+            errors=(self.status,),
             queries=self._queries,
         )
+
+    def _answered(self) -> None:
+        self._outage_since = None
+
+    def _outage(self, exc: BaseException) -> tuple[str, str]:
+        """The state and status line of a failed connection or main query (the outage's age included)."""
+        now = time.monotonic()
+        if self._outage_since is None:
+            self._outage_since = now
+        timed_out = isinstance(exc, NotAnswering | QueryTimeout | TimeoutError)
+        text = clean_error(exc)
+        state = dm.classify_failure(error_code(exc), text, timed_out=timed_out)
+        if state == "not-answering":
+            age = now - self._outage_since + (self.config.query_timeout if timed_out else 0.0)
+            return (
+                state,
+                f"not answering ({age:.0f} s): {self.address} accepts connections but does not reply",
+            )
+        if state == "refused":
+            return state, f"unreachable (connection refused): {self.address}: {text}"
+        if state == "auth-failed":
+            return state, f"auth failed: {self.address}: {text}"
+        return state, f"unreachable: {self.address}: {text}"
 
     def _db_now_estimate(self) -> float:
         return self._clock() + self._clock_offset

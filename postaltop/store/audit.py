@@ -6,8 +6,9 @@
   (:data:`postaltop.core.actions.REDACTED`): safe to ship to a log system.
 
 Each record: id, time, OS user, DB user, host, action, targets, sentence, SQL, before and after rows,
-result (``ok``, ``verify-failed``, ``aborted-drift``, ``denied``, ``error``, ``refused``), detail, ``demo``,
-``undo_of`` / ``undone_by``.
+result (``ok``, ``verify-failed``, ``unknown``: rows changed or may have; ``not-committed``,
+``aborted-drift``, ``denied``, ``refused``, ``no-op``: nothing changed; ``error`` in old trails), detail,
+``demo``, ``undo_of`` / ``undone_by``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from typing import Any
 from postaltop import locations
 from postaltop.core.actions.plan import Row, redact_rows
 from postaltop.store.private import connect_private, open_private_text
+
+UNDOABLE_RESULTS = ("ok", "verify-failed", "unknown")
+"""Results whose rows may have changed: an undo is offered (its own drift checks refuse a no-op)."""
 
 DB_NAME = "audit.sqlite3"
 JSONL_NAME = "audit.jsonl"
@@ -282,7 +286,7 @@ class AuditStore:
         """The most recent successful action (not itself an undo) that changed rows and is not undone yet."""
         for record in reversed(self.list(limit=200, demo=demo)):
             if (
-                record.result in ("ok", "verify-failed")
+                record.result in UNDOABLE_RESULTS
                 and record.undone_by is None
                 and record.undo_of is None
                 and (record.before or record.after)

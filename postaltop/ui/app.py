@@ -346,9 +346,10 @@ def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
         attach_host_versions(app, loaded.settings, log_runner)
     if loaded.settings.database is not None:
         # message trace (issue 5): the trace screen reads the message row and deliveries on demand
+        from postaltop.sources.db_connect import connector_for
         from postaltop.sources.message_lookup import LazyLookup
 
-        app.message_lookup = LazyLookup(loaded.settings.database)
+        app.message_lookup = LazyLookup(loaded.settings.database, connector_for(loaded.settings))
         # incident actions (issue 7): x / u on the configured database (read-only unless enabled)
         from postaltop.sources.action_executor import attach_db_actions
 

@@ -8,7 +8,8 @@ import pytest
 
 from postaltop.config import DatabaseConfig
 from postaltop.sources import db_queries as q
-from postaltop.sources.postal_db import PostalDbSource, build_ssl_context
+from postaltop.sources.db_connect import build_ssl_context
+from postaltop.sources.postal_db import PostalDbSource
 from tests.support.postal_builder import Dataset
 
 pytestmark = pytest.mark.mysql

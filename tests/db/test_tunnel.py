@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from postaltop.config import DatabaseConfig
+from postaltop.sources.db_connect import DbConnector
 from postaltop.sources.db_tunnel import DbTunnel
 from postaltop.sources.postal_db import PostalDbSource
 from postaltop.sources.ssh import SshConnectError
@@ -37,12 +38,13 @@ async def test_pool_connects_through_the_tunnel_and_recovers_it(
     tunnel = tunnel_for(sshd, mysql_target)
     # A wrong direct address proves that figures can only have come through the tunnel.
     config = db_config.model_copy(update={"host": "127.0.0.2", "port": 1, "ssh_tunnel": "mx1"})
-    source = PostalDbSource(config, environ={}, endpoint=tunnel.endpoint, backoff_base=0.05, backoff_cap=0.2)
+    connector = DbConnector(config, tunnel=tunnel, environ={})
+    source = PostalDbSource(config, connector=connector, backoff_base=0.05, backoff_cap=0.2)
     direct = PostalDbSource(db_config, environ={})
     try:
         await source.connect()
         assert tunnel.is_open and tunnel.local_port not in (None, mysql_target.port)
-        assert source.address.endswith(f"127.0.0.1:{tunnel.local_port}")
+        assert source.address.endswith(f"@{mysql_target.host}:{mysql_target.port} via SSH tunnel through mx1")
         through = await source.poll_once()
         await direct.connect()
         reference = await direct.poll_once()
@@ -83,13 +85,9 @@ async def test_unreachable_ssh_host_is_reported_and_retried(
 ) -> None:
     tunnel = tunnel_for(sshd, mysql_target)
     sshd.stop()
-    source = PostalDbSource(
-        db_config.model_copy(update={"ssh_tunnel": "mx1"}),
-        environ={},
-        endpoint=tunnel.endpoint,
-        backoff_base=0.05,
-        backoff_cap=0.1,
-    )
+    config = db_config.model_copy(update={"ssh_tunnel": "mx1"})
+    connector = DbConnector(config, tunnel=tunnel, environ={})
+    source = PostalDbSource(config, connector=connector, backoff_base=0.05, backoff_cap=0.1)
     stream = source.samples()
     try:
         async with asyncio.timeout(20):

@@ -61,6 +61,10 @@ def rows_lines(snapshots: Mapping[str, Sequence[Row]], limit: int = MAX_ROWS_SHO
 def preview_lines(plan: ActionPlan, preview: Preview, *, with_rows: bool = True) -> list[str]:
     """The whole preview as text lines."""
     lines = [plan.sentence, ""]
+    if preview.endpoint:
+        lines[1:1] = [f"Database: {preview.endpoint}"]
+    for note in preview.notes:
+        lines.insert(len(lines) - 1, note)
     # no SQL at all (e.g. the demo's undo): "Affected: 0 row change(s)" over an empty SQL list read as
     # "this does nothing", while the sentence above says what it changes
     no_sql = plan.selection is None and not plan.statements

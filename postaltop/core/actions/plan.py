@@ -148,6 +148,10 @@ class Preview:
     keys: tuple[Any, ...]
     before: Mapping[str, list[Row]] = field(default_factory=dict)
     """Snapshot label -> rows (secrets included: redact before showing)."""
+    endpoint: str = ""
+    """Where the plan would write: database user, host, port, direct or through which SSH tunnel."""
+    notes: tuple[str, ...] = ()
+    """What the operator must know before confirming (e.g. values a filter matched besides the typed one)."""
 
     @property
     def count(self) -> int:

@@ -36,7 +36,7 @@ class _Mode:
     """How many replies were swallowed so far."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Conn:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from postaltop.config_models import DatabaseConfig
 
 
+PASSWORD_OVERRIDE_ENV = "POSTALTOP_DATABASE__PASSWORD"
+"""The environment override of ``database.password`` (the loader's ``POSTALTOP_<SECTION>__<KEY>`` form)."""
+
+
 @dataclass(frozen=True)
 class ResolvedPassword:
     """A database password and a description of where it came from (safe to print)."""
@@ -61,5 +65,8 @@ def resolve_db_password(
         if options.password is not None:
             return ResolvedPassword(SecretStr(options.password), f"{cnf} [client]")
     if db.password is not None:
+        override = next((k for k in env if k.upper() == PASSWORD_OVERRIDE_ENV), None)
+        if override is not None:
+            return ResolvedPassword(db.password, f"environment variable {override} (database.password)")
         return ResolvedPassword(db.password, "config file (database.password)")
     return ResolvedPassword(None, "none (no password)")

@@ -318,3 +318,15 @@ def test_a_new_command_slots_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert cli.main(["sample", "trust", "mx1", "--config", str(path)]) == 7
     assert seen[0].name == "mx1"
     assert cli.load_from_args(seen[0]).settings_source == path
+
+
+def test_config_check_names_the_environment_override_of_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("POSTALTOP_DB_PASSWORD", raising=False)
+    monkeypatch.setenv("POSTALTOP_DATABASE__PASSWORD", SECRET)
+    path = write_config(tmp_path, '[database]\nhost = "db1"\nuse_my_cnf = false\n')
+    assert cli.main(["--config", str(path), "config", "check"]) == 0
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    assert "# database password: environment variable POSTALTOP_DATABASE__PASSWORD (database.password)" in out

@@ -122,15 +122,23 @@ def _run_act(args: argparse.Namespace) -> int:
 
 
 async def _act(args: argparse.Namespace, settings: Any) -> int:
+    import pymysql
+
     from postaltop.core.actions import ActionArgs, MailFilter, PlanError, RefusedAction, build
     from postaltop.core.actions.describe import needs_typed_confirmation, preview_lines
     from postaltop.sources.action_executor import DbActionExecutor
+    from postaltop.sources.db_connect import connector_for
+    from postaltop.sources.ssh import SshError
     from postaltop.store.audit import AuditStore
 
     actions = settings.actions
     store = AuditStore(operator=actions.operator)
     executor = DbActionExecutor(
-        settings.database, actions, store, allow=getattr(args, "allow_actions", False)
+        settings.database,
+        actions,
+        store,
+        allow=getattr(args, "allow_actions", False),
+        connector=connector_for(settings),
     )
     try:
         if args.action == "undo":
@@ -178,6 +186,13 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
                 ),
             )
         preview = await executor.preview(plan)
+    except (pymysql.err.MySQLError, OSError, TimeoutError, SshError) as exc:
+        server_label = args.server or (args.targets[0] if args.targets else "")
+        refused = executor.refuse(args.action, server_label, exc)
+        _err(f"postaltop act: [{refused.result}] {refused.message}")
+        if refused.record.id is not None:
+            _err(f"Audit #{refused.record.id}")
+        return 1
     except RefusedAction as exc:
         _err(f"postaltop act: refused: {exc}")
         return 2
@@ -202,6 +217,8 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
         _err("Cancelled: nothing was changed.")
         return 1
     result = await executor.execute(plan, preview)
+    from postaltop.store.audit import UNDOABLE_RESULTS
+
     _out(f"[{result.result}] {result.message}")
     failed = [c for c in result.checks if not c.ok]
     if len(result.checks) > 5 and not failed:
@@ -214,7 +231,7 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
     if result.record.id is not None:
         _out(
             f"Audit #{result.record.id}"
-            + (f"; undo with: postaltop undo {result.record.id}" if result.ok else "")
+            + (f"; undo with: postaltop undo {result.record.id}" if result.result in UNDOABLE_RESULTS else "")
         )
     return 0 if result.result in ("ok", "no-op") else 1
 

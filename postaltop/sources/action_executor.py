@@ -523,6 +523,19 @@ class DbActionExecutor:
                     f"a statement changed {affected} rows instead of {want}: the rows changed meanwhile"
                 )
 
+    def refuse(self, action: str, server: str, exc: BaseException) -> ExecResult:
+        """Audit an action that failed before any write (the database could not be reached or read)."""
+        reason = clean_error(exc)
+        record = AuditRecord(
+            action=action,
+            server=server or "?",
+            targets={"database": self.connector.endpoint().describe()},
+            sentence=f"{action} on {server or '?'}: not run",
+            statements=[],
+            result="refused",
+        )
+        return self._finish(record, "refused", f"refused: {reason}; nothing changed")
+
     def _finish(
         self, record: AuditRecord, result: str, message: str, checks: list[CheckResult] | None = None
     ) -> ExecResult:

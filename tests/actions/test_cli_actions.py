@@ -128,3 +128,25 @@ def test_no_terminal_without_yes_is_cancelled(
     assert _act(config_file, "server-mode", "acme/main", "--mode", "Development") == 1
     assert "pass --yes" in capsys.readouterr().err
     assert checksums(admin, dataset) == before
+
+
+def test_unreachable_database_is_refused_and_audited(
+    config_file: Path, dataset: Dataset, capsys: Any
+) -> None:
+    from postaltop.store.audit import AuditStore
+    from tests.support.sshd import free_port
+
+    port = free_port()  # nothing listens there
+    text = config_file.read_text()
+    config_file.write_text(
+        text.replace("[database]\n", "[database]\nquery_timeout = 1.0\n").replace(
+            text.split("port = ")[1].split("\n")[0], str(port), 1
+        )
+    )
+    assert _act(config_file, "credential-hold", "acme/main", "main main smtp", "--yes") == 1
+    err = capsys.readouterr().err
+    assert "[refused] refused:" in err and "nothing changed" in err and "Traceback" not in err
+    records = AuditStore().list()
+    assert records and records[-1].result == "refused"
+    assert records[-1].targets["database"].endswith(f":{port} (direct)")
+    assert "nothing changed" in records[-1].detail

@@ -12,8 +12,8 @@ none shown twice. Each source offers a different handle on its position:
   but the first replayed entry is still checked against the last cursor. :class:`JournalResume`
   also turns ``journalctl -o json`` records into ``<RFC3339Nano>Z <message>`` lines, the same
   shape as docker's, so the parser strips one kind of prefix.
-* plain files: a byte offset; ``tail -c +<offset+1>`` restarts on the first byte after the last
-  complete line, so no overlap exists. :class:`FileResume` counts bytes up to the last newline.
+* plain files: identity, byte offset and last line (:mod:`postaltop.core.file_resume`): the stream restarts
+  on the first byte after the last complete line, in the rotated file when the file was rotated.
 
 The cost on the hot path is per *batch*, not per line: while no resume is pending only the lines
 sharing the batch's last timestamp are hashed. Pure: no I/O, no clock.
@@ -28,7 +28,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from postaltop.core.file_resume import FileResume
 from postaltop.core.linesplit import TRUNCATION_MARKER
+
+__all__ = ["DockerResume", "FileResume", "JournalResume", "ResumeStats", "docker_ts_token", "journal_record"]
 
 _DOCKER_TS_LEN = 30
 """``2026-04-28T09:14:02.123456789Z``: docker's fixed-width ``--timestamps`` form."""
@@ -332,42 +335,3 @@ def _civil_from_days(days: int) -> tuple[int, int, int]:
     day = doy - (153 * mp + 2) // 5 + 1
     month = mp + 3 if mp < 10 else mp - 9
     return yoe + era * 400 + (1 if month <= 2 else 0), month, day
-
-
-@dataclass(slots=True)
-class FileResume:
-    """Byte position of a followed file: the offset just after the last complete line received."""
-
-    committed: int = 0
-    """Bytes of the file up to and including the last newline received."""
-    received: int = 0
-    """Bytes received from the current start position (including a partial last line)."""
-    identity: str | None = None
-    """What identifies the file (device:inode); a different one means it was rotated."""
-    stats: ResumeStats = field(default_factory=ResumeStats)
-
-    def start_at(self, offset: int) -> None:
-        """Position the counters at ``offset`` (a fresh start or a resume)."""
-        self.committed = offset
-        self.received = offset
-
-    def tail_arg(self) -> str:
-        """The ``tail -c`` argument that restarts right after the last complete line."""
-        return f"+{self.committed + 1}"
-
-    def begin_resume(self, identity: str | None, size: int) -> None:
-        """Prepare a resume; start over at 0 when the file was rotated or truncated meanwhile."""
-        self.stats.resumes += 1
-        if (identity is not None and self.identity is not None and identity != self.identity) or (
-            size < self.committed
-        ):
-            self.committed = 0
-        self.identity = identity if identity is not None else self.identity
-        self.received = self.committed
-
-    def feed(self, chunk: bytes) -> None:
-        """Account for a chunk read from the stream (before it is split into lines)."""
-        nl = chunk.rfind(b"\n")
-        if nl >= 0:
-            self.committed = self.received + nl + 1
-        self.received += len(chunk)

@@ -15,6 +15,7 @@ reads, the SSH window fills and the remote process blocks; nothing buffers witho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import shlex
@@ -25,8 +26,9 @@ from dataclasses import dataclass
 import asyncssh
 
 from postaltop.config import HostConfig
+from postaltop.core.file_resume import ROTATIONS, FileResume, FileStat, ResumePlan, plan_resume
 from postaltop.core.linesplit import LineSplitter
-from postaltop.core.resume import DockerResume, FileResume, JournalResume, docker_ts_token
+from postaltop.core.resume import DockerResume, JournalResume, docker_ts_token
 from postaltop.sources.host_status import HostState, HostStatus
 from postaltop.sources.ssh import (
     HostConnection,
@@ -47,6 +49,15 @@ CHANNEL_WINDOW = 8 * 1024 * 1024
 """Bytes the server may send ahead per channel: the bound on buffering, and the backfill throughput."""
 MAX_PACKET = 256 * 1024
 """Largest SSH data packet we accept: fewer, bigger packets cost less per byte to decrypt."""
+CHANNEL_TIMEOUT = 15.0
+"""Seconds a channel may take to open (and a short command to finish): a host that accepts the SSH
+connection but never answers on a channel does not hold the stream forever."""
+ROTATED_EXIT = 75
+"""Exit status of :func:`follow_command` when the name now points to another file (rotated)."""
+TRUNCATED_EXIT = 76
+"""Exit status of :func:`follow_command` when the file became shorter than what was read (truncated)."""
+FOLLOW_POLL = 0.2
+"""Seconds :func:`follow_command` sleeps when it has read everything."""
 _POSTAL_NAME = re.compile(r"^postal[-_](?P<service>[a-z0-9]+)[-_](?P<index>\d+)$")
 _SAFE_GLOB = re.compile(r"^[A-Za-z0-9_./*?\[\]-]+$")
 _SINCE = re.compile(r"^(\d+)([smhd])$")
@@ -176,6 +187,76 @@ def since_seconds(since: str) -> int:
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
+def follow_command(path: str, position: FileResume) -> str:
+    """Follow ``path`` from the position, as long as the name points to the same file and it does not shrink.
+
+    The file is opened once (descriptor 3) and checked against the position's identity; new bytes are copied
+    with ``dd`` from the descriptor, so a rename never makes it read another file at the old offset. When
+    everything is read and the name points elsewhere it exits :data:`ROTATED_EXIT`; when the file is
+    shorter than what was read, :data:`TRUNCATED_EXIT`: the caller then reads the rest of the old file and
+    continues with the new one.
+    """
+    q = shlex.quote(path)
+    ident = shlex.quote(position.identity or "")
+    # mark: a checksum of the 64 bytes before an offset, read through a second descriptor of the same file;
+    # when the file grew but these bytes changed, it was truncated and rewritten between two looks.
+    mark = (
+        'm() { o=$1; n=64; [ "$o" -lt 64 ] && n=$o; '
+        "dd if=/dev/fd/3 bs=64 iflag=skip_bytes,count_bytes skip=$((o - n)) count=$n 2>/dev/null | cksum; }; "
+    )
+    return (
+        f"f={q}; id={ident}; off={position.committed}; sk=$off; h=; {mark}"
+        f'exec 3<"$f" || exit {ROTATED_EXIT}; '
+        f'[ "$(stat -L -c %d:%i /dev/fd/3)" = "$id" ] || exit {ROTATED_EXIT}; '
+        '[ "$off" -gt 0 ] && h=$(m "$off"); '
+        "while :; do "
+        "sz=$(stat -L -c %s /dev/fd/3) || exit 1; "
+        f'if [ "$sz" -lt "$off" ]; then exit {TRUNCATED_EXIT}; fi; '
+        'if [ "$sz" -gt "$off" ]; then '
+        f'if [ -n "$h" ] && [ "$(m "$off")" != "$h" ]; then exit {TRUNCATED_EXIT}; fi; '
+        'dd bs=262144 iflag=skip_bytes,count_bytes skip="$sk" count=$((sz - off)) <&3 2>/dev/null || exit 1; '
+        'off=$sz; sk=0; h=$(m "$off"); continue; fi; '
+        f'[ "$(stat -L -c %d:%i -- "$f" 2>/dev/null)" = "$id" ] || exit {ROTATED_EXIT}; '
+        f"sleep {FOLLOW_POLL}; "
+        "done"
+    )
+
+
+def file_state_script(path: str, position: FileResume, *, compressed: bool) -> str:
+    """``stat`` of ``path`` and its rotations (``stat|<suffix>|dev:ino size``), and the check bytes before the
+    position in each (``chk|<suffix>|<hex>``; compressed rotations only when ``compressed``)."""
+    size = position.check_len
+    start = position.committed - size + 1
+    lines = [f"f={shlex.quote(path)}"]
+    for suffix in ("", *ROTATIONS):
+        gz = suffix.endswith(".gz")
+        if compressed and not gz:
+            continue
+        g = f'"$f"{shlex.quote(suffix)}' if suffix else '"$f"'
+        stat = f"s=$(stat -L -c '%d:%i %s' -- {g} 2>/dev/null) && echo \"stat|{suffix}|$s\""
+        if size <= 0 or start < 1 or gz != compressed:
+            lines.append(stat)
+            continue
+        reader = (
+            f"gzip -dc -- {g} 2>/dev/null | tail -c +{start}"
+            if gz
+            else f"tail -c +{start} -- {g} 2>/dev/null"
+        )
+        lines.append(
+            f"{stat} && {{ printf 'chk|{suffix}|'; {reader} | head -c {size} "
+            "| od -An -v -tx1 | tr -d ' \\n'; echo; }"
+        )
+    return "; ".join(lines) + "; true"
+
+
+def read_command(stat: FileStat, offset: int) -> str:
+    """Print ``stat.path`` from ``offset`` to its end (decompressing a gzip rotation)."""
+    q = shlex.quote(stat.path)
+    if stat.compressed:
+        return f"gzip -dc -- {q} | tail -c +{offset + 1}"
+    return f"tail -c +{offset + 1} -- {q}"
+
+
 class ComponentStream:
     """One followed log and its resume position, which survives reconnects."""
 
@@ -208,19 +289,119 @@ class ComponentStream:
                 "exec journalctl -f -o json -a -q --no-pager --output-fields=MESSAGE "
                 f"{where} {shlex.quote(spec.target)} 2>&1"
             )
-        return f"exec tail -c {self.file.tail_arg()} -F -- {shlex.quote(spec.target)} 2>/dev/null"
+        return follow_command(spec.target, self.file)
 
-    async def _prepare_file(self, hc: HostConnection) -> None:
-        result = await hc.conn.run(f"stat -L -c '%d:%i %s' -- {shlex.quote(self.spec.target)}", check=False)
-        out = result.stdout if isinstance(result.stdout, str) else ""
-        parts = out.split()
-        identity, size = (parts[0], int(parts[1])) if len(parts) == 2 and parts[1].isdigit() else (None, 0)
-        if not self._file_started:
-            self.file.identity = identity
-            self.file.start_at(size)  # follow from the current end: files have no time index
-            self._file_started = True
-        else:
-            self.file.begin_resume(identity, size)
+    async def _run(self, hc: HostConnection, command: str) -> str:
+        """A short remote command's output, the channel bounded by :data:`CHANNEL_TIMEOUT`."""
+        result = await asyncio.wait_for(hc.conn.run(command, check=False), CHANNEL_TIMEOUT)
+        return result.stdout if isinstance(result.stdout, str) else ""
+
+    async def _file_state(
+        self, hc: HostConnection, *, compressed: bool
+    ) -> tuple[list[FileStat], dict[str, bytes]]:
+        """``stat`` of the file and its rotations, and the check bytes before the position in each."""
+        out = await self._run(hc, file_state_script(self.spec.target, self.file, compressed=compressed))
+        stats: list[FileStat] = []
+        checks: dict[str, bytes] = {}
+        for line in out.splitlines():
+            kind, _, rest = line.partition("|")
+            suffix, _, value = rest.partition("|")
+            path = self.spec.target + suffix
+            if kind == "stat":
+                parts = value.split()
+                if len(parts) == 2 and parts[1].isdigit():
+                    stats.append(FileStat(path, parts[0], int(parts[1])))
+            elif kind == "chk":
+                with contextlib.suppress(ValueError):
+                    checks[path] = bytes.fromhex(value.strip())
+        return stats, checks
+
+    async def _run_file(self, hc: HostConnection, sink: Sink) -> int:
+        """Follow the file; after a rotation or truncation (seen now or while away) continue where it was."""
+        delivered = 0
+        while True:
+            stats, checks = await self._file_state(hc, compressed=False)
+            current = next((s for s in stats if s.path == self.spec.target), None)
+            if not self._file_started:
+                if current is None:
+                    self.last_exit, self.last_error = 1, f"{self.spec.target}: no such file"
+                    return delivered
+                self.file.start_at(current.size, current.identity)  # files have no time index
+                self._file_started = True
+            else:
+                rotated = [s for s in stats if s.path != self.spec.target]
+                plan = plan_resume(self.file, current, rotated, checks)
+                if plan.event == "gap" and any(s.compressed for s in rotated) and self.file.check_len:
+                    _, more = await self._file_state(hc, compressed=True)
+                    plan = plan_resume(self.file, current, rotated, {**checks, **more})
+                self.file.resumes += 1
+                if plan.event != "resumed":
+                    self.file.events.append(plan.note or plan.event)
+                    if plan.note:
+                        self.last_error = plan.note
+                delivered += await self._read_rotated(hc, plan, sink)
+                if current is None:
+                    self.last_exit, self.last_error = 1, f"{self.spec.target}: no such file (being rotated?)"
+                    return delivered
+                if plan.rest_of is not None or plan.event != "resumed":
+                    self.file.start_at(plan.follow_from, current.identity)
+            code, got = await self._stream(hc, follow_command(self.spec.target, self.file), sink, final=False)
+            delivered += got
+            self.last_exit = code
+            if code in (ROTATED_EXIT, TRUNCATED_EXIT) and not hc.is_closed():
+                continue  # seen while following: read the rest of the old file, then the new one
+            return delivered
+
+    async def _read_rotated(self, hc: HostConnection, plan: ResumePlan, sink: Sink) -> int:
+        """The rest of the rotated file holding the position, then the newer rotations whole."""
+        delivered = 0
+        segments = []
+        if plan.rest_of is not None:
+            segments.append((plan.rest_of, plan.rest_from))
+        segments += [(stat, 0) for stat in plan.whole]
+        for stat, offset in segments:
+            self.file.start_at(offset, stat.identity)
+            if offset == 0:
+                self.file.last_line = b""
+            code, got = await self._stream(hc, read_command(stat, offset), sink, final=True)
+            delivered += got
+            if code != 0 or hc.is_closed():
+                raise OSError(f"reading the rotated {stat.path} failed (exit status {code})")
+        return delivered
+
+    async def _stream(
+        self, hc: HostConnection, command: str, sink: Sink, *, final: bool
+    ) -> tuple[int | None, int]:
+        """Run one file command, feeding the position; ``final``: a complete file (its last line is final)."""
+        process = await asyncio.wait_for(
+            hc.conn.create_process(
+                command,
+                encoding=None,
+                stdin=asyncssh.DEVNULL,
+                stderr=asyncssh.DEVNULL,
+                window=CHANNEL_WINDOW,
+                max_pktsize=MAX_PACKET,
+            ),
+            CHANNEL_TIMEOUT,
+        )
+        splitter = LineSplitter()
+        delivered = 0
+        try:
+            while chunk := await process.stdout.read(READ_CHUNK):
+                self.file.feed(chunk)
+                lines = splitter.feed(chunk)
+                if lines:
+                    delivered += await self._deliver(lines, sink)
+            await process.wait_closed()
+            if final and process.exit_status == 0 and not hc.is_closed():
+                tail = splitter.flush()
+                self.file.finish_file()
+                if tail is not None:
+                    delivered += await self._deliver([tail], sink)
+        finally:
+            process.close()
+        self.lines_delivered += delivered
+        return process.exit_status, delivered
 
     async def run_once(self, hc: HostConnection, sink: Sink) -> int:
         """Run the remote command until it exits or the connection drops; return lines delivered.
@@ -230,18 +411,21 @@ class ComponentStream:
         """
         kind = self.spec.kind
         if kind == "file":
-            await self._prepare_file(hc)
-        elif kind == "docker":
+            return await self._run_file(hc, sink)
+        if kind == "docker":
             self.docker.begin_resume()
         else:
             self.journal.begin_resume()
-        process = await hc.conn.create_process(
-            self.command(),
-            encoding=None,
-            stdin=asyncssh.DEVNULL,
-            stderr=asyncssh.STDOUT,
-            window=CHANNEL_WINDOW,
-            max_pktsize=MAX_PACKET,
+        process = await asyncio.wait_for(
+            hc.conn.create_process(
+                self.command(),
+                encoding=None,
+                stdin=asyncssh.DEVNULL,
+                stderr=asyncssh.STDOUT,
+                window=CHANNEL_WINDOW,
+                max_pktsize=MAX_PACKET,
+            ),
+            CHANNEL_TIMEOUT,
         )
         splitter = LineSplitter()
         delivered = 0
@@ -252,8 +436,6 @@ class ComponentStream:
                 chunk = await stdout.read(READ_CHUNK)
                 if not chunk:
                     break
-                if kind == "file":
-                    self.file.feed(chunk)
                 lines = splitter.feed(chunk)
                 if lines:
                     if first and kind == "docker":
@@ -267,8 +449,6 @@ class ComponentStream:
             if process.exit_status is not None and not hc.is_closed():
                 tail = splitter.flush()
                 if tail is not None:
-                    if kind == "file":
-                        self.file.committed = self.file.received
                     final = self._divert_cli_messages([tail]) if kind == "docker" else [tail]
                     delivered += await self._deliver(final, sink)
         finally:

@@ -10,6 +10,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postaltop.core.file_resume import FileStat, plan_resume
 from postaltop.core.linesplit import TRUNCATION_MARKER
 from postaltop.core.resume import (
     DockerResume,
@@ -188,23 +189,58 @@ def test_journal_resume_drops_a_replayed_cursor_once() -> None:
     assert len(resume.accept([_journal(4, "d")])) == 1  # exact --after-cursor: nothing to drop
 
 
-def test_file_resume_commits_only_complete_lines() -> None:
+def test_file_resume_commits_only_complete_lines_and_keeps_the_last_one() -> None:
     resume = FileResume()
-    resume.start_at(100)
+    resume.start_at(100, "8:1")
     resume.feed(b"abc\nde")
     assert (resume.committed, resume.received) == (104, 106)
+    assert resume.last_line == b"abc\n"
     resume.feed(b"f")
     assert resume.tail_arg() == "+105"
     resume.feed(b"\n")
-    assert resume.committed == 108
-    resume.identity = "8:1"
-    resume.begin_resume("8:1", 500)
-    assert (resume.committed, resume.received) == (108, 108)
-    resume.begin_resume("8:2", 500)  # rotated
-    assert resume.committed == 0
-    resume.start_at(50)
-    resume.begin_resume("8:2", 10)  # truncated
-    assert resume.tail_arg() == "+1"
+    assert resume.committed == 108 and resume.last_line == b"def\n"  # a line across two chunks
+    assert resume.check_len == 4 and resume.holds_position(b"def\n") and not resume.holds_position(b"abc\n")
+
+
+def _at(identity: str, lines: bytes, offset: int = 0) -> FileResume:
+    resume = FileResume()
+    resume.start_at(offset, identity)
+    resume.feed(lines)
+    return resume
+
+
+def test_plan_resume_same_file_continues_at_the_offset() -> None:
+    resume = _at("8:1", b"one\ntwo\n")
+    plan = plan_resume(resume, FileStat("/l", "8:1", 20), [], {"/l": b"two\n"})
+    assert (plan.event, plan.follow_from, plan.rest_of) == ("resumed", 8, None)
+
+
+def test_plan_resume_renamed_file_is_finished_then_the_new_one_from_zero() -> None:
+    resume = _at("8:1", b"one\ntwo\n")
+    old, older = FileStat("/l.1", "8:1", 30), FileStat("/l.2.gz", "8:7", 99)
+    plan = plan_resume(resume, FileStat("/l", "8:2", 5), [old, older], {"/l.1": b"two\n"})
+    assert (plan.event, plan.rest_of, plan.rest_from, plan.follow_from) == ("rotated", old, 8, 0)
+
+
+def test_plan_resume_copytruncate_finds_the_copy_by_its_last_line() -> None:
+    resume = _at("8:1", b"one\ntwo\n")
+    copy = FileStat("/l.1", "8:9", 30)
+    plan = plan_resume(resume, FileStat("/l", "8:1", 50), [copy], {"/l": b"xyz\n", "/l.1": b"two\n"})
+    assert (plan.event, plan.rest_of, plan.follow_from) == ("truncated", copy, 0)
+
+
+def test_plan_resume_twice_rotated_reads_the_newer_rotation_whole() -> None:
+    resume = _at("8:1", b"one\ntwo\n")
+    newer, ours = FileStat("/l.1", "8:3", 40), FileStat("/l.2.gz", "8:4", 12)
+    plan = plan_resume(resume, FileStat("/l", "8:5", 0), [newer, ours], {"/l.2.gz": b"two\n"})
+    assert (plan.rest_of, plan.whole) == (ours, (newer,))
+
+
+def test_plan_resume_without_a_copy_reports_the_gap() -> None:
+    resume = _at("8:1", b"one\ntwo\n")
+    plan = plan_resume(resume, FileStat("/l", "8:1", 3), [], {})
+    assert (plan.event, plan.follow_from) == ("gap", 0)
+    assert "truncated" in plan.note and "may be missing" in plan.note
 
 
 def test_journal_record_cut_by_the_line_limit_keeps_cursor_and_message_start() -> None:

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from postaltop.core.dbmetrics import PollResult
 from postaltop.core.ingest import IngestResult
+from postaltop.core.source_state import CONDITIONS, condition
 
 UP_STATES = ("live", "demo", "replay", "connected", "ok")
 """Host state prefixes that count as up."""
@@ -165,14 +166,24 @@ class MetricsExporter(Collector):
         lag = GaugeMetricFamily(
             "postaltop_ingest_lag_seconds", "Seconds since the host's last ingested line.", labels=["host"]
         )
+        source = GaugeMetricFamily(
+            "postaltop_source_condition",
+            "1 for the source's current condition (up, connecting, stalled, refused, auth-failed, host-key, "
+            "missing-message-db, degraded, down).",
+            labels=["source", "condition"],
+        )
         for name, status in sorted(engine.hosts.items()):
             lines.add_metric([name], float(status.lines))
             up.add_metric([name], 1.0 if status.state.startswith(UP_STATES) else 0.0)
+            current = condition(status.state)
+            for known in CONDITIONS:
+                source.add_metric([name, known], 1.0 if known == current else 0.0)
             if status.last_line_at is not None:
                 lag.add_metric([name], max(0.0, now - status.last_line_at))
         yield lines
         yield up
         yield lag
+        yield source
         yield GaugeMetricFamily(
             "postaltop_ingest_queue_batches",
             "Line batches waiting to be ingested.",

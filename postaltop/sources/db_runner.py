@@ -42,8 +42,10 @@ class MetricsEngine(Protocol):
 def state_text(result: PollResult) -> str:
     """The short state the host bar shows for the database after ``result``.
 
-    ``connected · 5 servers``, ``degraded: 2 problem(s)`` (some servers unreadable or stale),
-    ``error: unreachable …`` (with the retry delay) or ``error: …`` (the main database refused us).
+    ``connected · 5 servers``, ``degraded: message database missing (1)``, ``degraded: 2 problem(s)`` (some
+    servers unreadable or stale), ``error: not answering (12 s): …``, ``error: unreachable (connection
+    refused): …``, ``error: auth failed: …``, ``error: unreachable …`` (with the retry delay) or ``error: …``
+    (the main database refused us).
     """
     if not result.connected:
         retry = ""
@@ -52,6 +54,8 @@ def state_text(result: PollResult) -> str:
         return f"error: {result.status}{retry}"
     if result.errors and not result.samples:
         return f"error: {result.errors[0]}"
+    if result.errors and result.state == "missing-message-db":
+        return f"degraded: message database missing ({len(result.errors)})"
     if result.errors:
         return f"degraded: {len(result.errors)} problem(s)"
     return f"connected · {len(result.servers)} servers"

@@ -72,6 +72,8 @@ def state_text(status: HostStatus, skew: SkewReport | None = None) -> str:
         if status.attempt:
             text += f" (attempt {status.attempt}"
             text += f", next in {status.retry_in:.0f}s)" if status.retry_in is not None else ")"
+            if status.detail:
+                text += f": {_reason(status.detail)}"
     elif state is HostState.HOST_KEY_UNKNOWN:
         text = f"host key unknown {status.fingerprint or ''} (postaltop hosts trust {status.host})"
     elif state is HostState.HOST_KEY_CHANGED:
@@ -82,6 +84,17 @@ def state_text(status: HostStatus, skew: SkewReport | None = None) -> str:
         sign = "+" if skew.offset > 0 else "-"
         text += f" · clock {sign}{abs(skew.offset):.1f}s"
     return text
+
+
+def _reason(detail: str, limit: int = 60) -> str:
+    """The cause of a failed connection, short enough for a chip (``connection refused``, …)."""
+    lowered = detail.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "not answering (timed out)"
+    text = " ".join(detail.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def batch_time(lines: Sequence[bytes], default: float) -> float:

@@ -26,6 +26,7 @@ from postaltop.notify.event import NotificationEvent
 from postaltop.notify.secrets import SecretError
 from postaltop.recording.file import Recorder
 from postaltop.watch.jsonlog import JsonLogger
+from postaltop.watch.source_events import SourceStateLog
 
 WATCH_RETAINED_LINES = 200_000
 """Lines kept in memory headless (nobody scrolls back; detection sees every line anyway)."""
@@ -203,7 +204,9 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
     tasks = [asyncio.create_task(engine.run(), name="engine")]
     tasks += [asyncio.create_task(factory(), name=name) for name, factory in sources]
     notify_task = asyncio.create_task(dispatcher.run(tick_every=options.tick), name="notify")
-    house_task = asyncio.create_task(_housekeeping(options.tick, exporter, feed, recorder, monitor))
+    house_task = asyncio.create_task(
+        _housekeeping(options.tick, exporter, feed, recorder, monitor, SourceStateLog(log))
+    )
     stopper = asyncio.create_task(stop.wait())
     code = 0
     try:
@@ -244,9 +247,16 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
 
 
 async def _housekeeping(
-    every: float, exporter: MetricsExporter, feed: AlertFeed, recorder: Recorder | None, monitor: Any
+    every: float,
+    exporter: MetricsExporter,
+    feed: AlertFeed,
+    recorder: Recorder | None,
+    monitor: Any,
+    sources: SourceStateLog | None = None,
 ) -> None:
     while True:
+        if sources is not None:
+            sources.observe(exporter.engine.hosts)
         tick = getattr(monitor, "tick", None)
         if callable(tick):
             tick()

@@ -54,6 +54,8 @@ def change_event(previous: str | None, current: str) -> str | None:
     """The event of a change: ``source_down``, ``_stalled``, ``_degraded``, ``_back``, ``_up``, or None."""
     if previous == current:
         return None
+    if previous in PROBLEMS and current not in PROBLEMS and current != "connecting":
+        return "source_back"  # answering again (possibly still with a partial problem, said in the state)
     if current == "up":
         return "source_back" if previous not in (None, "connecting") else "source_up"
     if current == "stalled":

@@ -50,6 +50,9 @@ def clean_error(exc: BaseException, limit: int = 300) -> str:
     """A one-line, control-character-free description of an error (DB text is untrusted)."""
     if isinstance(exc, pymysql.err.MySQLError) and len(exc.args) >= 2:
         text = f"({exc.args[0]}) {exc.args[1]}"
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and str(cause) and str(cause) not in text:
+            text += f" ({cause})"  # e.g. [Errno 111] for a refused connection
     else:
         text = str(exc) or type(exc).__name__
     text = _CONTROL.sub(" ", text)

@@ -80,5 +80,6 @@ def known_hosts_path() -> Path:
 
 def ensure_dir(path: Path) -> Path:
     """Create ``path`` (private to the user: mode 0700) if needed and return it."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+    from postaltop.store.private import private_dir
+
+    return private_dir(path, own=True)

@@ -348,7 +348,9 @@ def _run(args: argparse.Namespace) -> int:
         args.format,
     )  # fmt: skip
     if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
+        from postaltop.store.private import write_private_text
+
+        write_private_text(args.output, text)
         print(f"report written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from postaltop.notify.channels import Channel, DeliveryError
 from postaltop.notify.event import NotificationEvent, severity_rank
+from postaltop.store.private import open_private_text
 
 if TYPE_CHECKING:
     from postaltop.notify.silences import SilenceGate
@@ -360,9 +360,7 @@ class Dispatcher:
             "event": event.to_dict(),
         }
         try:
-            self.dead_letter.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.dead_letter, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as out:
+            with open_private_text(self.dead_letter, "a") as out:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
         except OSError as exc:
             self._log("dead_letter_write_failed", path=str(self.dead_letter), error=exc.strerror or str(exc))

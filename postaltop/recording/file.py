@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +21,7 @@ from postaltop.recording.records import (
     decode,
     encode,
 )
+from postaltop.store.private import open_private_binary
 
 FLUSH_SECONDS = 1.0
 """Longest time a written record may sit in the compressor before it is flushed to the file."""
@@ -45,8 +45,7 @@ class Recorder:
     ) -> None:
         self.path = path
         self.clock = clock
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._raw: BinaryIO = os.fdopen(fd, "wb")
+        self._raw: BinaryIO = open_private_binary(path, "wb")
         self._gz = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6)
         self.records = 0
         self._last_flush = clock()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -11,6 +10,7 @@ from pathlib import Path
 from postaltop import locations
 from postaltop.core.alerts import Scope
 from postaltop.core.baseline import MAX_WEEKS, Baselines
+from postaltop.store.private import connect_private
 
 FILE_NAME = "baselines.sqlite3"
 
@@ -32,12 +32,7 @@ def default_path() -> Path:
 
 def open_private(path: Path) -> sqlite3.Connection:
     """Open (creating) an SQLite file readable only by the user (0600, directory 0700)."""
-    locations.ensure_dir(path.parent)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    path.chmod(0o600)
-    return sqlite3.connect(path)
+    return connect_private(path)
 
 
 class BaselineStore:

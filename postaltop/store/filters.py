@@ -8,15 +8,14 @@ must never stop the monitor.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from postaltop import locations
+
+from postaltop.store.private import replace_private
 
 FILE_NAME = "filters.json"
 HISTORY_LIMIT = 50
@@ -110,21 +109,10 @@ def save_filter_state(state: FilterState, path: Path | None = None) -> bool:
         "history": [h for h in state.history if len(h) <= MAX_FILTER_CHARS][:HISTORY_LIMIT],
     }
     data = json.dumps(payload, ensure_ascii=False, indent=1).encode()
-    tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        with replace_private(path) as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-        tmp = None
         return True
     except OSError as exc:
         log.warning("could not save filter history to %s: %s", path, exc)
         return False
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()

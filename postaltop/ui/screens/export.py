@@ -17,6 +17,7 @@ from postaltop.core.events import LogEvent
 from postaltop.core.export import to_csv, to_jsonl
 from postaltop.core.logstore import LogStore
 from postaltop.core.view import FilteredView
+from postaltop.store.private import open_private_text
 
 
 class ExportScreen(ModalScreen[Path | None]):
@@ -82,8 +83,7 @@ async def export_view(view: FilteredView, store: LogStore, path: Path) -> int:
                 yield store.event(seq)
 
     pieces = to_csv(events()) if path.suffix.lower() == ".csv" else to_jsonl(events())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with open_private_text(path, "w", newline="") as out:
         for count, piece in enumerate(pieces, 1):
             out.write(piece)
             if count % EXPORT_CHUNK == 0:

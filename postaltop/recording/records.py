@@ -122,4 +122,5 @@ def poll_from_dict(data: dict[str, Any]) -> PollResult:
         retry_in=data.get("retry_in"),
         health=tuple(_health_from_dict(h) for h in data.get("health", ())),
         credential_domains=tuple(CredentialDomainSample(**c) for c in data.get("credential_domains", ())),
+        state=str(data.get("state", "")),
     )

@@ -181,6 +181,7 @@ def test_every_poll_result_field_survives_json() -> None:
         retry_in=None,
         health=(HealthSample("mx1", "worker", 1.0, True, counters=(("postal_x_total", 2.0),)),),
         credential_domains=(CredentialDomainSample(7, 1, "example.net", 3),),
+        state="degraded",
     )
     unset = [f.name for f in fields(PollResult) if getattr(result, f.name) == f.default]
     assert unset == ["retry_in"]  # every other field carries data, so a dropped one fails the next line

@@ -82,8 +82,11 @@ class Writer(threading.Thread):
             time.sleep(batch / self.rate)
 
     def rotate(self, copytruncate: bool) -> None:
+        """As logrotate does with ``rotate 2``: ``.1`` becomes ``.2``, then rename or copy + truncate."""
         with self.lock:
             rotated = self.path.with_name(self.path.name + ".1")
+            if rotated.exists():
+                rotated.rename(self.path.with_name(self.path.name + ".2"))
             if copytruncate:
                 shutil.copyfile(self.path, rotated)
                 with self.path.open("r+b") as fh:

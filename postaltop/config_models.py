@@ -67,7 +67,8 @@ class DatabaseConfig(BaseModel):
     poll_interval: float = Field(default=5.0, ge=1.0, le=300.0)
     """Seconds between database polls."""
     query_timeout: float = Field(default=4.0, gt=0.0, le=120.0)
-    """Seconds after which one query is abandoned (keeps a slow database from stalling the monitor)."""
+    """Seconds after which one query, or a connection's whole handshake, is abandoned (a slow or stalled
+    database cannot stall the monitor)."""
     tls: bool = False
     """Connect with TLS."""
     tls_ca: Path | None = None

@@ -292,9 +292,17 @@ class ComponentStream:
         return follow_command(spec.target, self.file)
 
     async def _run(self, hc: HostConnection, command: str) -> str:
-        """A short remote command's output, the channel bounded by :data:`CHANNEL_TIMEOUT`."""
-        result = await asyncio.wait_for(hc.conn.run(command, check=False), CHANNEL_TIMEOUT)
-        return result.stdout if isinstance(result.stdout, str) else ""
+        """A short remote command's whole output, the channel bounded by :data:`CHANNEL_TIMEOUT`.
+
+        Raises:
+            OSError: the command did not run to its end (the connection dropped meanwhile): a partial
+                answer would make a resume decide on what it did not see.
+        """
+        result = await asyncio.wait_for(hc.conn.run(command + "; echo end", check=False), CHANNEL_TIMEOUT)
+        out = result.stdout if isinstance(result.stdout, str) else ""
+        if result.exit_status != 0 or not out.endswith("end\n"):
+            raise OSError(f"{self.spec.target}: the state check was interrupted")
+        return out
 
     async def _file_state(
         self, hc: HostConnection, *, compressed: bool

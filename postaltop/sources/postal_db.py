@@ -189,13 +189,17 @@ class PostalDbSource:
         self._discovered_at = float("-inf")
         self.status = "connected"
 
-    async def close(self) -> None:
-        """Close the pool (idempotent)."""
+    async def close(self, *, force: bool = False) -> None:
+        """Close the pool (idempotent); ``force``: drop its connections at once (a database that stopped
+        answering would hold a graceful close for seconds)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.close()
+            if force:
+                pool.terminate()
+            else:
+                pool.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(pool.wait_closed(), 2.0)
+                await asyncio.wait_for(pool.wait_closed(), 0.5 if force else 2.0)
 
     @property
     def connected(self) -> bool:
@@ -336,7 +340,7 @@ class PostalDbSource:
                     continue
             result = await self.poll_once()
             if not result.connected:
-                await self.close()
+                await self.close(force=True)
             yield result
             if self._pool is not None:
                 await asyncio.sleep(max(0.0, self.config.poll_interval - (time.monotonic() - started)))

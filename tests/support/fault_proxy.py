@@ -82,6 +82,8 @@ class FaultProxy:
         """Stop listening, cut every connection, stop the thread."""
         with contextlib.suppress(Exception):
             self._call(self._shutdown())
+        with contextlib.suppress(Exception):
+            self._call(self._stop_tasks())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
@@ -130,6 +132,12 @@ class FaultProxy:
             self._server.close()
             self._server = None
         await self._cut_all()
+
+    async def _stop_tasks(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _refuse(self) -> None:
         await self._shutdown()

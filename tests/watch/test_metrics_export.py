@@ -93,3 +93,29 @@ def test_parse_address() -> None:
         except ValueError:
             continue
         raise AssertionError(bad)
+
+
+def test_source_condition_tells_stalled_refused_auth_and_missing_message_db_apart() -> None:
+    engine = Engine(retained_lines=1_000, clock=lambda: START)
+    engine.set_host("db", "error: not answering (12 s): postal@db:3306 (direct) accepts but does not reply")
+    engine.set_host("mx1", "reconnecting (attempt 2, next in 1s): connection refused")
+    engine.set_host("mx2", "auth failed")
+    engine.set_host("mx3", "connected ·3")
+    exporter = MetricsExporter(engine, top_domains=3)
+    exporter.attach()
+    exporter.refresh()
+    address = exporter.serve("127.0.0.1:0")
+    try:
+        first = scrape(address)["postaltop_source_condition"]
+        engine.set_host("db", "degraded: message database missing (1)")
+        exporter.refresh()
+        second = scrape(address)["postaltop_source_condition"]
+    finally:
+        exporter.close()
+
+    def current(metrics: dict[tuple[tuple[str, str], ...], float]) -> dict[str, str]:
+        return {dict(k)["source"]: dict(k)["condition"] for k, v in metrics.items() if v == 1.0}
+
+    assert current(first) == {"db": "stalled", "mx1": "refused", "mx2": "auth-failed", "mx3": "up"}
+    assert current(second)["db"] == "missing-message-db"
+    assert sum(first.values()) == 4  # one condition per source

@@ -20,7 +20,7 @@ import os
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -295,10 +295,34 @@ def _config_check(args: argparse.Namespace) -> int:
         _out(f"# no config file; defaults (looked for {loaded.searched_path})")
     if loaded.settings.database is not None:
         _out(f"# database password: {resolve_db_password(loaded.settings.database).source}")
+    for line in notify_secret_sources(loaded.settings):
+        _out(f"# {line}")
     _out("# the configuration is valid; effective settings (environment included):")
     _out("")
     _out(effective_config_text(loaded.settings), end="")
     return 0
+
+
+def notify_secret_sources(settings: Any, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Where each notification secret is read from (``notify.slack webhook_url: environment variable X``)."""
+    env = os.environ if environ is None else environ
+    notify = getattr(settings, "notify", None)
+    out: list[str] = []
+    for channel in ("slack", "pagerduty", "email", "alertmanager"):
+        section = getattr(notify, channel, None)
+        if section is None:
+            continue
+        for name in type(section).model_fields:
+            if not name.endswith("_env"):
+                continue
+            secret = name.removesuffix("_env")
+            var, path = getattr(section, name), getattr(section, f"{secret}_file", None)
+            if var:
+                state = "set" if var in env else "NOT SET"
+                out.append(f"notify.{channel} {secret}: environment variable {var} ({state})")
+            elif path:
+                out.append(f"notify.{channel} {secret}: file {path}")
+    return out
 
 
 def _config_path(args: argparse.Namespace) -> int:

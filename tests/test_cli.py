@@ -330,3 +330,21 @@ def test_config_check_names_the_environment_override_of_the_password(
     out, err = capsys.readouterr()
     assert SECRET not in out + err
     assert "# database password: environment variable POSTALTOP_DATABASE__PASSWORD (database.password)" in out
+
+
+def test_config_check_names_where_each_notification_secret_comes_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_HOOK", SECRET)
+    key = tmp_path / "pd.key"
+    key.write_text(SECRET)
+    key.chmod(0o600)
+    path = write_config(
+        tmp_path,
+        f'[notify.slack]\nwebhook_url_env = "TEST_HOOK"\n[notify.pagerduty]\nrouting_key_file = "{key}"\n',
+    )
+    assert cli.main(["--config", str(path), "config", "check"]) == 0
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    assert "# notify.slack webhook_url: environment variable TEST_HOOK (set)" in out
+    assert f"# notify.pagerduty routing_key: file {key}" in out

@@ -7,7 +7,7 @@ one SSH connection per host, time-order merge, skew detection) → ``Engine.subm
 ``Engine.run`` (parse, store, facts).
 
 Scaled for a 2-core machine: the hosts share ``--sshd`` servers (default 4, five connections each),
-and each host follows its own log file (``log_source = "files:…"``, ``tail -F`` on the server) that
+and each host follows its own log file (``log_source = "files:…"``, a ``dd`` follower loop on the server) that
 one writer process appends numbered Postal v3 lines to every 20 ms. A first version with one sshd
 and one Python ``docker`` shim per host spent most of both cores in the 20 shims' polling loops,
 so the lag it measured was the machine's, not postaltop's.

@@ -365,9 +365,9 @@ class DbActionExecutor:
                 await self._exec(cur, q.CURRENT_USER)
                 row = await cur.fetchone()
                 record.db_user = str(row[0]) if row else "?"
-                await conn.autocommit(False)
+                await asyncio.wait_for(conn.autocommit(False), self.statement_timeout)
                 await self._exec(cur, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                await conn.begin()
+                await asyncio.wait_for(conn.begin(), self.statement_timeout)
                 await self._exec(cur, "SET @pt_now = UNIX_TIMESTAMP(NOW(6))")
                 keys = await self._select(cur, plan, lock=True)
                 if keys != tuple(preview.keys):
@@ -388,7 +388,7 @@ class DbActionExecutor:
                 phase = "commit"
                 await asyncio.wait_for(conn.commit(), self.statement_timeout)
                 phase = "verify"
-                await conn.autocommit(True)
+                await asyncio.wait_for(conn.autocommit(True), self.statement_timeout)
                 if self._after_commit is not None:
                     await self._after_commit()
                 checks = await self._checks(cur, plan, keys)

@@ -31,7 +31,7 @@ async def test_runner_publishes_poll_results_and_state(db_config: DatabaseConfig
     task = asyncio.create_task(runner.run())
     try:
         state = await wait_for_state(engine, "degraded")  # acme/ghost has no message database
-        assert state == "degraded: 1 problem(s)"
+        assert state == "degraded: message database missing (1)"
         latest = engine.latest_metrics
         assert latest is not None and latest.connected and "acme/ghost" in latest.errors[0]
         assert {s.full_permalink for s in latest.servers} >= {"acme/main", "acme/ghost"}

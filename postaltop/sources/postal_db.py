@@ -11,8 +11,10 @@ A server whose queries fail or outlive the deadline keeps its last good figures,
 age; the other servers are unaffected. The loop (:meth:`PostalDbSource.samples`) never raises: when the
 database cannot be reached it yields a status result and retries with exponential backoff and jitter.
 
-The SSH tunnel is not handled here: whoever opens it passes the local end as ``host``/``port`` to
-:meth:`PostalDbSource.connect`.
+Connections come from :class:`~postaltop.sources.db_connect.DbConnector` (login, TLS, the SSH tunnel, the
+handshake deadline), the same factory every other database path uses. Each result carries the database's
+state (:data:`~postaltop.core.dbmetrics.DB_STATES`): a server that accepts but never answers is
+``not-answering`` with the outage's age, told apart from ``refused`` and ``auth-failed``.
 """
 
 from __future__ import annotations

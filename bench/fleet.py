@@ -225,7 +225,7 @@ async def _stream(
         if time.perf_counter() - connect_started > 120:
             raise SystemExit(f"hosts did not connect: {[s.describe() for s in runner.statuses.values()]}")
         await asyncio.sleep(0.1)
-    await asyncio.sleep(1.0)  # every tail -F is running
+    await asyncio.sleep(1.0)  # every file follower is running
     log(f"{n_hosts} hosts connected in {time.perf_counter() - connect_started:.1f}s; streaming")
     tasks.append(asyncio.create_task(lag_monitor(lags, stop)))
     writer = await asyncio.create_subprocess_exec(

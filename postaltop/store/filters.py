@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postaltop import locations
-
 from postaltop.store.private import replace_private
 
 FILE_NAME = "filters.json"

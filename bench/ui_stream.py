@@ -35,7 +35,7 @@ from postaltop.config_sections.detection import DetectionConfig
 from postaltop.core.dbmetrics import PollResult
 from postaltop.core.sim import Fleet
 from postaltop.engine import Engine
-from postaltop.monitoring import monitor_for
+from postaltop.runtime import build_monitor
 from postaltop.sources.demo_metrics import DemoMetricsSource, seed_monitor_from_simulation
 from postaltop.ui.app import PostaltopApp
 from postaltop.ui.widgets.rate_chart import RateChart
@@ -139,7 +139,8 @@ async def run(rate: float, seconds: float, *, polls: bool = True) -> dict[str, o
     engine = Engine(retained_lines=1_000_000, refresh_hz=UiConfig().refresh_hz)
     fleet = Fleet(seed=7, scenario="normal", start=START, volume=4.0)
     # detection as `postaltop demo` sets it up: the engine's monitor, baselines from the simulation
-    monitor = monitor_for(engine, DetectionConfig())
+    monitor = build_monitor(DetectionConfig())
+    monitor.attach(engine)
     seed_monitor_from_simulation(monitor, fleet)
     log(f"generating {total:,} realistic lines and the polls between them…")
     lines, due_polls = generate(fleet, total)
@@ -154,7 +155,7 @@ async def run(rate: float, seconds: float, *, polls: bool = True) -> dict[str, o
     log("measuring a bare loop (ceiling)…")
     ceiling = await bare_loop_lag(min(3.0, seconds))
 
-    app = PostaltopApp(engine, mode="bench", persist_filters=False)
+    app = PostaltopApp(engine, mode="bench", persist_filters=False, monitor=monitor)
     lags: list[float] = []
     key_ms: list[float] = []
     fed = [0, 0]  # lines, polls

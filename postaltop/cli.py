@@ -184,7 +184,7 @@ def _main(argv: list[str] | None) -> int:
 
 def _ui_app() -> Any:
     """The UI entry points, imported only when a screen is about to open (Textual is slow to import)."""
-    return importlib.import_module("postaltop.ui.app")
+    return importlib.import_module("postaltop.commands.tui")
 
 
 def _result(value: object) -> int:

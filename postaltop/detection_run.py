@@ -20,7 +20,8 @@ from postaltop.core.sim.fleet import SimLine
 from postaltop.core.sim.metrics import SimMetrics, synthetic_history
 from postaltop.core.sim.scenarios import Param
 from postaltop.engine import Engine
-from postaltop.monitoring import Monitor, monitor_for
+from postaltop.monitoring import Monitor
+from postaltop.runtime.detection import build_monitor
 from postaltop.sources.demo import group_lines
 from postaltop.sources.demo_metrics import learn_simulated_credential_domains
 
@@ -105,7 +106,8 @@ def run_scenario(
     if lines == "auth":
         _emit_auth_only(fleet)
     engine = Engine(retained_lines=retained_lines, clock=lambda: fleet.position)
-    monitor = monitor_for(engine)
+    monitor = build_monitor(None)
+    monitor.attach(engine)
     metrics = SimMetrics(fleet)
     monitor.bootstrap(
         synthetic_history(fleet, fleet.start, weeks=4), metrics.poll(fleet.start).servers, now=fleet.start

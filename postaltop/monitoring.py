@@ -3,7 +3,7 @@
 A :class:`Monitor` subscribes to an :class:`~postaltop.engine.Engine` (``on_facts`` and ``on_metrics``),
 keeps per-minute series per (scope, metric), feeds the hour-of-week :class:`Baselines` and the detectors
 of :mod:`postaltop.core.detect`, and owns the :class:`AlertManager`. The TUI (chart, alert list, log
-markers) and the headless ``watch`` both use it::
+markers) and the headless ``watch`` both use it; :mod:`postaltop.runtime` builds it (``build_monitor``)::
 
     monitor = Monitor(settings=settings.detection)
     monitor.attach(engine)
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-import weakref
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -704,26 +703,6 @@ class Monitor:
 
 HistoryProvider = Callable[[], Any]
 """Returns ``Iterable[HistoryPoint]`` or an awaitable of it."""
-
-_MONITORS: weakref.WeakKeyDictionary[Any, Monitor] = weakref.WeakKeyDictionary()
-
-
-def monitor_for(engine: Any, settings: DetectionConfig | None = None, **kwargs: Any) -> Monitor:
-    """The one :class:`Monitor` of ``engine`` (created and attached on first call; later calls return it).
-
-    Entry points call it first with the settings and stores; widgets then call it with the engine only.
-    """
-    found = _MONITORS.get(engine)
-    if found is None:
-        found = Monitor(settings, **kwargs)
-        found.attach(engine)
-        _MONITORS[engine] = found
-    return found
-
-
-def existing_monitor(engine: Any) -> Monitor | None:
-    """The :class:`Monitor` of ``engine`` if an entry point created one (never creates it)."""
-    return _MONITORS.get(engine)
 
 
 def marker_style(severity: Severity | None) -> str | None:

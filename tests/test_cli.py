@@ -35,12 +35,12 @@ class Recorder:
 
 @pytest.fixture
 def ui(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
-    """Replace ``postaltop.ui.app`` (tested on its own elsewhere) by recorders."""
-    fake = types.ModuleType("postaltop.ui.app")
+    """Replace the TUI entry points (``postaltop.commands.tui``, tested elsewhere) by recorders."""
+    fake = types.ModuleType("postaltop.commands.tui")
     recorders = types.SimpleNamespace(run_monitor=Recorder(), run_first_run=Recorder(), run_demo=Recorder())
     for name, recorder in vars(recorders).items():
         setattr(fake, name, recorder)
-    monkeypatch.setitem(sys.modules, "postaltop.ui.app", fake)
+    monkeypatch.setitem(sys.modules, "postaltop.commands.tui", fake)
     return recorders
 
 

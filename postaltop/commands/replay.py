@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"postaltop replay: error: {exc}", file=sys.stderr)
         return 2
     loaded = load_from_args(args)
-    from postaltop.recording.replay_app import run_replay
+    from postaltop.commands.tui import run_replay
 
     code: int = run_replay(loaded, args.file, speed=args.speed, paused=args.paused)
     return code

@@ -18,6 +18,7 @@ from postaltop.cli import Command, load_from_args, register_command
 
 if TYPE_CHECKING:
     from postaltop.config import LoadedSettings
+    from postaltop.config_sections.detection import DetectionConfig
     from postaltop.core.facts import Fact
     from postaltop.core.logstore import LogStore
     from postaltop.core.review.checklist import Step
@@ -130,7 +131,7 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
     if args.demo:
         from postaltop.core.review.demo import simulate_window
 
-        alerts = DemoAlerts()
+        alerts = DemoAlerts(loaded.settings.detection)
         progress = Progress(window, "simulating the demo fleet")
 
         def observe(pos: float, found: list[Any], fleet: Any) -> None:
@@ -244,7 +245,8 @@ class DemoAlerts:
     :meth:`records` returns None and the review says the deviations were computed without it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: DetectionConfig | None = None) -> None:
+        self._settings = settings
         self._monitor: Any = None
         self._metrics: Any = None
         self._records: list[AlertRecord] = []
@@ -257,10 +259,10 @@ class DemoAlerts:
         try:
             if self._monitor is None:
                 from postaltop.core.sim.metrics import SimMetrics
-                from postaltop.monitoring import Monitor
+                from postaltop.runtime import build_monitor
                 from postaltop.sources.demo_metrics import seed_monitor_from_simulation
 
-                self._monitor = Monitor()
+                self._monitor = build_monitor(self._settings)
                 self._metrics = SimMetrics(fleet)
                 seed_monitor_from_simulation(self._monitor, fleet)
                 self._monitor.on_alert(self._event)

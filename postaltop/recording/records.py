@@ -15,6 +15,7 @@ from postaltop.core.dbmetrics import (
     CredentialSample,
     DomainSample,
     HealthSample,
+    HistoryPoint,
     PollResult,
     ServerInfo,
     ServerSample,
@@ -54,7 +55,25 @@ class AlertRecord:
     event: NotificationEvent
 
 
-Record = LinesRecord | MetricsRecord | AlertRecord
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """The statistics the detectors' baselines were bootstrapped from (read once, at first connect)."""
+
+    at: float
+    points: tuple[HistoryPoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDomainsRecord:
+    """The recipient domains each credential was known to mail before the run (novelty's seed)."""
+
+    at: float
+    since: float
+    known: tuple[tuple[int, str, tuple[str, ...]], ...]
+    """``(credential id, name, domains)``."""
+
+
+Record = LinesRecord | MetricsRecord | AlertRecord | HistoryRecord | KnownDomainsRecord
 
 
 def encode(record: Record) -> dict[str, Any]:
@@ -72,6 +91,11 @@ def encode(record: Record) -> dict[str, Any]:
         return out
     if isinstance(record, MetricsRecord):
         return {"k": "metrics", "at": record.at, "result": asdict(record.result)}
+    if isinstance(record, HistoryRecord):
+        return {"k": "history", "at": record.at, "points": [asdict(p) for p in record.points]}
+    if isinstance(record, KnownDomainsRecord):
+        known = [[cred_id, name, list(domains)] for cred_id, name, domains in record.known]
+        return {"k": "known_domains", "at": record.at, "since": record.since, "known": known}
     return {"k": "alert", "at": record.at, "event": record.event.to_dict()}
 
 
@@ -92,6 +116,14 @@ def decode(data: dict[str, Any]) -> Record | None:
         return MetricsRecord(at, poll_from_dict(data["result"]))
     if kind == "alert":
         return AlertRecord(at, NotificationEvent.from_dict(data["event"]))
+    if kind == "history":
+        return HistoryRecord(at, tuple(HistoryPoint(**p) for p in data.get("points", ())))
+    if kind == "known_domains":
+        known = tuple(
+            (int(cred_id), str(name), tuple(str(d) for d in domains))
+            for cred_id, name, domains in data.get("known", ())
+        )
+        return KnownDomainsRecord(at, float(data.get("since", 0.0)), known)
     return None
 
 

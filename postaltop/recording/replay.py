@@ -16,7 +16,14 @@ from typing import Any
 
 from postaltop.notify.event import NotificationEvent
 from postaltop.recording.file import read_header, read_records
-from postaltop.recording.records import AlertRecord, LinesRecord, MetricsRecord, Record
+from postaltop.recording.records import (
+    AlertRecord,
+    HistoryRecord,
+    KnownDomainsRecord,
+    LinesRecord,
+    MetricsRecord,
+    Record,
+)
 
 TICK_SECONDS = 0.1
 """Real seconds between replay steps."""
@@ -64,6 +71,14 @@ class Recording:
         """The header's free-form fields (mode, scenario...)."""
         meta = self.header.get("meta")
         return meta if isinstance(meta, dict) else {}
+
+    def history(self) -> HistoryRecord | None:
+        """The statistics the live run's baselines were bootstrapped from (None: not recorded)."""
+        return next((r for r in self.records if isinstance(r, HistoryRecord)), None)
+
+    def known_domains(self) -> list[KnownDomainsRecord]:
+        """The credentials' usual recipient domains the live run's novelty detector was seeded with."""
+        return [r for r in self.records if isinstance(r, KnownDomainsRecord)]
 
     def hosts(self) -> list[str]:
         """Hosts that have lines, in first-appearance order."""

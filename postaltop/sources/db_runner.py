@@ -5,8 +5,8 @@ Used by the TUI's live monitor and any headless front end: :func:`db_runner` ret
 polls forever, hands every :class:`~postaltop.core.dbmetrics.PollResult` to
 ``engine.publish_metrics`` and keeps a ``db`` entry in the engine's host list whose state says how the
 database is doing (the host bar shows it). :meth:`DbRunner.history` reads the hourly/daily statistics
-for baselines; the runner hands it to the engine's detection monitor, so baselines bootstrap from
-Postal's statistics at first connect. Nothing here imports Textual.
+for baselines; the runtime (:mod:`postaltop.runtime`) hands it to the detection monitor, so baselines
+bootstrap from Postal's statistics at first connect. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class DbRunner:
         self.tunnel = tunnel
         self.health = health
         """Scrapes the hosts' health-server metrics beside the poll; attached to every result."""
-        self._history_wired = False
 
     async def run(self) -> None:
         """Poll forever (until cancelled); never raises for database problems."""
@@ -87,7 +86,6 @@ class DbRunner:
             scraper = asyncio.create_task(self.health.run(self.source.config.poll_interval))
         try:
             async for result in self.source.samples():
-                self._wire_history()
                 if self.health is not None:
                     result = replace(result, health=self.health.latest())
                 self.engine.publish_metrics(result)
@@ -98,24 +96,6 @@ class DbRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await scraper
             await self.close()
-
-    def _wire_history(self) -> None:
-        """Let the engine's monitor bootstrap its baselines from this database's statistics.
-
-        Done at each poll until a monitor exists (entry points create it, with their settings and stores,
-        after the sources): the first connected result then triggers the bootstrap. A monitor is never
-        created here (detection may be off).
-        """
-        if self._history_wired:
-            return
-        from postaltop.monitoring import existing_monitor
-
-        monitor = existing_monitor(self.engine)
-        if monitor is None:
-            return
-        self._history_wired = True
-        if not monitor.has_history_provider:
-            monitor.set_history_provider(self.history)
 
     async def history(self, weeks: int = 4) -> list[HistoryPoint]:
         """Hourly and daily statistics of every live server (connects first when needed)."""

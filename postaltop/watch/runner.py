@@ -1,38 +1,36 @@
 """The headless run: sources -> engine -> detectors -> notifications, metrics endpoint and recording.
 
 Every piece is the one the TUI uses (the engine, the demo and SSH sources, the detectors and the alert
-lifecycle); only the front end differs: JSON logs on stderr instead of screens. SIGTERM and SIGINT stop it
-cleanly: the sources stop, queued notifications get a few seconds to go out (the rest are dead-lettered), the
-recording is finished, and the exit status is 0.
+lifecycle), built by :mod:`postaltop.runtime`; only the front end differs: JSON logs on stderr instead of
+screens. SIGTERM and SIGINT stop it cleanly: the sources stop, queued notifications get a few seconds to go
+out (the rest are dead-lettered), the recording is finished, and the exit status is 0. SIGHUP re-reads the
+configuration file and applies what can change while running (see :meth:`Runtime.reload`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import signal
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from postaltop.config import LoadedSettings
-from postaltop.engine import Engine
+from postaltop.core.alerts import AlertEvent
 from postaltop.metrics_export import MetricsExporter
+from postaltop.monitoring import Monitor
 from postaltop.notify.dispatcher import Dispatcher
 from postaltop.notify.event import NotificationEvent
 from postaltop.notify.secrets import SecretError
 from postaltop.recording.file import Recorder
+from postaltop.runtime import Runtime, RuntimeOptions, build_runtime
 from postaltop.watch.jsonlog import JsonLogger
 from postaltop.watch.source_events import SourceStateLog
 
 WATCH_RETAINED_LINES = 200_000
 """Lines kept in memory headless (nobody scrolls back; detection sees every line anyway)."""
-
-DEMO_BACKFILL_S = 600.0
-"""Simulated seconds emitted at start in demo mode (as ``postaltop demo`` does)."""
 
 FLUSH_TIMEOUT_S = 5.0
 """Seconds queued notifications get at shutdown before they are dead-lettered."""
@@ -53,12 +51,14 @@ class WatchOptions:
 
 
 class AlertFeed:
-    """Alert transitions from the detectors, fanned out to the dispatcher, the recording and the metrics."""
+    """Alert transitions from the detectors, fanned out to the dispatcher, the log and the metrics.
 
-    def __init__(self, dispatcher: Dispatcher, log: JsonLogger, recorder: Recorder | None) -> None:
+    (The runtime records them when a recording is made.)
+    """
+
+    def __init__(self, dispatcher: Dispatcher, log: JsonLogger) -> None:
         self.dispatcher = dispatcher
         self.log = log
-        self.recorder = recorder
         self.firing: dict[str, str] = {}
         """Open alert key -> severity."""
 
@@ -68,8 +68,6 @@ class AlertFeed:
             self.firing[event.key] = event.severity
         else:
             self.firing.pop(event.key, None)
-        if self.recorder is not None:
-            self.recorder.alert(event)
         news = self.dispatcher.submit(event)
         if news:
             self.log.log(
@@ -92,49 +90,18 @@ class AlertFeed:
         return counts
 
 
-def attach_detection(
-    engine: Engine,
-    settings: Any,
-    feed: Callable[[NotificationEvent], None],
-    *,
-    persist: bool = False,
-) -> Any | None:
-    """Run the detectors and the alert lifecycle (the engine's ``postaltop.monitoring`` monitor).
-
-    Args:
-        engine: the pipeline.
-        settings: the whole settings (its ``detection`` section tunes the detectors).
-        feed: receives every notifiable transition.
-        persist: keep baselines, silences and acknowledgements in the state stores the TUI uses (live
-            mode; the demo keeps them in memory).
-
-    Returns:
-        The monitor, or None when detection is disabled or not part of this build.
-    """
-    try:
-        monitoring = importlib.import_module("postaltop.monitoring")
-    except ImportError:
-        return None
+def attach_detection(monitor: Monitor | None, feed: Callable[[NotificationEvent], None]) -> None:
+    """Send every notifiable alert transition of ``monitor`` to ``feed``."""
+    if monitor is None:
+        return
     from postaltop.notify.from_alert import notification_for
 
-    detection = getattr(settings, "detection", None)
-    if detection is not None and not getattr(detection, "enabled", True):
-        return None
-    stores: dict[str, Any] = {}
-    if persist:
-        from postaltop.store.alert_state import AlertStateStore
-        from postaltop.store.baselines import BaselineStore
-
-        stores = {"baseline_store": BaselineStore(), "alert_store": AlertStateStore()}
-    monitor = monitoring.monitor_for(engine, detection, **stores)
-
-    def on_alert(alert_event: Any) -> None:
+    def on_alert(alert_event: AlertEvent) -> None:
         note = notification_for(alert_event)
         if note is not None:
             feed(note)
 
     monitor.on_alert(on_alert)
-    return monitor
 
 
 async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogger) -> int:
@@ -154,7 +121,8 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
         problem = "nothing to watch: configure [[hosts]] or [database], or use --demo"
         log.log("config_error", "error", error=problem)
         return 2
-    engine = Engine(retained_lines=WATCH_RETAINED_LINES, refresh_hz=settings.ui.refresh_hz)
+    runtime = build_runtime(loaded, _runtime_options(options))
+    engine = runtime.engine
     exporter = MetricsExporter(engine, top_domains=settings.database.top_domains if settings.database else 10)
     exporter.attach()
     exporter.notifications = lambda: _notification_counts(dispatcher)
@@ -166,33 +134,24 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
             log.log("config_error", "error", error=problem)
             return 2
         log.log("metrics_listening", address=f"{host}:{port}")
-    recorder: Recorder | None = None
-    if options.record is not None:
-        try:
-            recorder = Recorder(options.record, meta=_meta(options))
-        except OSError as exc:
-            exporter.close()
-            problem = f"cannot record to {options.record}: {exc.strerror or exc}"
-            log.log("config_error", "error", error=problem)
-            return 2
-        recorder.attach(engine)
-    feed = AlertFeed(dispatcher, log, recorder)
-    fleet = demo_fleet(options) if options.demo else None
-    monitor = attach_detection(engine, settings, feed, persist=not options.demo)
-    if monitor is not None and fleet is not None:
-        from postaltop.sources.demo_metrics import seed_monitor_from_simulation
-
-        seed_monitor_from_simulation(monitor, fleet)
-    if monitor is None:
-        log.log("detection_unavailable", "warning", reason="postaltop.monitoring is not part of this build")
-    sources = demo_sources(engine, fleet, options) if fleet is not None else None
-    if sources is None:
-        sources = live_sources(loaded, engine, log)
+    try:
+        runtime.start()
+    except OSError as exc:
+        exporter.close()
+        problem = f"cannot record to {options.record}: {exc.strerror or exc}"
+        log.log("config_error", "error", error=problem)
+        return 2
+    recorder = runtime.recorder
+    feed = AlertFeed(dispatcher, log)
+    attach_detection(runtime.monitor, feed)
+    if runtime.monitor is None:
+        log.log("detection_disabled", "warning", reason="[detection] enabled = false in the configuration")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(runtime, log))
     log.log(
         "started",
         mode="demo" if options.demo else "live",
@@ -202,10 +161,10 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
         record=str(options.record) if options.record else None,
     )
     tasks = [asyncio.create_task(engine.run(), name="engine")]
-    tasks += [asyncio.create_task(factory(), name=name) for name, factory in sources]
+    tasks += [asyncio.create_task(source.run(), name=source.name) for source in runtime.sources]
     notify_task = asyncio.create_task(dispatcher.run(tick_every=options.tick), name="notify")
     house_task = asyncio.create_task(
-        _housekeeping(options.tick, exporter, feed, recorder, monitor, SourceStateLog(log))
+        _housekeeping(options.tick, exporter, feed, recorder, SourceStateLog(log))
     )
     stopper = asyncio.create_task(stop.wait())
     code = 0
@@ -218,7 +177,7 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
                 log.log("task_failed", "error", task=task.get_name(), error=problem)
                 code = 1
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         for task in [*tasks, house_task, stopper]:
             task.cancel()
@@ -229,8 +188,7 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
         notify_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await notify_task
-        if recorder is not None:
-            recorder.close()
+        runtime.stop()
         exporter.close()
         stats = dispatcher.stats
         log.log(
@@ -251,15 +209,11 @@ async def _housekeeping(
     exporter: MetricsExporter,
     feed: AlertFeed,
     recorder: Recorder | None,
-    monitor: Any,
     sources: SourceStateLog | None = None,
 ) -> None:
     while True:
         if sources is not None:
             sources.observe(exporter.engine.hosts)
-        tick = getattr(monitor, "tick", None)
-        if callable(tick):
-            tick()
         exporter.set_alerts(feed.open_by_severity())
         exporter.refresh()
         if recorder is not None:
@@ -283,6 +237,15 @@ def open_incident_store(loaded: LoadedSettings, options: WatchOptions, log: Json
         return None
 
 
+def _reload(runtime: Runtime, log: JsonLogger) -> None:
+    """SIGHUP: re-read the configuration file and apply what can change while running."""
+    done = runtime.reload()
+    if done.error is not None:
+        log.log("reload_failed", "error", error=done.error)
+        return
+    log.log("reloaded", applied=list(done.applied), restart_needed=list(done.restart_needed))
+
+
 def _notification_counts(dispatcher: Dispatcher) -> dict[tuple[str, str], int]:
     stats = dispatcher.stats
     out: dict[tuple[str, str], int] = {}
@@ -297,59 +260,14 @@ def _notification_counts(dispatcher: Dispatcher) -> dict[tuple[str, str], int]:
     return out
 
 
-def _meta(options: WatchOptions) -> dict[str, Any]:
-    return {
-        "mode": "demo" if options.demo else "live",
-        "scenario": options.scenario if options.demo else None,
-        "seed": options.seed if options.demo else None,
-        "speed": options.speed,
-        "recorded_by": "watch",
-    }
-
-
-SourceFactory = tuple[str, Callable[[], Coroutine[Any, Any, None]]]
-
-
-def live_sources(loaded: LoadedSettings, engine: Engine, log: JsonLogger) -> list[SourceFactory]:
-    """The SSH log streams of the configured hosts and (when this build has it) the database poll."""
-    out: list[SourceFactory] = []
-    settings = loaded.settings
-    if settings.hosts:
-        from postaltop.sources.log_runner import engine_runner
-
-        out.append(("logs", engine_runner(settings, engine).run))
-    try:
-        db_runner = importlib.import_module("postaltop.sources.db_runner")
-    except ImportError:
-        if settings.database is not None:
-            log.log("database_unavailable", "warning", reason="the database runner is not part of this build")
-    else:
-        for index, factory in enumerate(db_runner.db_sources(settings, engine)):
-            out.append((f"database-{index}", factory))
-    return out
-
-
-def demo_fleet(options: WatchOptions) -> Any:
-    """The simulated fleet, started :data:`DEMO_BACKFILL_S` in the past (as ``postaltop demo`` does)."""
-    from postaltop.core.sim import Fleet
-
-    return Fleet(seed=options.seed, scenario=options.scenario, start=time.time() - DEMO_BACKFILL_S)
-
-
-def demo_sources(engine: Engine, fleet: Any, options: WatchOptions) -> list[SourceFactory]:
-    """The simulated fleet's log lines and its poll results, as the TUI's demo runs them."""
-    from postaltop.sources.demo import DemoSource
-    from postaltop.sources.demo_metrics import demo_metrics_runner
-
-    source = DemoSource(fleet, speed=options.speed, backfill=DEMO_BACKFILL_S, clock=time.time)
-    live_from = fleet.position + DEMO_BACKFILL_S
-    for host in getattr(fleet, "hosts", ()):
-        engine.set_host(host if isinstance(host, str) else str(getattr(host, "name", host)), "demo")
-
-    async def logs() -> None:
-        await engine.run_batches(source.batches(), state="demo")
-
-    async def metrics() -> None:
-        await demo_metrics_runner(engine, fleet, options.speed, live_from=live_from)
-
-    return [("demo-logs", logs), ("demo-metrics", metrics)]
+def _runtime_options(options: WatchOptions) -> RuntimeOptions:
+    return RuntimeOptions(
+        mode="demo" if options.demo else "live",
+        scenario=options.scenario,
+        seed=options.seed,
+        speed=options.speed,
+        record=options.record,
+        recorded_by="watch",
+        retained_lines=WATCH_RETAINED_LINES,
+        persist_filters=False,
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from textual.widgets import OptionList
 
 from postaltop.config import ActionsConfig, DatabaseConfig
+from postaltop.runtime.actions import Actions
 from postaltop.sources.action_executor import DbActionExecutor
 from postaltop.store.audit import AuditStore
 from postaltop.ui.screens.action_preview import ActionPreviewScreen
@@ -36,9 +37,10 @@ async def test_hold_credential_and_its_queue_then_undo_from_the_ui(
 ) -> None:
     ids = _add_queued(admin, dataset, [1, 1, 1, 2])
     before = checksums(admin, dataset)
-    app = make_app(make_engine())
-    app.action_executor = DbActionExecutor(db_config, ActionsConfig(enabled=True), store, environ={})  # type: ignore[attr-defined]
-    app.actions_config = ActionsConfig(enabled=True)  # type: ignore[attr-defined]
+    config = ActionsConfig(enabled=True)
+    app = make_app(
+        make_engine(), actions=Actions(DbActionExecutor(db_config, config, store, environ={}), config)
+    )
     msg = f"`{dataset.prefix}-server-1`"
     async with app.run_test(size=SIZE) as pilot:
         await open_preview(app, pilot, "credential-hold", "acme/main", "main main smtp")

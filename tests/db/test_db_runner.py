@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import pytest
 
-from postaltop.config import DatabaseConfig, Settings
+from postaltop.config import DatabaseConfig, LoadedSettings, Settings
 from postaltop.engine import Engine
+from postaltop.runtime import Runtime, RuntimeOptions, build_runtime
 from postaltop.sources.db_runner import DB_HOST_NAME, db_runner, db_sources
 from tests.support.postal_builder import Dataset
 
@@ -65,22 +67,26 @@ def test_no_database_section_runs_nothing() -> None:
     assert db_sources(Settings(), Engine(retained_lines=10)) == []
 
 
+def live_runtime(settings: Settings) -> Runtime:
+    """The live run as ``postaltop`` and ``watch`` build it (baselines persist under the test's XDG dirs)."""
+    loaded = LoadedSettings(settings, None, Path("config.toml"))
+    return build_runtime(loaded, RuntimeOptions(mode="live", persist_filters=False))
+
+
 async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
     db_config: DatabaseConfig, dataset: Dataset
 ) -> None:
     from postaltop.core.alerts import Scope, ScopeKind
-    from postaltop.monitoring import monitor_for
 
-    engine = Engine(retained_lines=100)
-    runner = db_runner(Settings(database=db_config), engine)
-    assert runner is not None
-    monitor = monitor_for(engine)  # as the entry points do, after building the sources
+    runtime = live_runtime(Settings(database=db_config))
+    engine, monitor = runtime.engine, runtime.monitor
+    assert monitor is not None and monitor.has_history_provider  # the runtime wired the database's history
     scope = Scope(ScopeKind.SERVER, "acme/main")
     assert monitor.baselines.expect(scope, "sent", dataset.now).learning  # nothing known before connecting
-    task = asyncio.create_task(runner.run())
+    (database,) = [s for s in runtime.sources if s.name == "database"]
+    task = asyncio.create_task(database.run())
     try:
         await wait_for_state(engine, "degraded")
-        assert monitor.has_history_provider
         async with asyncio.timeout(30):
             while monitor._bootstrap_task is None:  # created by the first connected poll
                 await asyncio.sleep(0.02)
@@ -94,18 +100,21 @@ async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        runtime.stop()
 
 
-async def test_runner_creates_no_monitor_of_its_own(db_config: DatabaseConfig, dataset: Dataset) -> None:
-    from postaltop.monitoring import existing_monitor
+async def test_detection_disabled_builds_no_monitor_and_the_poll_still_runs(
+    db_config: DatabaseConfig, dataset: Dataset
+) -> None:
+    from postaltop.config_sections.detection import DetectionConfig
 
-    engine = Engine(retained_lines=100)
-    runner = db_runner(Settings(database=db_config), engine)
-    assert runner is not None
-    task = asyncio.create_task(runner.run())
+    runtime = live_runtime(Settings(database=db_config, detection=DetectionConfig(enabled=False)))
+    assert runtime.monitor is None
+    (database,) = [s for s in runtime.sources if s.name == "database"]
+    task = asyncio.create_task(database.run())
     try:
-        await wait_for_state(engine, "degraded")
-        assert existing_monitor(engine) is None  # detection off or not wanted: nothing created behind it
+        await wait_for_state(runtime.engine, "degraded")
+        assert runtime.engine.latest_metrics is not None and runtime.engine.latest_metrics.connected
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,7 +10,7 @@ from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo, Serve
 from postaltop.core.facts import AuthFailure
 from postaltop.core.ingest import IngestResult
 from postaltop.engine import Engine
-from postaltop.monitoring import Monitor, monitor_for
+from postaltop.monitoring import Monitor
 
 T0 = 1777366800.0  # Tuesday 09:00 UTC
 INFO = ServerInfo(1, "acme", "app", "App", "Live", False, None, None, "postal-server-1")
@@ -79,10 +79,10 @@ def test_late_and_skewed_input_does_not_crash() -> None:
     assert math.isnan(values[-12])  # the late sample for minute -1 was not written back
 
 
-def test_monitor_for_attaches_once_and_marks_burst_lines() -> None:
+def test_attached_monitor_marks_burst_lines() -> None:
     engine = Engine(clock=lambda: T0)
-    m = monitor_for(engine)
-    assert monitor_for(engine) is m
+    m = Monitor()
+    m.attach(engine)
     lines = [
         f"2026-04-28 09:00:{i:02d} +0000 WARN   Authentication failure for 192.0.2.9 trace_id=AB{i:06d} "
         "component=smtp-server".encode()

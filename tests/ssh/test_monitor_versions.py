@@ -1,7 +1,7 @@
 """The live monitor's host bar shows each host's Postal version, read over a real loopback sshd (docker shim).
 
-The same wiring as ``run_monitor``: ``engine_runner`` streams the logs, ``attach_host_versions`` reads the
-version once the host connects and again after a reconnect, without holding the log stream back.
+The same wiring as ``run_monitor``: the runtime's ``engine_runner`` streams the logs and its version runner
+reads the version once the host connects and again after a reconnect, without holding the log stream back.
 """
 
 from __future__ import annotations
@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from postaltop.config import Settings
+from postaltop.commands.tui import app_for
+from postaltop.config import LoadedSettings, Settings
 from postaltop.core.versions import HostVersion
 from postaltop.engine import Engine
+from postaltop.runtime import NamedSource, Runtime
 from postaltop.sources.host_status import HostState, HostStatus
 from postaltop.sources.log_runner import engine_runner, ssh_options
 from postaltop.sources.logs import Backoff
 from postaltop.sources.version_runner import VersionRunner, release_table, version_text
-from postaltop.ui.app import PostaltopApp, attach_host_versions
+from postaltop.ui.app import PostaltopApp
 from postaltop.ui.widgets.host_bar import HostChip
 from tests.support.sshd import SshdServer
 
@@ -60,8 +63,12 @@ async def test_host_bar_shows_the_version_and_rereads_it_after_a_reconnect(sshd:
     runner = engine_runner(
         settings, engine, options=ssh_options(settings), backoff=Backoff(0.05, maximum=0.5)
     )
-    app = PostaltopApp(engine, mode="monitor", sources=[runner.run], persist_filters=False)
-    versions = attach_host_versions(app, settings, runner)
+    loaded = LoadedSettings(settings, None, Path("config.toml"))
+    runtime = Runtime(loaded, "live", engine, "monitor", sources=[NamedSource("logs", runner.run)])
+    runtime.log_runner = runner
+    app = app_for(runtime)
+    runtime.start()
+    versions = runtime.version_runner
     async with app.run_test(size=(160, 30)) as pilot:
         await wait_until(lambda: "v3.3.5" in chip_text(app), lambda: (chip_text(app), engine.hosts))
         # one release behind 3.3.6, which carries security fixes: the demo's markers
@@ -82,6 +89,7 @@ async def test_host_bar_shows_the_version_and_rereads_it_after_a_reconnect(sshd:
         assert chip_text(app).endswith(" v3.3.6") and "!sec" not in chip_text(app)
         assert versions.reads == 2
         await pilot.pause()
+    runtime.stop()
 
 
 async def test_runner_reads_only_on_a_change_to_connected_and_never_blocks() -> None:

@@ -49,10 +49,19 @@ def feed_raw(engine: Engine, host: str, component: str, lines: Sequence[bytes]) 
 
 
 def make_app(engine: Engine, **kwargs: object) -> PostaltopApp:
-    """The app without its engine loop or sources (tests feed the engine and call ``sync``)."""
+    """The app without its engine loop or sources (tests feed the engine and call ``sync``).
+
+    With a monitor attached to ``engine`` unless one is given.
+    """
     from postaltop.ui.app import PostaltopApp
 
     kwargs.setdefault("run_engine", False)
     kwargs.setdefault("persist_filters", False)
     kwargs.setdefault("mode", "test")
+    if "monitor" not in kwargs:  # as the runtime builds it: the detectors attached to the engine
+        from postaltop.runtime import build_monitor
+
+        monitor = build_monitor(None)
+        monitor.attach(engine)
+        kwargs["monitor"] = monitor
     return PostaltopApp(engine, **kwargs)  # type: ignore[arg-type]

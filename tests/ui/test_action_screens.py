@@ -8,7 +8,7 @@ from textual.widgets import Input, OptionList, Static
 
 from postaltop.config import ActionsConfig
 from postaltop.core.sim import Fleet
-from postaltop.sources.demo_actions import attach_demo_actions
+from postaltop.runtime.actions import Actions, demo_actions
 from postaltop.ui.app import PostaltopApp
 from postaltop.ui.screens.action_preview import ActionPreviewScreen
 from postaltop.ui.screens.actions import ActionsScreen
@@ -21,8 +21,11 @@ def demo_app(actions: ActionsConfig | None = None) -> tuple[PostaltopApp, Fleet]
     fleet = Fleet(seed=1, scenario="compromised-credential", start=EPOCH)
     engine = make_engine()
     feed(engine, fleet.advance(EPOCH + 60))
-    app = make_app(engine, mode="demo · compromised-credential · seed 1")
-    attach_demo_actions(app, fleet, actions or ActionsConfig())
+    app = make_app(
+        engine,
+        mode="demo · compromised-credential · seed 1",
+        actions=demo_actions(fleet, actions or ActionsConfig()),
+    )
     return app, fleet
 
 
@@ -95,7 +98,7 @@ async def test_destructive_action_needs_the_name_and_cancel_changes_nothing() ->
         await pilot.pause()
         assert not cred.deleted
         assert isinstance(app.screen, ActionsScreen)
-    assert app.action_executor.store.list() == []  # type: ignore[attr-defined]
+    assert app.actions is not None and app.actions.audit_trail() == []
 
 
 async def test_protected_server_gets_a_red_frame_and_typed_confirmation() -> None:
@@ -139,7 +142,9 @@ async def test_disabled_actions_preview_explains_how_to_enable() -> None:
     from postaltop.store.audit import AuditStore
 
     app, fleet = demo_app()
-    app.action_executor = DemoActionExecutor(fleet, ActionsConfig(), AuditStore(), allow=False)  # type: ignore[attr-defined]
+    app.actions = Actions(
+        DemoActionExecutor(fleet, ActionsConfig(), AuditStore(), allow=False), ActionsConfig()
+    )
     async with app.run_test(size=SIZE) as pilot:
         preview = await open_preview(app, pilot, "server-mode", "acme/transactional", value="Development")
         assert "enabled = true" in text_of(preview, "#preview-result")

@@ -11,7 +11,8 @@ from postaltop import locations
 from postaltop.config import UiConfig
 from postaltop.core.export import to_jsonl
 from postaltop.core.sanitize import display_text
-from postaltop.ui.app import NOT_CONNECTED, PostaltopApp
+from postaltop.runtime.build import NOT_CONNECTED
+from postaltop.ui.app import PostaltopApp
 from postaltop.ui.screens.detail import DetailScreen
 from postaltop.ui.screens.first_run import FirstRunScreen
 from postaltop.ui.screens.help import HelpScreen, help_sections
@@ -358,21 +359,22 @@ async def test_first_run_screen_points_to_demo_and_config(tmp_path: Path) -> Non
 
 
 async def test_filters_persist_across_restarts() -> None:
+    from postaltop.runtime.filters import FileFilterHistory
     from postaltop.store.filters import load_filter_state
-    from postaltop.ui.app import _load_filters
 
     engine = make_engine()
     feed(engine, LINES[:500])
-    app = make_app(engine, persist_filters=True)
+    filters = FileFilterHistory()
+    app = make_app(engine, persist_filters=True, filters=filters)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         await apply_filter(pilot, "ehlo")
         await apply_filter(pilot, "rcpt")
     assert load_filter_state().last == "rcpt"
-    text, history = _load_filters()
+    text, history = filters.load()
     assert (text, history) == ("rcpt", ["ehlo", "rcpt"])
 
-    again = make_app(engine, persist_filters=True, filter_text=text, history=history)
+    again = make_app(engine, persist_filters=True, filters=filters, filter_text=text, history=history)
     async with again.run_test(size=SIZE) as pilot:
         await ready(again, pilot)
         assert again.main().filter_bar.input.value == "rcpt"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from postaltop.commands.tui import build_replay_app
 from postaltop.config import load_settings
 from postaltop.recording.replay import Recording
-from postaltop.recording.replay_app import RESTART, build_replay_app
+from postaltop.ui.replay_app import RESTART
 from postaltop.ui.widgets.replay_bar import replay_text
 from tests.watch.test_recording import record_demo
 

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 
 from postaltop.core.actions import NO_WEBHOOKS, ActionPlan, Preview
 from postaltop.core.actions.describe import needs_typed_confirmation, preview_lines
+from postaltop.runtime.interfaces import ActionService
 
 
 class ActionPreviewScreen(ModalScreen[Any]):
@@ -39,15 +40,14 @@ class ActionPreviewScreen(ModalScreen[Any]):
     ActionPreviewScreen #preview-result.failed { color: $error; }
     """
 
-    def __init__(
-        self, executor: Any, plan: ActionPlan, preview: Preview, *, protected: list[str] | None = None
-    ) -> None:
+    def __init__(self, actions: ActionService, plan: ActionPlan, preview: Preview) -> None:
         super().__init__()
-        self.executor = executor
+        self.actions = actions
         self.plan = plan
         self.preview = preview
-        self.typed = needs_typed_confirmation(plan, protected or [])
-        self.is_protected = plan.server_name in (protected or []) or str(plan.server_id) in (protected or [])
+        protected = actions.protected_servers
+        self.typed = needs_typed_confirmation(plan, protected)
+        self.is_protected = plan.server_name in protected or str(plan.server_id) in protected
         self.result: Any = None
 
     @property
@@ -57,7 +57,7 @@ class ActionPreviewScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         title = f"{'Undo' if self.plan.undo_of else 'Action'}: {self.plan.action} on {self.plan.server_name}"
-        if getattr(self.executor, "demo", False):
+        if self.actions.demo:
             title += "  (demo)"
         with Vertical(id="preview-box"):
             yield Static(Text(title, style="bold"))
@@ -65,10 +65,8 @@ class ActionPreviewScreen(ModalScreen[Any]):
                 yield Static(Text("\n".join(preview_lines(self.plan, self.preview))), id="preview-text")
             yield Static(Text(NO_WEBHOOKS), id="preview-warning")
             empty = self.plan.selection is not None and self.preview.count == 0
-            if not self.executor.enabled:
-                from postaltop.sources.action_executor import ENABLE_HINT
-
-                yield Static(Text(ENABLE_HINT), id="preview-result", classes="failed")
+            if not self.actions.enabled:
+                yield Static(Text(self.actions.enable_hint), id="preview-result", classes="failed")
             elif empty:
                 yield Static(
                     Text(f"Nothing to do: no {self.plan.selection_noun} match."), id="preview-result"
@@ -103,7 +101,7 @@ class ActionPreviewScreen(ModalScreen[Any]):
         """Execute, then show the result and the verification."""
         out = self.query_one("#preview-result", Static)
         try:
-            self.result = await self.executor.execute(self.plan, self.preview)
+            self.result = await self.actions.execute(self.plan, self.preview)
         except Exception as exc:
             out.update(Text(f"Not run: {exc}"))
             out.add_class("failed")

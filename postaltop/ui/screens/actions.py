@@ -7,8 +7,6 @@ Enter on an action plans it and opens the preview; Escape closes.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from postaltop.core.actions import ACTIONS, PlanError
 from postaltop.core.actions.context import ActionContext
+from postaltop.runtime.interfaces import ActionService, AuditEntry
 
 AUDIT_OPTION = "audit-trail"
 
@@ -46,22 +45,18 @@ class ActionsScreen(ModalScreen[None]):
     ActionsScreen OptionList { height: auto; max-height: 14; margin-top: 1; }
     """
 
-    def __init__(self, executor: Any, context: ActionContext, *, actions_config: Any = None) -> None:
+    def __init__(self, actions: ActionService, context: ActionContext) -> None:
         super().__init__()
-        self.executor = executor
+        self.actions = actions
         self.context = context
-        self.actions_config = actions_config
 
     def compose(self) -> ComposeResult:
         with Vertical(id="actions-box"):
-            title = "Incident actions" + (
-                " (demo: applied to the simulation)" if getattr(self.executor, "demo", False) else ""
-            )
+            title = "Incident actions" + (" (demo: applied to the simulation)" if self.actions.demo else "")
             yield Static(Text(title, style="bold"))
-            if not self.executor.enabled:
-                from postaltop.sources.action_executor import ENABLE_HINT
-
-                yield Static(Text("Read-only: preview only. " + ENABLE_HINT), id="actions-readonly")
+            if not self.actions.enabled:
+                hint = "Read-only: preview only. " + self.actions.enable_hint
+                yield Static(Text(hint), id="actions-readonly")
             yield Input(
                 value=self.context.server, placeholder="server: id or org/server", id="actions-server"
             )
@@ -104,23 +99,20 @@ class ActionsScreen(ModalScreen[None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id == AUDIT_OPTION:
-            self.app.push_screen(AuditScreen(self.executor, actions_config=self.actions_config))
+            self.app.push_screen(AuditScreen(self.actions))
             return
         self.run_worker(self.open_preview(event.option.id or ""), group="actions-plan", exclusive=True)
 
     async def open_preview(self, name: str) -> None:
         """Plan ``name`` for the typed targets and push the preview screen (errors are notified)."""
-        from postaltop.sources.action_executor import plan_action
         from postaltop.ui.screens.action_preview import ActionPreviewScreen
 
         server = self.query_one("#actions-server", Input).value
         credential = self.query_one("#actions-credential", Input).value
         value = self.query_one("#actions-value", Input).value
         try:
-            plan = await plan_action(
-                self.executor, name, server, credential, value=value, actions=self.actions_config
-            )
-            preview = await self.executor.preview(plan)
+            plan = await self.actions.plan(name, server, credential, value=value)
+            preview = await self.actions.preview(plan)
         except PlanError as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return
@@ -129,8 +121,7 @@ class ActionsScreen(ModalScreen[None]):
                 f"Cannot preview: {type(exc).__name__}: {exc}", severity="error", markup=False, timeout=10
             )
             return
-        protected = list(getattr(self.actions_config, "protected_servers", []) or [])
-        self.app.push_screen(ActionPreviewScreen(self.executor, plan, preview, protected=protected))
+        self.app.push_screen(ActionPreviewScreen(self.actions, plan, preview))
 
     def action_close(self) -> None:
         """Close the menu."""
@@ -149,14 +140,13 @@ class AuditScreen(ModalScreen[None]):
     AuditScreen OptionList { height: 1fr; }
     """
 
-    def __init__(self, executor: Any, *, actions_config: Any = None) -> None:
+    def __init__(self, actions: ActionService) -> None:
         super().__init__()
-        self.executor = executor
-        self.actions_config = actions_config
+        self.actions = actions
 
     def compose(self) -> ComposeResult:
-        demo = bool(getattr(self.executor, "demo", False))
-        records = list(reversed(self.executor.store.list(demo=demo)))
+        demo = self.actions.demo
+        records = list(reversed(self.actions.audit_trail()))
         with Vertical(id="audit-box"):
             yield Static(Text("Audit trail" + (" (demo)" if demo else "") + " · Enter: undo · Escape: close"))
             options = [Option(Text(self.describe(r)), id=str(r.id)) for r in records]
@@ -165,7 +155,7 @@ class AuditScreen(ModalScreen[None]):
                 yield Static(Text("No actions yet."))
 
     @staticmethod
-    def describe(record: Any) -> str:
+    def describe(record: AuditEntry) -> str:
         """One entry, two lines."""
         import datetime as dt
 
@@ -189,13 +179,12 @@ class AuditScreen(ModalScreen[None]):
         from postaltop.ui.screens.action_preview import ActionPreviewScreen
 
         try:
-            plan = self.executor.plan_undo(audit_id)
-            preview = await self.executor.preview(plan)
+            plan = self.actions.plan_undo(audit_id)
+            preview = await self.actions.preview(plan)
         except PlanError as exc:
             self.notify(str(exc), markup=False, timeout=6)
             return
-        protected = list(getattr(self.actions_config, "protected_servers", []) or [])
-        self.app.push_screen(ActionPreviewScreen(self.executor, plan, preview, protected=protected))
+        self.app.push_screen(ActionPreviewScreen(self.actions, plan, preview))
 
     def action_close(self) -> None:
         """Close the trail."""

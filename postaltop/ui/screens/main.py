@@ -18,7 +18,8 @@ from postaltop.core.query import Query, QueryError, parse_query
 from postaltop.core.records import record_at
 from postaltop.core.view import FilteredView
 from postaltop.engine import Engine
-from postaltop.store.filters import FilterState, save_filter_state
+from postaltop.monitoring import Monitor
+from postaltop.runtime.interfaces import ActionService, FilterHistory
 from postaltop.ui.screens.detail import DetailScreen
 from postaltop.ui.screens.export import ExportScreen, export_view
 from postaltop.ui.screens.trace import open_trace
@@ -42,15 +43,6 @@ def query_error_text(exc: QueryError) -> str:
     if "column" not in message:
         message += f" (column {exc.position + 1})"
     return f"invalid filter: {message}"
-
-
-def save_filters(current: str, history: list[str]) -> None:
-    """Remember the applied filter and the history (oldest first here) for the next start.
-
-    Best effort: the store reports a failed write by its return value, and losing filter history
-    must never disturb filtering.
-    """
-    save_filter_state(FilterState(last=current.strip(), history=list(reversed(history))))
 
 
 class MainScreen(Screen[None]):
@@ -93,11 +85,19 @@ class MainScreen(Screen[None]):
         history: list[str] | None = None,
         placeholder: str = "Waiting for log lines…",
         persist_filters: bool = True,
+        monitor: Monitor | None = None,
+        actions: ActionService | None = None,
+        filters: FilterHistory | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
         self.mode = mode
         self.persist_filters = persist_filters
+        self.monitor = monitor if monitor is not None else Monitor()
+        self.actions = actions
+        """Incident actions (``x`` / ``u``), when there is a database or a simulation to act on."""
+        self.filters = filters
+        """Where applied filters persist (best effort: a failed write never disturbs filtering)."""
         self.view = FilteredView(engine.store, None)
         self._initial_filter = filter_text
         self._history = history or []
@@ -115,7 +115,7 @@ class MainScreen(Screen[None]):
         yield ServersTable(self.engine)
         yield panel
         with Horizontal(id="insights"):
-            yield from detection_widgets(self.engine, self.panel_marker_target)
+            yield from detection_widgets(self.monitor, self.panel_marker_target)
         yield StatusLine()
         yield Footer()
 
@@ -245,8 +245,8 @@ class MainScreen(Screen[None]):
         self._draw_status()
         if final:
             bar.remember(text)
-            if self.persist_filters:
-                save_filters(text, bar.history)
+            if self.persist_filters and self.filters is not None:
+                self.filters.save(text, bar.history)
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
         """Enter (final) or the live debounce in the filter input."""
@@ -391,15 +391,14 @@ class MainScreen(Screen[None]):
 
         silence_selected(self.query_one(AlertList))
 
-    # -- incident actions (issue 7) --
+    # -- incident actions --
 
     def action_actions_menu(self) -> None:
         """Open the actions menu for the selected line's server/credential (or typed targets)."""
         from postaltop.core.actions.context import ActionContext, context_from_text
         from postaltop.ui.screens.actions import ActionsScreen
 
-        executor = getattr(self.app, "action_executor", None)
-        if executor is None:
+        if self.actions is None:
             self.notify(
                 "Actions need the database: configure [database] (and [actions] enabled = true); "
                 "in `postaltop demo` they work on the simulation.",
@@ -412,8 +411,7 @@ class MainScreen(Screen[None]):
         if context is None:
             seq = self.panel.selected_seq
             context = ActionContext() if seq is None else context_from_text(self.engine.store.event(seq).text)
-        config = getattr(self.app, "actions_config", None)
-        self.app.push_screen(ActionsScreen(executor, context, actions_config=config))
+        self.app.push_screen(ActionsScreen(self.actions, context))
 
     def _action_context(self) -> Any:
         """The target from the focused alert list (its scope + suggested action) or servers table, if any."""
@@ -436,22 +434,19 @@ class MainScreen(Screen[None]):
 
     def action_undo_last_action(self) -> None:
         """Preview (and confirm) the undo of the last action."""
-        executor = getattr(self.app, "action_executor", None)
-        if executor is None:
+        if self.actions is None:
             self.notify("No action to undo: actions are not available here.", markup=False)
             return
-        self.run_worker(self._open_undo(executor), group="actions-undo", exclusive=True)
+        self.run_worker(self._open_undo(self.actions), group="actions-undo", exclusive=True)
 
-    async def _open_undo(self, executor: object) -> None:
+    async def _open_undo(self, actions: ActionService) -> None:
         from postaltop.core.actions import PlanError
         from postaltop.ui.screens.action_preview import ActionPreviewScreen
 
         try:
-            plan = executor.last_undo_plan()  # type: ignore[attr-defined]
-            preview = await executor.preview(plan)  # type: ignore[attr-defined]
+            plan = actions.last_undo_plan()
+            preview = await actions.preview(plan)
         except PlanError as exc:
             self.notify(str(exc), markup=False, timeout=6)
             return
-        config = getattr(self.app, "actions_config", None)
-        protected = list(getattr(config, "protected_servers", []) or [])
-        self.app.push_screen(ActionPreviewScreen(executor, plan, preview, protected=protected))
+        self.app.push_screen(ActionPreviewScreen(actions, plan, preview))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.widget import Widget
@@ -186,16 +186,15 @@ class RateChart(PlotextPlot, can_focus=True):
 
 
 def detection_widgets(
-    engine: Any, set_marker: Callable[[Callable[[int], str | None]], None]
+    monitor: Monitor, set_marker: Callable[[Callable[[int], str | None]], None]
 ) -> Iterator[Widget]:
-    """The chart and the alert list of ``engine``'s monitor (both hidden until ``c``/``a``).
+    """The chart and the alert list of ``monitor`` (both hidden until ``c``/``a``).
 
     Also hands the log panel its inline-marker lookup through ``set_marker``.
     """
-    from postaltop.monitoring import marker_style, monitor_for
+    from postaltop.monitoring import marker_style
     from postaltop.ui.widgets.alert_list import AlertList
 
-    monitor = monitor_for(engine)
     set_marker(lambda seq: marker_style(monitor.marked.get(seq)) if monitor.marked else None)
     chart = RateChart(monitor)
     alerts = AlertList(monitor)

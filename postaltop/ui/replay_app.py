@@ -1,8 +1,8 @@
-"""``postaltop replay``: the full UI (:class:`~postaltop.ui.app.PostaltopApp`) fed by a recording.
+"""``postaltop replay``'s screen: the full UI (:class:`~postaltop.ui.app.PostaltopApp`) fed by a recording.
 
 A small subclass adds the replay keys and mounts the replay bar on the main screen; everything else is the
 monitor itself, so the review looks exactly like the incident did. Jumping back restarts the app on a fresh
-engine fed up to the earlier time (an engine cannot forget lines).
+run fed up to the earlier time (an engine cannot forget lines): the app exits with :data:`RESTART`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 
 from textual.binding import Binding
 
-from postaltop.config import LoadedSettings
 from postaltop.engine import Engine
-from postaltop.recording.replay import Recording, ReplayController
+from postaltop.runtime.interfaces import ReplayControls
 from postaltop.ui import app as ui_app
 from postaltop.ui.app import PostaltopApp
 from postaltop.ui.widgets.replay_bar import ReplayBar
@@ -24,7 +23,7 @@ RESTART = 75
 
 
 class ReplayApp(PostaltopApp):
-    """The monitor UI over a :class:`ReplayController`."""
+    """The monitor UI over a replay's clock (its feed is one of the app's sources)."""
 
     CSS_PATH = str(Path(ui_app.__file__).with_name("app.tcss"))
     BINDINGS = [
@@ -38,8 +37,8 @@ class ReplayApp(PostaltopApp):
         Binding("minus", "replay_speed(0.5)", "Slower", show=False, id="replay.slower"),
     ]
 
-    def __init__(self, engine: Engine, controller: ReplayController, **kwargs: Any) -> None:
-        super().__init__(engine, sources=[lambda: controller.run(engine)], **kwargs)
+    def __init__(self, engine: Engine, controller: ReplayControls, **kwargs: Any) -> None:
+        super().__init__(engine, **kwargs)
         self.controller = controller
         self.bar: ReplayBar | None = None
 
@@ -89,44 +88,3 @@ class ReplayApp(PostaltopApp):
         self.controller.set_speed(self.controller.speed * float(factor))
         self.notify(f"Replay speed x{self.controller.speed:g}", markup=False, timeout=1.5)
         self.show_replay()
-
-
-def build_replay_app(
-    loaded: LoadedSettings,
-    recording: Recording,
-    *,
-    speed: float = 1.0,
-    start_at: float | None = None,
-    paused: bool = False,
-) -> ReplayApp:
-    """The app over a fresh engine whose clock is the replay clock."""
-    controller = ReplayController(recording, speed=speed, start_at=start_at, paused=paused)
-    ui = loaded.settings.ui
-    engine = Engine(retained_lines=ui.retained_lines, refresh_hz=ui.refresh_hz, clock=controller.now)
-    meta = recording.meta
-    label = "replay · " + recording.path.name
-    if meta.get("scenario"):
-        label += f" · {meta['scenario']}"
-    return ReplayApp(
-        engine,
-        controller,
-        ui=ui,
-        mode=label,
-        persist_filters=False,
-        placeholder="Replaying: lines appear as the recording's time comes.",
-    )
-
-
-def run_replay(loaded: LoadedSettings, path: Path, *, speed: float = 1.0, paused: bool = False) -> int:
-    """Run the replay UI until quit (restarting it after a jump back)."""
-    recording = Recording(path)
-    start_at: float | None = None
-    while True:
-        app = build_replay_app(loaded, recording, speed=speed, start_at=start_at, paused=paused)
-        app.run()
-        code = app.return_code or 0
-        if code != RESTART or app.controller.restart_at is None:
-            return code
-        start_at = app.controller.restart_at
-        speed = app.controller.speed
-        paused = app.controller.paused

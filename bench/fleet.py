@@ -46,9 +46,9 @@ from ingest import generate  # noqa: E402  (bench/ingest.py: realistic Postal v3
 from memory import peak_rss_mb  # noqa: E402
 
 from postaltop.config import HostConfig  # noqa: E402
-from postaltop.config_sections.detection import DetectionConfig  # noqa: E402
+from postaltop.config.sections.detection import DetectionConfig  # noqa: E402
 from postaltop.engine import Engine  # noqa: E402
-from postaltop.monitoring import monitor_for  # noqa: E402
+from postaltop.runtime import build_monitor  # noqa: E402
 from postaltop.sources.host_status import HostState  # noqa: E402
 from postaltop.sources.log_runner import LogRunner  # noqa: E402
 from postaltop.sources.logs import Backoff  # noqa: E402
@@ -161,14 +161,15 @@ async def run_fleet(
     """Stream the fleet into the engine, the detection monitor attached; with ``ui`` the headless app
     runs the engine and renders (the log panel following, the chart and alert list shown)."""
     engine = Engine(retained_lines=max(1_000_000, int(rate * seconds) * n_hosts + 10_000), refresh_hz=10)
-    monitor_for(engine, DetectionConfig())  # what the monitor's entry point attaches (facts -> detectors)
+    monitor = build_monitor(DetectionConfig())
+    monitor.attach(engine)  # as the runtime attaches it (facts -> detectors)
     if not ui:
         runner_task = asyncio.create_task(engine.run())
         try:
             return await _stream(servers, root, n_hosts, rate, seconds, engine)
         finally:
             runner_task.cancel()
-    app = PostaltopApp(engine, mode="bench", persist_filters=False)
+    app = PostaltopApp(engine, mode="bench", persist_filters=False, monitor=monitor)
     async with app.run_test(size=(120, 36), headless=True) as pilot:
         await pilot.pause()
         result = await _stream(servers, root, n_hosts, rate, seconds, engine)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from memory import peak_rss_mb
 
 from postaltop.config import UiConfig
-from postaltop.config_sections.detection import DetectionConfig
+from postaltop.config.sections.detection import DetectionConfig
 from postaltop.core.dbmetrics import PollResult
 from postaltop.core.sim import Fleet
 from postaltop.engine import Engine

@@ -51,7 +51,7 @@ from postaltop.core.detect.zscore import ZScoreDetector, ZScoreSettings
 from postaltop.core.facts import AuthFailure
 
 if TYPE_CHECKING:
-    from postaltop.config_sections.detection import DetectionConfig
+    from postaltop.config.sections.detection import DetectionConfig
     from postaltop.core.ingest import IngestResult
     from postaltop.store.alert_state import AlertStateStore
     from postaltop.store.baselines import BaselineStore
@@ -142,7 +142,7 @@ class Monitor:
         author: str = "operator",
     ) -> None:
         if settings is None:
-            from postaltop.config_sections.detection import DetectionConfig
+            from postaltop.config.sections.detection import DetectionConfig
 
             settings = DetectionConfig()
         self.config = settings

@@ -18,7 +18,7 @@ from postaltop.cli import Command, load_from_args, register_command
 
 if TYPE_CHECKING:
     from postaltop.config import LoadedSettings
-    from postaltop.config_sections.detection import DetectionConfig
+    from postaltop.config.sections.detection import DetectionConfig
     from postaltop.core.facts import Fact
     from postaltop.core.logstore import LogStore
     from postaltop.core.review.checklist import Step

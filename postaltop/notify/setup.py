@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from postaltop import locations
-from postaltop.config_sections.notify import NotifyConfig
+from postaltop.config.sections.notify import NotifyConfig
 from postaltop.notify.channels import (
     AlertmanagerChannel,
     Channel,

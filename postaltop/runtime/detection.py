@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from postaltop.config_sections.detection import DetectionConfig
+from postaltop.config.sections.detection import DetectionConfig
 from postaltop.core.dbmetrics import HistoryPoint
 from postaltop.monitoring import HistoryProvider, Monitor
 from postaltop.recording.records import HistoryRecord, KnownDomainsRecord, Record

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from postaltop import locations
-from postaltop.config_sections.review import ReviewConfig
+from postaltop.config.sections.review import ReviewConfig
 from postaltop.core.review.checklist import Step, merge_steps, parse_checklist, step_from_mapping
 from postaltop.core.review.model import Evidence, Finding
 from postaltop.core.review.report import PreviousReview, ReportData, render

@@ -11,7 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from postaltop.config_models import UiConfig
+from postaltop.config.models import UiConfig
 from postaltop.engine import Engine
 from postaltop.lifecycle import HangupGuard, install_hangup_handler
 from postaltop.monitoring import Monitor

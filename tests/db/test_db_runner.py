@@ -106,7 +106,7 @@ async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
 async def test_detection_disabled_builds_no_monitor_and_the_poll_still_runs(
     db_config: DatabaseConfig, dataset: Dataset
 ) -> None:
-    from postaltop.config_sections.detection import DetectionConfig
+    from postaltop.config.sections.detection import DetectionConfig
 
     runtime = live_runtime(Settings(database=db_config, detection=DetectionConfig(enabled=False)))
     assert runtime.monitor is None

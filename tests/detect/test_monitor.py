@@ -97,7 +97,7 @@ def test_attached_monitor_marks_burst_lines() -> None:
 
 
 def test_detection_disabled_raises_nothing_but_keeps_series() -> None:
-    from postaltop.config_sections.detection import DetectionConfig
+    from postaltop.config.sections.detection import DetectionConfig
 
     m = Monitor(DetectionConfig(enabled=False))
     m.bootstrap(history(), [INFO])
@@ -110,7 +110,7 @@ def test_config_rejects_warning_above_critical() -> None:
     import pytest
     from pydantic import ValidationError
 
-    from postaltop.config_sections.detection import DetectionConfig
+    from postaltop.config.sections.detection import DetectionConfig
 
     with pytest.raises(ValidationError, match="z_warning"):
         DetectionConfig(z_warning=12, z_critical=10)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from postaltop.config_sections.notify import (
+from postaltop.config.sections.notify import (
     AlertmanagerChannelConfig,
     EmailChannelConfig,
     NotifyConfig,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from postaltop.config_sections.notify import AlertmanagerChannelConfig
+from postaltop.config.sections.notify import AlertmanagerChannelConfig
 from postaltop.notify.channels import wall_clock_event
 from postaltop.notify.content import alertmanager_payload
 from postaltop.notify.dispatcher import Dispatcher

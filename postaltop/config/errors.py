@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from postaltop.config_toml import toml_string
+from postaltop.config.toml import toml_string
 
 
 class ConfigError(Exception):

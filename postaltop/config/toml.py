@@ -13,12 +13,9 @@ import unicodedata
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
-
-if TYPE_CHECKING:
-    from postaltop.config import Settings
 
 MASKED = "********"
 """What a secret is printed as."""
@@ -138,8 +135,9 @@ def emit_table(out: list[str], path: list[str], table: Mapping[str, Any], *, arr
                 emit_table(out, [*path, key], item, array=True)
 
 
-def effective_config_text(settings: Settings) -> str:
-    """The settings as TOML, every section, every secret replaced by ``********``, every string escaped."""
+def effective_config_text(settings: BaseModel) -> str:
+    """The settings (``postaltop.config.Settings``) as TOML: every section, every secret replaced by
+    ``********``, every string escaped."""
     out: list[str] = []
     values = {name: plain(getattr(settings, name)) for name in type(settings).model_fields}
     tables = {k: v for k, v in values.items() if v in (None, NOT_CONFIGURED) or isinstance(v, dict | list)}

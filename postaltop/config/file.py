@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsError
 
-from postaltop.config_errors import ConfigError
+from postaltop.config.errors import ConfigError
 
 DEFAULT_PASSWORD_ENV = "POSTALTOP_DB_PASSWORD"
 """Environment variable read for the DB password when ``database.password_env`` is not set."""

@@ -6,9 +6,9 @@ the key, the file and the line (or the environment variable), so a typo never en
 are ``SecretStr`` and are never printed; :func:`effective_config_text` masks them.
 
 The parts live in small modules, re-exported here so callers import everything from ``postaltop.config``:
-:mod:`~postaltop.config_models` (the core sections), :mod:`~postaltop.config_file` (reading the file and the
-environment), :mod:`~postaltop.config_errors` (messages with locations), :mod:`~postaltop.config_toml`
-(the effective configuration as TOML) and :mod:`~postaltop.config_password` (the database password).
+:mod:`~postaltop.config.models` (the core sections), :mod:`~postaltop.config.file` (reading the file and the
+environment), :mod:`~postaltop.config.errors` (messages with locations), :mod:`~postaltop.config.toml`
+(the effective configuration as TOML) and :mod:`~postaltop.config.password` (the database password).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from postaltop import locations
-from postaltop.config_errors import (
+from postaltop.config.errors import (
     ConfigError,
     dotted,
     env_var_for,
@@ -34,7 +34,7 @@ from postaltop.config_errors import (
     located,
     toml_error_message,
 )
-from postaltop.config_file import (
+from postaltop.config.file import (
     DEFAULT_PASSWORD_ENV,
     MAX_CONFIG_BYTES,
     check_password_file_mode,
@@ -42,13 +42,13 @@ from postaltop.config_file import (
     environment_data,
     read_config_text,
 )
-from postaltop.config_models import ActionsConfig, DatabaseConfig, HostConfig, UiConfig
-from postaltop.config_password import ResolvedPassword, resolve_db_password
-from postaltop.config_sections.detection import DetectionConfig
-from postaltop.config_sections.notify import NotifyConfig
-from postaltop.config_sections.review import ReviewConfig
-from postaltop.config_sections.ssh import SshSection
-from postaltop.config_toml import effective_config_text, toml_string
+from postaltop.config.models import ActionsConfig, DatabaseConfig, HostConfig, UiConfig
+from postaltop.config.password import ResolvedPassword, resolve_db_password
+from postaltop.config.sections.detection import DetectionConfig
+from postaltop.config.sections.notify import NotifyConfig
+from postaltop.config.sections.review import ReviewConfig
+from postaltop.config.sections.ssh import SshSection
+from postaltop.config.toml import effective_config_text, toml_string
 
 __all__ = [
     "DEFAULT_PASSWORD_ENV",

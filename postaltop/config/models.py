@@ -1,6 +1,6 @@
 """The core configuration sections as pydantic models: ``[ui]``, ``[database]``, ``[[hosts]]``, ``[actions]``.
 
-The feature sections live in :mod:`postaltop.config_sections`; ``postaltop.config.Settings`` holds them all.
+The feature sections live in :mod:`postaltop.config.sections`; ``postaltop.config.Settings`` holds them all.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from postaltop.config_password import resolve_db_password
+from postaltop.config.password import resolve_db_password
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SINCE_RE = re.compile(r"^[0-9]{1,6}[smhd]$")

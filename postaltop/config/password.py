@@ -6,14 +6,27 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import SecretStr
 
-from postaltop.config_file import DEFAULT_PASSWORD_ENV
+from postaltop.config.file import DEFAULT_PASSWORD_ENV
 
-if TYPE_CHECKING:
-    from postaltop.config_models import DatabaseConfig
+
+class PasswordSettings(Protocol):
+    """The keys of the ``[database]`` section (``postaltop.config.models.DatabaseConfig``) read here."""
+
+    @property
+    def password_env(self) -> str | None: ...
+
+    @property
+    def use_my_cnf(self) -> bool: ...
+
+    @property
+    def password(self) -> SecretStr | None: ...
+
+    @property
+    def password_file(self) -> Path | None: ...
 
 
 PASSWORD_OVERRIDE_ENV = "POSTALTOP_DATABASE__PASSWORD"
@@ -29,7 +42,7 @@ class ResolvedPassword:
 
 
 def resolve_db_password(
-    db: DatabaseConfig, environ: Mapping[str, str] | None = None, my_cnf: Path | None = None
+    db: PasswordSettings, environ: Mapping[str, str] | None = None, my_cnf: Path | None = None
 ) -> ResolvedPassword:
     """Find the database password.
 

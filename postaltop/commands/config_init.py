@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from postaltop import locations
     from postaltop.cli import _err, _out
     from postaltop.config import ConfigError, HostConfig, load_settings
+    from postaltop.config.mycnf import default_path as default_my_cnf
+    from postaltop.config.mycnf import read_client_options
     from postaltop.core.setup_discovery import StarterConfig, parse_ssh_config_hosts, starter_config_text
-    from postaltop.sources.mycnf import default_path as default_my_cnf
-    from postaltop.sources.mycnf import read_client_options
     from postaltop.sources.postal_config import (
         DEFAULT_POSTAL_YML,
         PostalConfigUnavailable,

@@ -71,7 +71,7 @@ def resolve_db_password(
             return ResolvedPassword(None, f"none ({exc})")
         return ResolvedPassword(SecretStr(secret), f"file {db.password_file}")
     if db.use_my_cnf:
-        from postaltop.sources.mycnf import default_path, read_client_options
+        from postaltop.config.mycnf import default_path, read_client_options
 
         cnf = my_cnf if my_cnf is not None else default_path()
         options = read_client_options(cnf)

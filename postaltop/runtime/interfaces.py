@@ -8,9 +8,13 @@ demo action executors, the message lookup, the filter history file).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 from postaltop.core.actions.plan import ActionPlan, Preview
+from postaltop.core.review.checklist import Step
+from postaltop.core.review.model import Evidence, Finding
+from postaltop.core.review.window import Window
 
 MessageLookup = Callable[[str], Awaitable[Any]]
 """``ref -> LookupResult``: the trace screen's reader of a message row and its deliveries."""
@@ -106,3 +110,41 @@ class ReplayControls(Protocol):
 
     def open_alerts(self) -> Mapping[str, Any]:
         """Recorded alerts still firing at the current position, by key (``title``, ``scope``)."""
+
+
+class ReviewHeader(Protocol):
+    """A guided review's stored header (``postaltop.store.reviews.ReviewRecord``)."""
+
+    @property
+    def window(self) -> Window:
+        """The reviewed time window."""
+
+
+class GuidedReview(Protocol):
+    """A guided review in progress (``postaltop.store.reviews.ReviewSession``): steps, evidence, findings."""
+
+    review_id: int
+    position: int
+    steps: list[Step]
+    findings: dict[str, Finding]
+
+    @property
+    def review(self) -> ReviewHeader:
+        """The stored header."""
+
+    @property
+    def step(self) -> Step:
+        """The current step."""
+
+    @property
+    def current(self) -> Evidence:
+        """The current step's evidence."""
+
+    def move(self, delta: int) -> bool:
+        """Go ``delta`` steps forward/back; False at either end."""
+
+    def record(self, severity: str, note: str, follow_up: str = "", nothing_found: bool = False) -> Finding:
+        """Save the current step's finding."""
+
+    def finish(self) -> list[Path]:
+        """Close the review and write its reports; returns their paths."""

@@ -25,7 +25,7 @@ import aiomysql
 import pymysql
 
 from postaltop.config import DatabaseConfig
-from postaltop.sources.mycnf import read_client_options
+from postaltop.config.mycnf import read_client_options
 
 if TYPE_CHECKING:
     from postaltop.config import Settings

@@ -169,7 +169,7 @@ class PostaltopApp(App[int]):
     def action_help(self) -> None:
         """Show every key binding."""
         if not isinstance(self.screen, HelpScreen | TooSmallScreen):
-            self.push_screen(HelpScreen(self.keymap_overrides))
+            self.push_screen(HelpScreen(self.keymap_overrides, PostaltopApp.BINDINGS))
 
     def set_theme(self, name: str) -> None:
         """Switch theme and redraw the log with its colours."""

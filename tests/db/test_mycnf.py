@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from postaltop.config import DatabaseConfig
-from postaltop.sources.mycnf import read_client_options
+from postaltop.config.mycnf import read_client_options
 from postaltop.sources.postal_db import PostalDbSource
 from tests.support import mysql
 from tests.support.postal_builder import Dataset

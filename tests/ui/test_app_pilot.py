@@ -302,7 +302,12 @@ async def test_help_lists_every_binding_and_docs_match() -> None:
         await pilot.press("escape")
         assert app.screen is app.main()
     keys_doc = (Path(__file__).resolve().parents[2] / "docs" / "keys.md").read_text(encoding="utf-8")
-    ids = [binding_id for _, rows in help_sections({}) for _, _, binding_id in rows if binding_id]
+    ids = [
+        binding_id
+        for _, rows in help_sections({}, PostaltopApp.BINDINGS)
+        for _, _, binding_id in rows
+        if binding_id
+    ]
     assert len(ids) == len(set(ids)), "binding ids must be unique"
     missing = [binding_id for binding_id in ids if f"`{binding_id}`" not in keys_doc]
     assert not missing, f"docs/keys.md lacks {missing}"

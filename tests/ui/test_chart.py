@@ -9,8 +9,8 @@ from textual.app import App, ComposeResult
 from postaltop.core.alerts import Scope, ScopeKind
 from postaltop.monitoring import Monitor
 from postaltop.ui.app import PostaltopApp
-from postaltop.ui.screens.alert_prompts import AckPrompt, SilencePrompt, parse_duration
 from postaltop.ui.widgets.alert_list import AlertList
+from postaltop.ui.widgets.alert_prompts import AckPrompt, SilencePrompt, parse_duration
 from postaltop.ui.widgets.rate_chart import WINDOWS, RateChart
 from tests.detect.scenario_run import Run, run_scenario
 from tests.ui import make_app
@@ -70,7 +70,7 @@ def incident_app() -> tuple[Run, PostaltopApp]:
     """The main screen over the compromised-credential scenario, 14 simulated minutes in."""
     run = run_scenario("compromised-credential", 14)
     assert run.engine is not None
-    return run, make_app(run.engine)
+    return run, make_app(run.engine, monitor=run.monitor)
 
 
 async def test_keys_on_main_screen_chart_alerts_ack_silence() -> None:

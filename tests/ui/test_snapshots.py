@@ -81,5 +81,5 @@ def test_main_screen_during_an_incident(snap_compare: SnapCompare) -> None:
 
     run = run_scenario("compromised-credential", 14)
     assert run.engine is not None
-    app = make_app(run.engine, mode="demo · compromised-credential · seed 1")
+    app = make_app(run.engine, mode="demo · compromised-credential · seed 1", monitor=run.monitor)
     assert snap_compare(app, terminal_size=(140, 44), run_before=synced)

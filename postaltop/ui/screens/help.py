@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -35,10 +35,11 @@ def binding_rows(items: Sequence[BindingType], keymap: Mapping[str, str]) -> lis
     return rows
 
 
-def help_sections(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
-    """All key bindings, grouped by where they apply."""
-    # Imported here: the screens import this module, and the app imports the screens.
-    from postaltop.ui.app import PostaltopApp
+def help_sections(
+    keymap: Mapping[str, str], app_bindings: Iterable[BindingType] = ()
+) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """All key bindings, grouped by where they apply (``app_bindings``: the app's own, "Everywhere")."""
+    # Imported here: the screens import this module.
     from postaltop.ui.screens.detail import DetailScreen
     from postaltop.ui.screens.export import ExportScreen
     from postaltop.ui.screens.first_run import FirstRunScreen
@@ -48,7 +49,7 @@ def help_sections(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, 
     from postaltop.ui.widgets.log_panel import LogPanel
 
     return [
-        ("Everywhere", binding_rows(PostaltopApp.BINDINGS, keymap)),
+        ("Everywhere", binding_rows(list(app_bindings), keymap)),
         ("Main screen", binding_rows(MainScreen.BINDINGS, keymap)),
         ("Log panel (when it has focus)", binding_rows(LogPanel.BINDINGS, keymap)),
         ("Filter input (after /)", [*binding_rows(FilterInput.BINDINGS, keymap), ("⏎", "Apply filter", "")]),
@@ -70,9 +71,12 @@ class HelpScreen(Screen[None]):
     HelpScreen .section { color: $primary; text-style: bold; margin-top: 1; }
     """
 
-    def __init__(self, keymap: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, keymap: Mapping[str, str] | None = None, app_bindings: Iterable[BindingType] = ()
+    ) -> None:
         super().__init__()
         self.keymap = dict(keymap or {})
+        self.app_bindings = list(app_bindings)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -82,7 +86,7 @@ class HelpScreen(Screen[None]):
                     'Rebind keys with [ui.keymap] in the config file: binding id = "keys".',
                 )
             )
-            for title, rows in help_sections(self.keymap):
+            for title, rows in help_sections(self.keymap, self.app_bindings):
                 yield Static(Text(title), classes="section")
                 table = Table.grid(padding=(0, 3))
                 table.add_column(no_wrap=True, style="bold", min_width=18)

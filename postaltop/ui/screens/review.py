@@ -19,7 +19,7 @@ from postaltop.core.review.charts import render_chart
 from postaltop.core.review.model import SEVERITIES, Evidence, Table
 from postaltop.core.review.window import fmt_time
 from postaltop.core.sanitize import display_text
-from postaltop.store.reviews import ReviewSession
+from postaltop.runtime.interfaces import GuidedReview
 
 _SEVERITY_STYLE = {"critical": "bold red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": ""}
 
@@ -94,7 +94,7 @@ class ReviewScreen(Screen[None]):
         Binding("q", "quit_review", "Quit (resume later)", id="review.quit"),
     ]
 
-    def __init__(self, session: ReviewSession) -> None:
+    def __init__(self, session: GuidedReview) -> None:
         super().__init__()
         self.session = session
         self.severity = "medium"
@@ -207,7 +207,7 @@ class ReviewApp(App[int]):
 
     TITLE = "postaltop review"
 
-    def __init__(self, session: ReviewSession, theme: str | None = None) -> None:
+    def __init__(self, session: GuidedReview, theme: str | None = None) -> None:
         super().__init__()
         self.session = session
         from postaltop.ui.themes import load_themes

@@ -185,7 +185,7 @@ class AlertList(Widget, can_focus=True):
 def acknowledge_selected(alerts: AlertList) -> None:
     """Prompt for a comment and acknowledge the selected alert (``A``)."""
     from postaltop.core.sanitize import display_text
-    from postaltop.ui.screens.alert_prompts import AckPrompt
+    from postaltop.ui.widgets.alert_prompts import AckPrompt
 
     alert, monitor = alerts.selected, alerts.monitor
     if alert is None or monitor is None:
@@ -204,7 +204,7 @@ def acknowledge_selected(alerts: AlertList) -> None:
 def silence_selected(alerts: AlertList) -> None:
     """Prompt for a duration and a reason and silence the selected alert (``S``)."""
     from postaltop.core.sanitize import display_text
-    from postaltop.ui.screens.alert_prompts import SilencePrompt
+    from postaltop.ui.widgets.alert_prompts import SilencePrompt
 
     alert, monitor = alerts.selected, alerts.monitor
     if alert is None or monitor is None:

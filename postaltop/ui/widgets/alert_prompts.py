@@ -1,4 +1,4 @@
-"""Prompts for acknowledging (comment) and silencing (duration + reason) an alert."""
+"""Prompts to acknowledge (comment) and silence (duration + reason) an alert; the alert list opens them."""
 
 from __future__ import annotations
 

@@ -126,20 +126,14 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
 
     from postaltop.core.actions import ActionArgs, MailFilter, PlanError, RefusedAction, build
     from postaltop.core.actions.describe import needs_typed_confirmation, preview_lines
+    from postaltop.runtime.actions import database_actions
     from postaltop.sources.action_executor import DbActionExecutor
-    from postaltop.sources.db_connect import connector_for
     from postaltop.sources.ssh import SshError
-    from postaltop.store.audit import AuditStore
 
-    actions = settings.actions
-    store = AuditStore(operator=actions.operator)
-    executor = DbActionExecutor(
-        settings.database,
-        actions,
-        store,
-        allow=getattr(args, "allow_actions", False),
-        connector=connector_for(settings),
-    )
+    built = database_actions(settings, allow=getattr(args, "allow_actions", False))
+    assert built is not None  # the caller checked that a [database] is configured
+    executor, actions = built.executor, built.config
+    assert isinstance(executor, DbActionExecutor)  # the database's, not the demo's
     try:
         if args.action == "undo":
             if len(args.targets) != 1 or not args.targets[0].isdigit():

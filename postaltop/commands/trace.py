@@ -90,11 +90,10 @@ async def _trace(settings: Settings, ref: str, since: str, *, db: bool, logs: bo
 
 
 async def _print_db(settings: Settings, ref: str) -> int:
-    from postaltop.sources.db_connect import connector_for
-    from postaltop.sources.message_lookup import LazyLookup
+    from postaltop.runtime.build import database_lookup
 
-    assert settings.database is not None
-    lookup = LazyLookup(settings.database, connector_for(settings))
+    lookup = database_lookup(settings)
+    assert lookup is not None  # the caller checked that a [database] is configured
     try:
         result = await lookup(ref)
     except Exception as exc:

@@ -5,7 +5,7 @@ TUI, ``watch``, ``replay``, ``report``, ``review``, ``trace`` and ``act`` all ge
 ends depend on :mod:`postaltop.runtime.interfaces` for what they call back.
 """
 
-from postaltop.runtime.build import DEMO_BACKFILL_S, RuntimeOptions, build_runtime
+from postaltop.runtime.build import DEMO_BACKFILL_S, RuntimeOptions, build_runtime, database_lookup
 from postaltop.runtime.detection import build_monitor
 from postaltop.runtime.runtime import Mode, NamedSource, Reload, Runtime
 
@@ -18,4 +18,5 @@ __all__ = [
     "RuntimeOptions",
     "build_monitor",
     "build_runtime",
+    "database_lookup",
 ]

@@ -77,12 +77,21 @@ class Actions:
         return list(self.executor.store.list(demo=self.demo))
 
 
-def database_actions(settings: Settings) -> Actions | None:
-    """Actions on the configured database (None without a ``[database]``)."""
+def database_actions(settings: Settings, *, allow: bool = False) -> Actions | None:
+    """Actions on the configured database (None without a ``[database]``).
+
+    Writes need ``[actions] enabled = true``, or ``allow`` (``postaltop act --allow-actions``).
+    """
     if settings.database is None:
         return None
+    from postaltop.sources.db_connect import connector_for
+
     config = settings.actions
-    return Actions(DbActionExecutor(settings.database, config, AuditStore(operator=config.operator)), config)
+    store = AuditStore(operator=config.operator)
+    executor = DbActionExecutor(
+        settings.database, config, store, allow=allow, connector=connector_for(settings)
+    )
+    return Actions(executor, config)
 
 
 def demo_actions(fleet: Any, config: ActionsConfig) -> Actions:

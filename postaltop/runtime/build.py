@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from postaltop.config import LoadedSettings, Settings
 from postaltop.engine import Engine
@@ -20,6 +21,9 @@ from postaltop.runtime.actions import database_actions, demo_actions
 from postaltop.runtime.detection import DetectionSeeds, build_monitor, seed_from_recording
 from postaltop.runtime.filters import FileFilterHistory
 from postaltop.runtime.runtime import Mode, NamedSource, Runtime
+
+if TYPE_CHECKING:
+    from postaltop.sources.message_lookup import LazyLookup
 
 DEMO_BACKFILL_S = 600.0
 """Simulated seconds the demo emits at start (about 80k lines of normal traffic)."""
@@ -96,11 +100,18 @@ def _live(runtime: Runtime) -> None:
             runtime.seeds.set_history_provider(runner.history)
     else:  # without a database: the hosts' health metrics alone, when configured
         runtime.sources += [NamedSource("health", factory) for factory in db_sources(settings, engine)]
-    if settings.database is not None:
-        from postaltop.sources.message_lookup import LazyLookup
+    runtime.message_lookup = database_lookup(settings)
+    runtime.actions = database_actions(settings)
 
-        runtime.message_lookup = LazyLookup(settings.database)
-        runtime.actions = database_actions(settings)
+
+def database_lookup(settings: Settings) -> LazyLookup | None:
+    """The message lookup on the configured database (None without a ``[database]``)."""
+    if settings.database is None:
+        return None
+    from postaltop.sources.db_connect import connector_for
+    from postaltop.sources.message_lookup import LazyLookup
+
+    return LazyLookup(settings.database, connector_for(settings))
 
 
 def _demo(runtime: Runtime, options: RuntimeOptions) -> None:

@@ -19,7 +19,6 @@ import math
 import os
 import sys
 import traceback
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +32,18 @@ from postaltop.config import (
     load_settings,
     resolve_db_password,
 )
+from postaltop.core.sanitize import neutralise
 from postaltop.lifecycle import install_hangup_handler
 
-__all__ = ["COMMANDS", "Command", "add_subcommand", "install_hangup_handler", "load_from_args", "main"]
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "add_subcommand",
+    "install_hangup_handler",
+    "load_from_args",
+    "main",
+    "neutralise",
+]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -341,20 +349,6 @@ register_command(
 
 
 # --- output ----------------------------------------------------------------------------------------
-
-
-def neutralise(text: str) -> str:
-    """Escape control and format characters (keeping newlines and tabs) so text cannot drive the terminal."""
-    out: list[str] = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _out(text: str, end: str = "\n") -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from postaltop.core.sanitize import CONTROL_CATEGORIES
+
 MASKED = "********"
 """What a secret is printed as."""
 
@@ -30,7 +32,7 @@ def toml_string(value: str) -> str:
         code = ord(ch)
         if ch in '"\\':
             out.append("\\" + ch)
-        elif code < 0x20 or 0x7F <= code <= 0x9F or unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Cs"):
+        elif unicodedata.category(ch) in CONTROL_CATEGORIES:
             out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(ch)

@@ -19,7 +19,8 @@ ESC_SHOWN = "\u241b"
 TAB_SIZE = 8
 
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
-_SHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories a terminal may interpret (controls, format characters, separators, lone surrogates)."""
 _suspect: re.Pattern[str] | None = None
 
 
@@ -37,7 +38,7 @@ def _suspect_pattern() -> re.Pattern[str]:
         prev = -2
         for plane in planes:
             for code in plane:
-                if code != 0x09 and unicodedata.category(chr(code)) in _SHOWN_CATEGORIES:
+                if code != 0x09 and unicodedata.category(chr(code)) in CONTROL_CATEGORIES:
                     if code != prev + 1:
                         if run_start >= 0:
                             ranges.append(_range(run_start, prev))
@@ -89,3 +90,20 @@ def display_text(s: str) -> str:
     if "\t" in s:
         s = s.expandtabs(TAB_SIZE)
     return s
+
+
+def neutralise(text: str) -> str:
+    """Escape control and format characters (keeping newlines and tabs) so text cannot drive the terminal.
+
+    For command-line output, where the text stays multi-line: ``\\x1b``, ``\\u202e``.
+    """
+    out: list[str] = []
+    for ch in text:
+        if ch in "\n\t":
+            out.append(ch)
+        elif unicodedata.category(ch) in CONTROL_CATEGORIES:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from postaltop.core.sqltext import like_escape
+
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 """Accepted message-DB prefixes (Postal's default is ``postal``); the full name stays within 64 chars."""
 
@@ -213,11 +215,6 @@ def for_main(statement: str, database: str, id_count: int = 0) -> str:
     if "{ids}" in out:
         out = out.replace("{ids}", ", ".join(["%s"] * max(id_count, 1)))
     return out
-
-
-def like_escape(text: str) -> str:
-    """Escape ``_``, ``%`` and ``\\`` so ``text`` matches itself literally in LIKE."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def message_db_pattern(prefix: str) -> str:

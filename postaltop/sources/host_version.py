@@ -16,12 +16,12 @@ use). The connection comes from :func:`postaltop.sources.ssh.connect`, host keys
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from postaltop.config import HostConfig
+from postaltop.core.containers import is_container_name
 from postaltop.core.versions import (
     HostVersion,
     ReleaseTable,
@@ -43,7 +43,6 @@ FILES_COMMAND = (
     "cat /opt/postal/app/VERSION 2>/dev/null || cat /opt/postal/app/lib/postal/version.rb 2>/dev/null"
 )
 POSTAL_VERSION_COMMAND = "postal version 2>/dev/null"
-_CONTAINER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _PREFERRED = ("web", "worker", "smtp")
 
 
@@ -69,7 +68,7 @@ def parse_ps(output: str) -> list[tuple[str, str]]:
         name, _, image = line.strip().partition("\t")
         if not image:
             name, _, image = line.strip().partition(" ")
-        if _CONTAINER.fullmatch(name) and image:
+        if is_container_name(name) and image:
             pairs.append((name, image.strip()[:300]))
     return pairs
 

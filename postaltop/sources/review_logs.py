@@ -10,18 +10,17 @@ Every remote command is fixed text; container names are checked before use.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from postaltop.config import HostConfig
+from postaltop.core.containers import is_container_name
 from postaltop.sources.ssh import SshError, SshOptions, connect
 
 PS_SERVICES = (
     "docker ps --filter label=com.docker.compose.project=postal "
     "--format '{{.Names}}\t{{.Label \"com.docker.compose.service\"}}' 2>/dev/null"
 )
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 BATCH_LINES = 4096
 CHUNK = 1 << 16
 
@@ -39,8 +38,8 @@ def parse_services(output: str) -> list[tuple[str, str]]:
     out = []
     for line in output.splitlines():
         name, _, service = line.strip().partition("\t")
-        if _NAME.fullmatch(name):
-            out.append((name, service.strip() if _NAME.fullmatch(service.strip()) else ""))
+        if is_container_name(name):
+            out.append((name, service.strip() if is_container_name(service.strip()) else ""))
     return out
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from postaltop.core.actions.plan import NO_WEBHOOKS, ActionPlan, Check, PlanError, Snapshot, Sql
 from postaltop.core.actions.refs import ServerRef
+from postaltop.core.sqltext import like_escape
 
 HOLD_EXPIRY_S = 7 * 86400
 """``postal.default_maximum_hold_expiry_days`` (7) in seconds."""
@@ -70,10 +71,6 @@ class MailFilter:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _conditions(f: MailFilter, alias: str = "m") -> tuple[str, tuple[object, ...]]:
     sql: list[str] = [f"{alias}.scope = 'outgoing'"]
     params: list[object] = []
@@ -88,13 +85,13 @@ def _conditions(f: MailFilter, alias: str = "m") -> tuple[str, tuple[object, ...
         if not domain or "@" in domain:
             raise PlanError(f"invalid recipient domain {f.recipient_domain!r}")
         sql.append(f"{alias}.rcpt_to LIKE %s")
-        params.append("%@" + _like_escape(domain))
+        params.append("%@" + like_escape(domain))
     if f.hold_reason:
         sql.append(
             f"(SELECT d.details FROM {_DEL} d WHERE d.message_id = {alias}.id "
             "ORDER BY d.id DESC LIMIT 1) LIKE %s"
         )
-        params.append("%" + _like_escape(f.hold_reason.strip()) + "%")
+        params.append("%" + like_escape(f.hold_reason.strip()) + "%")
     if f.older_than_s is not None:
         sql.append(f"{alias}.timestamp < UNIX_TIMESTAMP(NOW(6)) - %s")
         params.append(float(f.older_than_s))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import upper_quantile
 from memory import peak_rss_mb
 
 from postaltop.core.alerts import Scope, ScopeKind
@@ -71,8 +72,8 @@ def main() -> None:
     times.sort()
     cpu.sort()
     p50 = statistics.median(times)
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    cpu_p99 = cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))]
+    p99 = upper_quantile(times, 0.99)
+    cpu_p99 = upper_quantile(cpu, 0.99)
     load = os.getloadavg()[0]
     print(f"simulated {minutes} min in {setup_s:.1f}s; {redraws} redraws over {len(WINDOWS)} windows")
     print(

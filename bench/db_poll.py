@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import percentile
 from memory import peak_rss_mb
 
 from postaltop.sources.postal_db import PostalDbSource
@@ -38,12 +39,6 @@ TARGET_P95_MS = 50.0
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def merged_ceiling_cycle(source: PostalDbSource, queries: int) -> float:

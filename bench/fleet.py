@@ -42,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import upper_quantile  # noqa: E402
 from ingest import generate  # noqa: E402  (bench/ingest.py: realistic Postal v3 lines)
 from memory import peak_rss_mb  # noqa: E402
 
@@ -270,7 +271,7 @@ async def _stream(
     cpu = (usage1.ru_utime - usage0.ru_utime + usage1.ru_stime - usage0.ru_stime) / wall * 100
     lost = sum(per_host - checker.received(h.name) for h in hosts)
     lags.sort()
-    p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))] if lags else 0.0
+    p99 = upper_quantile(lags, 0.99) if lags else 0.0
     return {
         "lines": checker.lines,
         "expected": expected,

@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import upper_quantile
 from memory import peak_rss_mb
 
 from postaltop.config import UiConfig
@@ -55,10 +56,7 @@ def log(message: str) -> None:
 
 
 def p99(values: list[float]) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return upper_quantile(values, 0.99)
 
 
 Polls = list[tuple[int, list[PollResult]]]

@@ -1,4 +1,4 @@
-"""Benchmark: a fleet of SSH hosts streaming live into the real engine (issue 5, item 8).
+"""Benchmark: a fleet of SSH hosts streaming live into the real engine.
 
 ``--hosts`` hosts (default 20) each stream one Postal log at ``--rate`` lines/s (default 1,000) for
 ``--seconds`` (default 60) through real OpenSSH ``sshd`` processes on loopback

@@ -1,4 +1,4 @@
-"""The demo executor: the same plans applied to the simulator with Postal's semantics (issue 7 Done-when)."""
+"""The demo executor: the same plans applied to the simulator with Postal's semantics."""
 
 from __future__ import annotations
 

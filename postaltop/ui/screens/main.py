@@ -306,7 +306,7 @@ class MainScreen(Screen[None]):
         self.notify(f"Exported {count:,} lines to {path}", markup=False, timeout=8)
         return count
 
-    # -- servers table (issue 4) --
+    # -- servers table --
 
     @property
     def servers_table(self) -> ServersTable:
@@ -339,7 +339,7 @@ class MainScreen(Screen[None]):
                 timeout=4,
             )
 
-    # -- message trace (issue 5) --
+    # -- message trace --
 
     def action_trace_message(self) -> None:
         """Open the trace of the message the selected event is about."""
@@ -349,7 +349,7 @@ class MainScreen(Screen[None]):
             return
         open_trace(self.app, self.engine.store, record_at(self.engine.store, seq).text)
 
-    # -- detection: chart, alerts, inline markers (issue 6) --
+    # -- detection: chart, alerts, inline markers --
 
     def panel_marker_target(self, marker: object) -> None:
         """Give the log panel the inline-marker lookup (called once while composing)."""

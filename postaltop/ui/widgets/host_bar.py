@@ -16,7 +16,7 @@ def _state_class(state: str) -> str:
         return "-ok"
     if state.startswith(("error", "disconnected", "failed")):
         return "-bad"
-    # SSH host states (issue 5, postaltop.sources.log_runner.state_text)
+    # SSH host states (postaltop.sources.log_runner.state_text)
     if state.startswith("connected"):
         return "-ok"
     if state.startswith(("auth failed", "host key", "HOST KEY", "no log source")):
@@ -112,7 +112,7 @@ class HostBar(Horizontal):
             self.mode = mode
             self.query_one("#mode", Static).update(Text(mode))
 
-    # -- Postal versions (issue 8) --
+    # -- Postal versions --
 
     def show_versions(self, versions: dict[str, str]) -> None:
         """Show each host's Postal version state after its rate (shown from the next refresh)."""

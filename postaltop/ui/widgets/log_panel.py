@@ -168,7 +168,7 @@ class LogPanel(ScrollView, can_focus=True):
         self._frame_selected: int | None = None
         self._thumb_drawn: tuple[bool, int, int, int] | None = None
         self.marker: Callable[[int], str | None] | None = None
-        """Inline alert markers (issue 6): seq -> style of a mark in the first cell, or None."""
+        """Inline alert markers: seq -> style of a mark in the first cell, or None."""
 
     # -- data -------------------------------------------------------------------------
 

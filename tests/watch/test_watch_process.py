@@ -191,3 +191,47 @@ def test_watch_usage_errors() -> None:
     assert result.returncode == 2 and b"normal, fast, high, max" in result.stderr
     result = subprocess.run([*WATCH, "--demo", "--scenario", "nope"], capture_output=True, timeout=60)
     assert result.returncode == 2 and b"compromised-credential" in result.stderr
+
+
+def _events(log_path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+
+
+def _wait_for(log_path: Path, event: str, timeout: float = 60.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in _events(log_path) if e.get("event") == event]
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no {event!r} in {log_path.read_text()[-2000:]}")
+
+
+def test_watch_sighup_reloads_what_can_change_and_says_what_needs_a_restart(tmp_path: Path) -> None:
+    config = tmp_path / "postaltop.toml"
+    config.write_text("[actions]\nenabled = false\n\n[detection]\nenabled = false\n")
+    config.chmod(0o600)
+    log_path = tmp_path / "watch.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [*WATCH, "--config", str(config), "--demo", "--metrics-address", "off"], stderr=log_file
+        )
+    try:
+        _wait_for(log_path, "started")
+        disabled = _wait_for(log_path, "detection_disabled")
+        assert "enabled = false" in str(disabled["reason"])
+        config.write_text("[actions]\nenabled = true\n\n[detection]\nenabled = true\n")
+        proc.send_signal(signal.SIGHUP)
+        reloaded = _wait_for(log_path, "reloaded")
+        assert reloaded["applied"] == ["actions"] and reloaded["restart_needed"] == ["detection"]
+        config.write_text("[actions]\nenabled = 3 = 4\n")
+        proc.send_signal(signal.SIGHUP)
+        failed = _wait_for(log_path, "reload_failed")
+        assert "postaltop.toml" in str(failed["error"])
+        assert proc.poll() is None  # a bad file changes nothing: still running
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from postaltop.ui.themes import THEME_ORDER
 
-if TYPE_CHECKING:
-    from postaltop.ui.app import PostaltopApp
+
+class ThemedApp(Protocol):
+    """What the palette calls on the app (``postaltop.ui.app.PostaltopApp``)."""
+
+    async def run_action(self, action: str, default_namespace: Any = None) -> bool:
+        """Run a Textual action string."""
+
+    def set_theme(self, name: str) -> None:
+        """Switch theme."""
 
 
 class PostaltopCommands(Provider):
     """postaltop's own commands."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        app: PostaltopApp = self.app  # type: ignore[assignment]
+        app: ThemedApp = self.app  # type: ignore[assignment]
         commands: list[tuple[str, str, Callable[[], object]]] = [
             ("Filter", "Focus the filter input (/)", partial(app.run_action, "screen.focus_filter")),
             (

@@ -8,13 +8,10 @@ hour from the Internet (sometimes with hostile EHLO names), a Ruby thread crash 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 from postaltop.core.sim import lines as L
+from postaltop.core.sim.ports import Action, FleetPort
 from postaltop.core.sim.traffic import day_factor, next_arrival
-
-if TYPE_CHECKING:
-    from postaltop.core.sim.fleet import Action, Fleet
 
 SMTP_HOSTS = ("mx1", "mx2")
 WORKER_HOSTS = ("mx1", "mx2", "mx3")
@@ -33,7 +30,7 @@ def next_slot(now: float, period: int, offset: int) -> float:
 class Background:
     """Schedules and renders the fleet's background activity."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: FleetPort) -> None:
         self.fleet = fleet
 
     def install(self) -> None:

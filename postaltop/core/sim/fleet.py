@@ -15,7 +15,7 @@ an output heap until ``advance`` reaches them.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from heapq import heappop, heappush
 
@@ -30,6 +30,7 @@ from postaltop.core.sim.model import (
     MailServer,
     build_installation,
 )
+from postaltop.core.sim.ports import Action
 from postaltop.core.sim.scenarios import SCENARIOS, Param, Scenario
 from postaltop.core.sim.traffic import (
     RECIPIENTS_PER_MESSAGE,
@@ -49,9 +50,6 @@ HOST_COMPONENTS: dict[str, tuple[str, ...]] = {
     "mx3": ("worker",),
 }
 """Which Postal containers run on which simulated host."""
-
-
-Action = Callable[[float], object]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from postaltop.core.sim.ports import FleetPort
+
 if TYPE_CHECKING:
-    from postaltop.core.sim.fleet import Fleet
     from postaltop.core.sim.model import Credential, Domain, MailServer
 
 Param = float | str
@@ -30,7 +31,7 @@ class Scenario:
         self.rng = rng
         self.start = start
 
-    def install(self, fleet: Fleet) -> None:
+    def install(self, fleet: FleetPort) -> None:
         """Schedule the scenario's own actions on ``fleet`` (called once, at construction)."""
 
     def volume_factor(self, server: MailServer, ts: float) -> float:
@@ -119,7 +120,7 @@ class BruteForce(Scenario):
         frac = (ts - self.start - self.onset) / self.duration
         return self.first_rate + (self.last_rate - self.first_rate) * frac
 
-    def install(self, fleet: Fleet) -> None:
+    def install(self, fleet: FleetPort) -> None:
         """Schedule the first attacker connection at the onset."""
         helo = self.rng.choice(("User", "ylmf-pc", "WIN-CLJ1B0GQ6JP"))
 
@@ -155,7 +156,7 @@ class CompromisedCredential(Scenario):
         self.victim_id = -1
         self.spam_domains: list[str] = []
 
-    def _add_spam_domains(self, fleet: Fleet) -> None:
+    def _add_spam_domains(self, fleet: FleetPort) -> None:
         """Add the harvested list's domains to the installation (weight 0: normal traffic skips them)."""
         from postaltop.core.sim.model import Domain
 
@@ -171,14 +172,14 @@ class CompromisedCredential(Scenario):
         # the fleet's recipient picker keeps one weight per domain
         fleet._domain_weights.extend([0.0] * self.new_domains)
 
-    def _recipient(self, fleet: Fleet) -> str:
+    def _recipient(self, fleet: FleetPort) -> str:
         if self.spam_domains and self.rng.random() < self.new_share:
             role = self.rng.choice(("info", "sales", "admin", "contact", "office"))
             local = f"{role}{self.rng.randrange(1000)}"
             return f"{local}@{self.rng.choice(self.spam_domains)}"
         return fleet.pick_recipient(self.rng)[0]
 
-    def install(self, fleet: Fleet) -> None:
+    def install(self, fleet: FleetPort) -> None:
         """Schedule the spammer's sessions with the victim credential (mailing many new domains)."""
         victim = fleet.installation.server(self.server).credential(self.credential)
         self.victim_id = victim.id

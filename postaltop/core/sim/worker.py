@@ -8,13 +8,10 @@ Every outcome is logged with Postal's exact texts and counted in :class:`~.model
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from postaltop.core.sim import lines as L
 from postaltop.core.sim.model import Credential, Domain, MailServer
-
-if TYPE_CHECKING:
-    from postaltop.core.sim.fleet import Fleet
+from postaltop.core.sim.ports import FleetPort
 
 MAX_ATTEMPTS = 18
 """``postal.default_maximum_delivery_attempts``."""
@@ -68,7 +65,7 @@ class _Sender:
 class Dequeuer:
     """The worker processes of the fleet (``WORKER_THREADS`` = 2 per host)."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: FleetPort) -> None:
         self.fleet = fleet
         self._ready: dict[str, list[QueuedMessage]] = {}
 

@@ -106,6 +106,48 @@ def attach_detection(monitor: Monitor | None, feed: Callable[[NotificationEvent]
 
 async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogger) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status (0, or 2 for a configuration problem)."""
+    prepared = _prepare(loaded, options, log)
+    if isinstance(prepared, int):
+        return prepared
+    runtime, dispatcher, exporter = prepared
+    feed = AlertFeed(dispatcher, log)
+    attach_detection(runtime.monitor, feed)
+    if runtime.monitor is None:
+        log.log("detection_disabled", "warning", reason="[detection] enabled = false in the configuration")
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(runtime, log))
+    log.log(
+        "started",
+        mode="demo" if options.demo else "live",
+        scenario=options.scenario if options.demo else None,
+        speed=options.speed,
+        channels=[c.name for c in dispatcher.channels],
+        record=str(options.record) if options.record else None,
+    )
+    notify_task = asyncio.create_task(dispatcher.run(tick_every=options.tick), name="notify")
+    house_task = asyncio.create_task(
+        _housekeeping(options.tick, exporter, feed, runtime.recorder, SourceStateLog(log))
+    )
+    try:
+        return await _until_stopped(runtime, stop, log)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+        await _cancel([house_task])
+        await dispatcher.flush(FLUSH_TIMEOUT_S)
+        await _cancel([notify_task])
+        runtime.stop()
+        exporter.close()
+        _log_stopped(log, runtime, dispatcher)
+
+
+def _prepare(
+    loaded: LoadedSettings, options: WatchOptions, log: JsonLogger
+) -> tuple[Runtime, Dispatcher, MetricsExporter] | int:
+    """The dispatcher, the started runtime and the metrics endpoint; an exit status (2) when one cannot be."""
     from postaltop.notify.setup import build_dispatcher
 
     settings = loaded.settings
@@ -122,8 +164,9 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
         log.log("config_error", "error", error=problem)
         return 2
     runtime = build_runtime(loaded, _runtime_options(options))
-    engine = runtime.engine
-    exporter = MetricsExporter(engine, top_domains=settings.database.top_domains if settings.database else 10)
+    exporter = MetricsExporter(
+        runtime.engine, top_domains=settings.database.top_domains if settings.database else 10
+    )
     exporter.attach()
     exporter.notifications = lambda: _notification_counts(dispatcher)
     if options.metrics_address:
@@ -141,31 +184,13 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
         problem = f"cannot record to {options.record}: {exc.strerror or exc}"
         log.log("config_error", "error", error=problem)
         return 2
-    recorder = runtime.recorder
-    feed = AlertFeed(dispatcher, log)
-    attach_detection(runtime.monitor, feed)
-    if runtime.monitor is None:
-        log.log("detection_disabled", "warning", reason="[detection] enabled = false in the configuration")
+    return runtime, dispatcher, exporter
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(runtime, log))
-    log.log(
-        "started",
-        mode="demo" if options.demo else "live",
-        scenario=options.scenario if options.demo else None,
-        speed=options.speed,
-        channels=[c.name for c in dispatcher.channels],
-        record=str(options.record) if options.record else None,
-    )
-    tasks = [asyncio.create_task(engine.run(), name="engine")]
+
+async def _until_stopped(runtime: Runtime, stop: asyncio.Event, log: JsonLogger) -> int:
+    """Run the engine and the sources until ``stop`` is set (0) or one of them fails (1)."""
+    tasks = [asyncio.create_task(runtime.engine.run(), name="engine")]
     tasks += [asyncio.create_task(source.run(), name=source.name) for source in runtime.sources]
-    notify_task = asyncio.create_task(dispatcher.run(tick_every=options.tick), name="notify")
-    house_task = asyncio.create_task(
-        _housekeeping(options.tick, exporter, feed, recorder, SourceStateLog(log))
-    )
     stopper = asyncio.create_task(stop.wait())
     code = 0
     try:
@@ -177,31 +202,31 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
                 log.log("task_failed", "error", task=task.get_name(), error=problem)
                 code = 1
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(signum)
-        for task in [*tasks, house_task, stopper]:
-            task.cancel()
-        for task in [*tasks, house_task, stopper]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await dispatcher.flush(FLUSH_TIMEOUT_S)
-        notify_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await notify_task
-        runtime.stop()
-        exporter.close()
-        stats = dispatcher.stats
-        log.log(
-            "stopped",
-            lines=engine.stats.ingested,
-            notifications=stats.notified,
-            deduplicated=stats.deduplicated,
-            delivered=stats.delivered,
-            dead_letters=stats.dead_letters,
-            silenced=stats.silenced,
-            recorded=recorder.records if recorder is not None else None,
-        )
+        await _cancel([*tasks, stopper])
     return code
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _log_stopped(log: JsonLogger, runtime: Runtime, dispatcher: Dispatcher) -> None:
+    stats = dispatcher.stats
+    recorder = runtime.recorder
+    log.log(
+        "stopped",
+        lines=runtime.engine.stats.ingested,
+        notifications=stats.notified,
+        deduplicated=stats.deduplicated,
+        delivered=stats.delivered,
+        dead_letters=stats.dead_letters,
+        silenced=stats.silenced,
+        recorded=recorder.records if recorder is not None else None,
+    )
 
 
 async def _housekeeping(

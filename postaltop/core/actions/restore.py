@@ -60,6 +60,48 @@ def changed_rows(
     return inserted, deleted, updated
 
 
+def _remove(table: str, row: Row) -> Sql:
+    """Delete a row the action inserted (matched on every column)."""
+    where, params = _match(row)
+    return Sql(f"DELETE FROM {table} WHERE {where}", params, "one", secret=_secret(list(row)))
+
+
+def _reinsert(table: str, row: Row) -> Sql:
+    """Insert back a row the action deleted, with every column as it was."""
+    cols = ", ".join(_col(c) for c in row)
+    marks = ", ".join(["%s"] * len(row))
+    return Sql(
+        f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+        tuple(row.values()),
+        "one",
+        secret=_secret(list(row)),
+    )
+
+
+def _restore(table: str, old: Row, new: Row) -> Sql:
+    """Set back the columns the action changed, where the row is still exactly as the action left it."""
+    diff = [c for c in old if old[c] != new.get(c)]
+    sets = ", ".join(f"{_col(c)} = %s" for c in diff)
+    where, params = _match(new)
+    hidden = (*_secret(diff), *_secret(list(new), len(diff)))
+    return Sql(
+        f"UPDATE {table} SET {sets} WHERE {where}", (*(old[c] for c in diff), *params), "one", secret=hidden
+    )
+
+
+def _gone_check(table: str, row_id: Any, what: str) -> Check:
+    """Verification after commit: no row has ``row_id`` any more."""
+    return Check(Sql(f"SELECT COUNT(*) FROM {table} WHERE `id` = %s", (row_id,)), 0, what)
+
+
+def _count_check(table: str, row: Row, expected: int, what: str) -> Check:
+    """Verification after commit: ``expected`` rows match ``row`` on every column."""
+    where, params = _match(row)
+    return Check(
+        Sql(f"SELECT COUNT(*) FROM {table} WHERE {where}", params, secret=_secret(list(row))), expected, what
+    )
+
+
 def undo_plan(
     original: ActionPlan | Mapping[str, Any],
     audit_id: int,
@@ -81,62 +123,18 @@ def undo_plan(
         inserted, deleted, updated = changed_rows(list(before.get(label, [])), list(after.get(label, [])))
         ids: list[Any] = []
         for row in inserted:
-            where, params = _match(row)
-            statements.append(
-                Sql(f"DELETE FROM {table} WHERE {where}", params, "one", secret=_secret(list(row)))
-            )
-            checks.append(
-                Check(
-                    Sql(f"SELECT COUNT(*) FROM {table} WHERE `id` = %s", (row["id"],)),
-                    0,
-                    f"{label} #{row['id']} removed",
-                )
-            )
+            statements.append(_remove(table, row))
+            checks.append(_gone_check(table, row["id"], f"{label} #{row['id']} removed"))
             ids.append(row["id"])
             counts["deleted"] += 1
         for row in deleted:
-            cols = ", ".join(_col(c) for c in row)
-            marks = ", ".join(["%s"] * len(row))
-            hidden = _secret(list(row))
-            statements.append(
-                Sql(
-                    f"INSERT INTO {table} ({cols}) VALUES ({marks})",
-                    tuple(row.values()),
-                    "one",
-                    secret=hidden,
-                )
-            )
-            where, params = _match(row)
-            checks.append(
-                Check(
-                    Sql(f"SELECT COUNT(*) FROM {table} WHERE {where}", params, secret=hidden),
-                    1,
-                    f"{label} #{row['id']} back",
-                )
-            )
+            statements.append(_reinsert(table, row))
+            checks.append(_count_check(table, row, 1, f"{label} #{row['id']} back"))
             ids.append(row["id"])
             counts["re-inserted"] += 1
         for old, new in updated:
-            diff = [c for c in old if old[c] != new.get(c)]
-            sets = ", ".join(f"{_col(c)} = %s" for c in diff)
-            where, params = _match(new)
-            hidden = (*_secret(diff), *_secret(list(new), len(diff)))
-            statements.append(
-                Sql(
-                    f"UPDATE {table} SET {sets} WHERE {where}",
-                    (*(old[c] for c in diff), *params),
-                    "one",
-                    secret=hidden,
-                )
-            )
-            where, params = _match(old)
-            checks.append(
-                Check(
-                    Sql(f"SELECT COUNT(*) FROM {table} WHERE {where}", params, secret=_secret(list(old))),
-                    1,
-                    f"{label} #{old['id']} restored",
-                )
-            )
+            statements.append(_restore(table, old, new))
+            checks.append(_count_check(table, old, 1, f"{label} #{old['id']} restored"))
             ids.append(old["id"])
             counts["restored"] += 1
         if ids:

@@ -134,50 +134,58 @@ def render_markdown(data: ReportData) -> str:
     else:
         out.append("No problems were flagged and no findings recorded.")
     out += ["", "## Findings", ""]
-    for step in data.steps:
-        finding = data.findings.get(step.id)
-        if finding is None:
-            out.append(f"- **{_md(step.title)}**: not reviewed")
-        elif finding.nothing_found:
-            note = f" ({_md(finding.note)})" if finding.note else ""
-            out.append(f"- **{_md(step.title)}**: nothing found{note}")
-        else:
-            line = f"- **{_md(step.title)}**: {finding.severity.upper()} — {_md(finding.note or '(no note)')}"
-            if finding.follow_up:
-                line += f"; follow-up: {_md(finding.follow_up)}"
-            out.append(line)
+    out += [_md_finding(step, data.findings.get(step.id)) for step in data.steps]
     out += ["", "## Compared with the previous review", ""]
-    if data.previous is None:
-        out.append("No earlier finished review to compare with.")
-    else:
-        out.append(f"Previous review #{data.previous.id}: {data.previous.window.label()}")
-        out.append("")
-        out += _md_table(("step", "figure", "previous", "now", "change"), comparison_rows(data))
-        follow = [f for f in data.previous.findings if f.follow_up and not f.nothing_found]
-        if follow:
-            out += ["", "Follow-ups recorded last time:", ""]
-            out += [f"- {_md(f.follow_up)} ({_md(f.step_id)}, {f.severity})" for f in follow]
+    out += _md_previous(data)
     for ev in data.evidence:
-        out += ["", f"## {_md(ev.title)}", ""]
-        out += [f"- {_md(s)}" for s in ev.summary]
-        if ev.note:
-            out += ["", f"_{_md(ev.note)}_"]
-        for chart in ev.charts:
-            out += ["", *("    " + line for line in render_chart(chart))]
-        for table in ev.tables:
-            out += ["", f"**{_md(table.title)}**", ""]
-            out += _md_table(table.headers, table.rows) if table.rows else ["(none)"]
-        if ev.lines:
-            shown = ev.lines[-REPORT_LINES:]
-            out += [
-                "",
-                f"Matching log lines (last {len(shown)} of {ev.line_total:,}; "
-                f"filter: {_md(ev.filter_text)}):",
-                "",
-            ]
-            out += [f"    {line.host} {display_text(line.text)}" for line in shown]
+        out += _md_evidence(ev)
     out.append("")
     return "\n".join(out)
+
+
+def _md_finding(step: Step, finding: Finding | None) -> str:
+    if finding is None:
+        return f"- **{_md(step.title)}**: not reviewed"
+    if finding.nothing_found:
+        note = f" ({_md(finding.note)})" if finding.note else ""
+        return f"- **{_md(step.title)}**: nothing found{note}"
+    line = f"- **{_md(step.title)}**: {finding.severity.upper()} — {_md(finding.note or '(no note)')}"
+    if finding.follow_up:
+        line += f"; follow-up: {_md(finding.follow_up)}"
+    return line
+
+
+def _md_previous(data: ReportData) -> list[str]:
+    if data.previous is None:
+        return ["No earlier finished review to compare with."]
+    out = [f"Previous review #{data.previous.id}: {data.previous.window.label()}", ""]
+    out += _md_table(("step", "figure", "previous", "now", "change"), comparison_rows(data))
+    follow = [f for f in data.previous.findings if f.follow_up and not f.nothing_found]
+    if follow:
+        out += ["", "Follow-ups recorded last time:", ""]
+        out += [f"- {_md(f.follow_up)} ({_md(f.step_id)}, {f.severity})" for f in follow]
+    return out
+
+
+def _md_evidence(ev: Evidence) -> list[str]:
+    out = ["", f"## {_md(ev.title)}", ""]
+    out += [f"- {_md(s)}" for s in ev.summary]
+    if ev.note:
+        out += ["", f"_{_md(ev.note)}_"]
+    for chart in ev.charts:
+        out += ["", *("    " + line for line in render_chart(chart))]
+    for table in ev.tables:
+        out += ["", f"**{_md(table.title)}**", ""]
+        out += _md_table(table.headers, table.rows) if table.rows else ["(none)"]
+    if ev.lines:
+        shown = ev.lines[-REPORT_LINES:]
+        out += [
+            "",
+            f"Matching log lines (last {len(shown)} of {ev.line_total:,}; filter: {_md(ev.filter_text)}):",
+            "",
+        ]
+        out += [f"    {line.host} {display_text(line.text)}" for line in shown]
+    return out
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -236,16 +244,7 @@ def render_html(data: ReportData) -> str:
         out.append("<p>No problems were flagged and no findings recorded.</p>")
     out.append("<h2>Findings</h2><ul>")
     for step in data.steps:
-        finding = data.findings.get(step.id)
-        if finding is None:
-            state = "not reviewed"
-        elif finding.nothing_found:
-            state = "nothing found" + (f" ({finding.note})" if finding.note else "")
-        else:
-            state = f"{finding.severity.upper()} — {finding.note or '(no note)'}"
-            if finding.follow_up:
-                state += f"; follow-up: {finding.follow_up}"
-        out.append(f"<li><b>{_h(step.title)}</b>: {_h(state)}</li>")
+        out.append(f"<li><b>{_h(step.title)}</b>: {_h(_finding_state(data.findings.get(step.id)))}</li>")
     out.append("</ul><h2>Compared with the previous review</h2>")
     if data.previous is None:
         out.append("<p>No earlier finished review to compare with.</p>")
@@ -253,23 +252,37 @@ def render_html(data: ReportData) -> str:
         out.append(f"<p>Previous review #{data.previous.id}: {_h(data.previous.window.label())}</p>")
         out += _html_table(("step", "figure", "previous", "now", "change"), comparison_rows(data))
     for ev in data.evidence:
-        out.append(f"<h2>{_h(ev.title)}</h2><ul>")
-        out += [f"<li>{_h(s)}</li>" for s in ev.summary]
-        out.append("</ul>")
-        if ev.note:
-            out.append(f"<p><i>{_h(ev.note)}</i></p>")
-        for chart in ev.charts:
-            # one line at a time: a newline given to the sanitiser would be shown as ``^J``
-            out.append("<pre>" + "\n".join(_h(line) for line in render_chart(chart)) + "</pre>")
-        for table in ev.tables:
-            out.append(f"<h3>{_h(table.title)}</h3>")
-            out += _html_table(table.headers, table.rows) if table.rows else ["<p>(none)</p>"]
-        if ev.lines:
-            shown = ev.lines[-REPORT_LINES:]
-            out.append(f"<p>Matching log lines (last {len(shown)} of {ev.line_total:,}):</p>")
-            out.append("<pre>" + "\n".join(_h(f"{x.host} {x.text}") for x in shown) + "</pre>")
+        out += _html_evidence(ev)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _finding_state(finding: Finding | None) -> str:
+    if finding is None:
+        return "not reviewed"
+    if finding.nothing_found:
+        return "nothing found" + (f" ({finding.note})" if finding.note else "")
+    state = f"{finding.severity.upper()} — {finding.note or '(no note)'}"
+    if finding.follow_up:
+        state += f"; follow-up: {finding.follow_up}"
+    return state
+
+
+def _html_evidence(ev: Evidence) -> list[str]:
+    out = [f"<h2>{_h(ev.title)}</h2><ul>", *(f"<li>{_h(s)}</li>" for s in ev.summary), "</ul>"]
+    if ev.note:
+        out.append(f"<p><i>{_h(ev.note)}</i></p>")
+    for chart in ev.charts:
+        # one line at a time: a newline given to the sanitiser would be shown as ``^J``
+        out.append("<pre>" + "\n".join(_h(line) for line in render_chart(chart)) + "</pre>")
+    for table in ev.tables:
+        out.append(f"<h3>{_h(table.title)}</h3>")
+        out += _html_table(table.headers, table.rows) if table.rows else ["<p>(none)</p>"]
+    if ev.lines:
+        shown = ev.lines[-REPORT_LINES:]
+        out.append(f"<p>Matching log lines (last {len(shown)} of {ev.line_total:,}):</p>")
+        out.append("<pre>" + "\n".join(_h(f"{x.host} {x.text}") for x in shown) + "</pre>")
+    return out
 
 
 def render(data: ReportData, fmt: str) -> str:

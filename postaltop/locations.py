@@ -80,6 +80,6 @@ def known_hosts_path() -> Path:
 
 def ensure_dir(path: Path) -> Path:
     """Create ``path`` (private to the user: mode 0700) if needed and return it."""
-    from postaltop.store.private import private_dir
+    from postaltop.private_files import private_dir
 
     return private_dir(path, own=True)

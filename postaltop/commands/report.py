@@ -350,7 +350,7 @@ def _run(args: argparse.Namespace) -> int:
         args.format,
     )  # fmt: skip
     if args.output is not None:
-        from postaltop.store.private import write_private_text
+        from postaltop.private_files import write_private_text
 
         write_private_text(args.output, text)
         print(f"report written to {args.output}", file=sys.stderr)

@@ -214,7 +214,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     if text is not None and source is not None:
         check_password_file_mode(source, file_data)
     if settings.database is not None and settings.database.password_file is not None:
-        from postaltop.notify.secrets import SecretError, read_secret
+        from postaltop.config.secrets import SecretError, read_secret
 
         try:
             read_secret("database.password_file", None, settings.database.password_file)

@@ -63,7 +63,7 @@ def resolve_db_password(
     if var in env:
         return ResolvedPassword(SecretStr(env[var]), f"environment variable {var}")
     if db.password_file is not None:
-        from postaltop.notify.secrets import SecretError, read_secret
+        from postaltop.config.secrets import SecretError, read_secret
 
         try:
             secret = read_secret("database.password_file", None, db.password_file)

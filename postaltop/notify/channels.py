@@ -20,8 +20,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
+from postaltop.core.notification import NotificationEvent
 from postaltop.notify import content
-from postaltop.notify.event import NotificationEvent
 
 
 class DeliveryError(Exception):

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from postaltop.notify.event import NotificationEvent
+from postaltop.core.notification import NotificationEvent
 
 PAGERDUTY_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
 SOURCE = "postaltop"

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postaltop.core.notification import NotificationEvent, severity_rank
 from postaltop.notify.channels import Channel, DeliveryError
-from postaltop.notify.event import NotificationEvent, severity_rank
-from postaltop.store.private import open_private_text
+from postaltop.private_files import open_private_text
 
 if TYPE_CHECKING:
     from postaltop.notify.silences import SilenceGate

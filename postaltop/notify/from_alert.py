@@ -8,8 +8,8 @@ alerts are not notified (their resolve still is, when they had been notified).
 from __future__ import annotations
 
 from postaltop.core.alerts import Alert, AlertEvent, Transition
+from postaltop.core.notification import NotificationEvent
 from postaltop.core.sanitize import display_text
-from postaltop.notify.event import NotificationEvent
 
 RUNBOOK_ANCHORS: dict[str, str] = {
     "auth_failures": "alert-smtp-auth-brute-force",

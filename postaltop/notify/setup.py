@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from postaltop import locations
+from postaltop.config.secrets import read_secret
 from postaltop.config.sections.notify import NotifyConfig
 from postaltop.notify.channels import (
     AlertmanagerChannel,
@@ -15,7 +16,6 @@ from postaltop.notify.channels import (
     SlackChannel,
 )
 from postaltop.notify.dispatcher import Dispatcher, LogFn, RetryPolicy
-from postaltop.notify.secrets import read_secret
 from postaltop.notify.silences import SilenceGate
 from postaltop.store.incidents import IncidentStore
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import re2
 
+from postaltop.core.notification import NotificationEvent
 from postaltop.notify.content import alertmanager_labels
-from postaltop.notify.event import NotificationEvent
 
 CACHE_SECONDS = 5.0
 """How long one read of the silences is reused."""

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from postaltop.core.dbmetrics import PollResult
-from postaltop.notify.event import NotificationEvent
+from postaltop.core.notification import NotificationEvent
+from postaltop.private_files import open_private_binary
 from postaltop.recording.records import (
     FORMAT_VERSION,
     AlertRecord,
@@ -21,7 +22,6 @@ from postaltop.recording.records import (
     decode,
     encode,
 )
-from postaltop.store.private import open_private_binary
 
 FLUSH_SECONDS = 1.0
 """Longest time a written record may sit in the compressor before it is flushed to the file."""

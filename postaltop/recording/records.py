@@ -21,7 +21,7 @@ from postaltop.core.dbmetrics import (
     ServerSample,
     WindowCounts,
 )
-from postaltop.notify.event import NotificationEvent
+from postaltop.core.notification import NotificationEvent
 
 FORMAT_VERSION = 1
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from postaltop.notify.event import NotificationEvent
+from postaltop.core.notification import NotificationEvent
 from postaltop.recording.file import read_header, read_records
 from postaltop.recording.records import (
     AlertRecord,

@@ -30,7 +30,7 @@ from typing import Any
 
 from postaltop import locations
 from postaltop.core.actions.plan import Row, redact_rows
-from postaltop.store.private import connect_private, open_private_text, private_dir
+from postaltop.private_files import connect_private, open_private_text, private_dir
 
 UNDOABLE_RESULTS = ("ok", "verify-failed", "unknown")
 """Results whose rows may have changed: an undo is offered (its own drift checks refuse a no-op)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from postaltop import locations
 from postaltop.core.alerts import Scope
 from postaltop.core.baseline import MAX_WEEKS, Baselines
-from postaltop.store.private import connect_private
+from postaltop.private_files import connect_private
 
 FILE_NAME = "baselines.sqlite3"
 

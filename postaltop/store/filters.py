@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postaltop import locations
-from postaltop.store.private import replace_private
+from postaltop.private_files import replace_private
 
 FILE_NAME = "filters.json"
 HISTORY_LIMIT = 50

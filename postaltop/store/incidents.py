@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from postaltop import locations
-from postaltop.notify.event import NotificationEvent
+from postaltop.core.notification import NotificationEvent
 from postaltop.store.baselines import open_private
 
 FILE_NAME = "notified-incidents.sqlite3"

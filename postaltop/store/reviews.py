@@ -20,7 +20,7 @@ from postaltop.core.review.checklist import Step, merge_steps, parse_checklist, 
 from postaltop.core.review.model import Evidence, Finding
 from postaltop.core.review.report import PreviousReview, ReportData, render
 from postaltop.core.review.window import Window
-from postaltop.store.private import connect_private, open_private_text
+from postaltop.private_files import connect_private, open_private_text
 
 FILE_NAME = "reviews.sqlite3"
 _SELECT = (

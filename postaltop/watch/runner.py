@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from postaltop.config import LoadedSettings
+from postaltop.config.secrets import SecretError
 from postaltop.core.alerts import AlertEvent
+from postaltop.core.notification import NotificationEvent
 from postaltop.metrics_export import MetricsExporter
 from postaltop.monitoring import Monitor
 from postaltop.notify.dispatcher import Dispatcher
-from postaltop.notify.event import NotificationEvent
-from postaltop.notify.secrets import SecretError
 from postaltop.recording.file import Recorder
 from postaltop.runtime import Runtime, RuntimeOptions, build_runtime
 from postaltop.watch.jsonlog import JsonLogger

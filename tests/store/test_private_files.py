@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from postaltop import locations
+from postaltop.private_files import open_private_text, private_dir, write_private_text
 from postaltop.recording.file import Recorder
 from postaltop.store.audit import AuditRecord, AuditStore
 from postaltop.store.baselines import open_private
 from postaltop.store.filters import FilterState, save_filter_state
-from postaltop.store.private import open_private_text, private_dir, write_private_text
 
 
 def _mode(path: Path) -> int:

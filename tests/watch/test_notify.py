@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from postaltop.config import ConfigError, effective_config_text, load_settings
+from postaltop.config.secrets import SecretError, read_secret
+from postaltop.core.notification import NotificationEvent
 from postaltop.notify.channels import AlertmanagerChannel, PagerDutyChannel, SlackChannel
 from postaltop.notify.dispatcher import Dispatcher, RetryPolicy
-from postaltop.notify.event import NotificationEvent
-from postaltop.notify.secrets import SecretError, read_secret
 from postaltop.notify.setup import build_channels
 from tests.watch.receiver import Receiver
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from postaltop.core.notification import NotificationEvent
 from postaltop.core.sim import Fleet
 from postaltop.engine import Engine
-from postaltop.notify.event import NotificationEvent
 from postaltop.recording.file import Recorder, RecordingError, read_header, read_records
 from postaltop.recording.records import AlertRecord, LinesRecord, MetricsRecord
 from postaltop.recording.replay import Recording, ReplayController

@@ -11,10 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from postaltop.config.sections.notify import AlertmanagerChannelConfig
+from postaltop.core.notification import NotificationEvent
 from postaltop.notify.channels import wall_clock_event
 from postaltop.notify.content import alertmanager_payload
 from postaltop.notify.dispatcher import Dispatcher
-from postaltop.notify.event import NotificationEvent
 from postaltop.notify.silences import Matcher, SilenceGate, parse_silences
 from postaltop.store.incidents import IncidentStore
 from tests.support.promstack import binary, running_alertmanager

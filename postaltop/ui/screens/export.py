@@ -17,7 +17,7 @@ from postaltop.core.events import LogEvent
 from postaltop.core.export import to_csv, to_jsonl
 from postaltop.core.logstore import LogStore
 from postaltop.core.view import FilteredView
-from postaltop.store.private import open_private_text
+from postaltop.private_files import open_private_text
 
 
 class ExportScreen(ModalScreen[Path | None]):

@@ -1,7 +1,10 @@
 """Ratios: bounce rate and spam rate over a sliding window, only once enough messages were sent.
 
-``rate = bad / sent`` over the last ``window`` minutes; nothing is flagged below ``min_volume`` sent
-messages, so "1 bounce out of 2" is not a 50 % bounce rate.
+``rate = bad / attempts`` over the last ``window`` minutes (deliveries counted by delivery time); nothing is
+flagged below ``min_volume`` attempts, so "1 bounce out of 2" is not a 50 % bounce rate. When a scope has a
+baseline ratio (its usual bounce rate from Postal's statistics, :meth:`RatioDetector.set_baseline`), the
+limits are at least ``baseline_warning``/``baseline_critical`` times that ratio: a server whose lists always
+bounce 10 % is flagged when that becomes 30 %, not every minute.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class RatioSettings:
     window_minutes: int = 10
     bounce: RatioLimits = RatioLimits(0.08, 0.15)
     spam: RatioLimits = RatioLimits(0.02, 0.05)
+    baseline_warning: float = 3.0
+    """A warning needs the ratio at least this multiple of the scope's baseline ratio ..."""
+    baseline_critical: float = 5.0
+    """... and a critical alert this multiple."""
 
 
 class RatioDetector:
@@ -40,6 +47,16 @@ class RatioDetector:
     def __init__(self, settings: RatioSettings | None = None) -> None:
         self.settings = settings or RatioSettings()
         self._sums: dict[Scope, deque[tuple[int, float, float, float]]] = {}
+        self._baselines: dict[tuple[Scope, str], float] = {}
+
+    def set_baseline(self, scope: Scope, metric: str, ratio: float) -> None:
+        """The usual ``metric`` (``bounce_rate``/``spam_rate``) of ``scope`` (ignored unless in [0, 1])."""
+        if finite(ratio) and 0.0 <= ratio <= 1.0:
+            self._baselines[(scope, metric)] = ratio
+
+    def baseline(self, scope: Scope, metric: str) -> float | None:
+        """The usual ratio of ``scope``, if known."""
+        return self._baselines.get((scope, metric))
 
     def update(self, scope: Scope, minute: int, sent: float, bounced: float, spam: float) -> list[Finding]:
         """Add one minute's counts for ``scope``; findings for ratios over their limits."""
@@ -67,16 +84,21 @@ class RatioDetector:
             if total < limits.min_volume:
                 continue
             rate = bad / total
-            if rate >= limits.critical:
-                severity, bound = Severity.CRITICAL, limits.critical
-            elif rate >= limits.warning:
-                severity, bound = Severity.WARNING, limits.warning
+            usual = self._baselines.get((scope, metric))
+            s = self.settings
+            warning = max(limits.warning, (usual or 0.0) * s.baseline_warning)
+            critical = max(limits.critical, (usual or 0.0) * s.baseline_critical)
+            if rate >= critical:
+                severity, bound = Severity.CRITICAL, critical
+            elif rate >= warning:
+                severity, bound = Severity.WARNING, warning
             else:
                 continue
             name = "bounce" if metric == "bounce_rate" else "spam"
+            normal = f", usually {usual:.1%}" if usual is not None else ""
             why = (
                 f"{name} rate {rate:.0%} over {self.settings.window_minutes} min "
-                f"({bad:.0f} of {total:.0f} sent; limit {bound:.0%})"
+                f"({bad:.0f} of {total:.0f} delivery attempts{normal}; limit {bound:.0%})"
             )
             out.append(
                 Finding(

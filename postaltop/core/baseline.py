@@ -290,6 +290,30 @@ class Baselines:
             False,
         )
 
+    def expect_daily(self, scope: Scope, metric: str, ts: float) -> Expectation:
+        """The hour-of-day expectation: samples of the same hour (±1) on every day kept, any weekday.
+
+        The fallback while the hour-of-week slot is still learning (a credential known from two days of
+        message history has no sample yet for this weekday's hour, but has this hour of the day before).
+        """
+        series = self.series.get((scope, metric))
+        if series is None or not math.isfinite(ts):
+            return LEARNING
+        hour = hour_of_week(ts - 1800.0) % 24
+        pool = [
+            v
+            for slot, bucket in series.slots.items()
+            if min((slot - hour) % 24, (hour - slot) % 24) <= 1
+            for v in bucket.values()
+        ]
+        if len(pool) < self.settings.min_samples:
+            return Expectation(median(pool) if pool else 0.0, 0.0, len(pool), True)
+        med = median(pool)
+        mad = median([abs(v - med) for v in pool])
+        s = self.settings
+        spread = max(mad * MAD_TO_SIGMA, med * s.spread_floor_ratio, s.spread_floor_abs)
+        return Expectation(med, spread, len(pool), False)
+
     def is_learning(self, scope: Scope, metric: str, ts: float) -> bool:
         """True while the scope has too little history at ``ts``."""
         return self.expect(scope, metric, ts).learning

@@ -80,12 +80,13 @@ async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
     task = asyncio.create_task(runner.run())
     try:
         await wait_for_state(engine, "degraded")
-        assert monitor.has_history_provider
+        assert monitor.has_state_provider
         async with asyncio.timeout(30):
             while monitor._bootstrap_task is None:  # created by the first connected poll
                 await asyncio.sleep(0.02)
             await monitor.history_loaded()
-        assert monitor.history_error is None and monitor.bootstrapped
+        assert monitor.state_error is None and monitor.bootstrapped
+        assert monitor.connect_state is not None and monitor.connect_state.backfill is not None
         expectation = monitor.baselines.expect(scope, "sent", dataset.now)
         assert not expectation.learning and expectation.median > 0 and expectation.samples >= 3
         # a server with no message database (acme/ghost) has no history: it stays learning, no error

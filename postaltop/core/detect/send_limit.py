@@ -96,7 +96,7 @@ class SendLimitDetector:
         Args:
             scope: the server.
             ts: the judgement time (database clock).
-            usage_pct: last-60-minute volume / limit × 100 (None: no limit or unknown).
+            usage_pct: last-60-minute volume / limit * 100 (None: no limit or unknown).
             limit: the server's send limit.
             exceeded_age: seconds since ``send_limit_exceeded_at`` (None: not set or unknown).
             busiest: (credential label, messages) of the server's busiest senders now, busiest first.
@@ -105,7 +105,9 @@ class SendLimitDetector:
             return None
         s = self.settings
         held, held_by = self.held_in_window(scope, ts)
-        throttling = exceeded_age is not None and finite(exceeded_age) and -60.0 <= exceeded_age <= THROTTLING_SECONDS
+        throttling = (
+            exceeded_age is not None and finite(exceeded_age) and -60.0 <= exceeded_age <= THROTTLING_SECONDS
+        )
         near = usage_pct is not None and finite(usage_pct) and usage_pct >= s.approaching_pct
         if held >= s.held_critical or (throttling and held > 0):
             severity = Severity.CRITICAL
@@ -115,7 +117,9 @@ class SendLimitDetector:
             return None
         parts = []
         if usage_pct is not None and finite(usage_pct):
-            parts.append(f"{usage_pct:.0f} % of its send limit" + (f" ({limit}/h)" if limit is not None else ""))
+            parts.append(
+                f"{usage_pct:.0f} % of its send limit" + (f" ({limit}/h)" if limit is not None else "")
+            )
         if throttling:
             parts.append("Postal is holding its outgoing mail now")
         if held:
@@ -125,5 +129,5 @@ class SendLimitDetector:
             parts.append("sending: " + ", ".join(f"{name} ({n})" for name, n in senders[:3]))
         why = "send limit: " + "; ".join(parts)
         observed = float(held) if held else float(usage_pct or 0.0)
-        return Finding(self.kind, scope, "held_send_limit", severity, observed, float(s.held_warning), why, ts,
-                       ACTION)  # fmt: skip
+        expected = float(s.held_warning)
+        return Finding(self.kind, scope, "held_send_limit", severity, observed, expected, why, ts, ACTION)

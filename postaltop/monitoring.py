@@ -452,6 +452,11 @@ class Monitor:
 
     def _bootstrap_credentials(self, state: ConnectState, before: float | None) -> None:
         """Credential baselines (hourly samples, zeros for silent hours) and usual recipient domains."""
+        known: dict[int, list[str]] = {}
+        for cred, domain in state.credential_domains:
+            known.setdefault(cred, []).append(domain)
+        for cred, domains in known.items():
+            self.novelty.learn(self.credential_scope(cred), domains, state.credential_since)
         if before is None:
             return
         since = math.ceil(state.credential_since / 3600.0) * 3600
@@ -466,11 +471,6 @@ class Monitor:
             first = max(since, min(hours))
             for hour in range(first, last, 3600):
                 self.baselines.add_sample(scope, "sent", hour, hours.get(hour, 0.0) / 60.0, record=False)
-        known: dict[int, list[str]] = {}
-        for cred, domain in state.credential_domains:
-            known.setdefault(cred, []).append(domain)
-        for cred, domains in known.items():
-            self.novelty.learn(self.credential_scope(cred), domains, state.credential_since)
 
     def _replay(self, backfill: Backfill) -> None:
         """Judge the backfill minute by minute, as if each had been polled live (zero minutes included)."""

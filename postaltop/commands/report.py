@@ -258,11 +258,11 @@ class DemoAlerts:
             if self._monitor is None:
                 from postaltop.core.sim.metrics import SimMetrics
                 from postaltop.monitoring import Monitor
-                from postaltop.sources.demo_metrics import seed_monitor_from_simulation
+                from postaltop.sources.demo_metrics import attach_simulated_database
 
                 self._monitor = Monitor()
                 self._metrics = SimMetrics(fleet)
-                seed_monitor_from_simulation(self._monitor, fleet)
+                attach_simulated_database(self._monitor, fleet)
                 self._monitor.on_alert(self._event)
             from postaltop.core.ingest import IngestResult
 

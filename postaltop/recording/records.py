@@ -107,6 +107,8 @@ def poll_from_dict(data: dict[str, Any]) -> PollResult:
     for raw in data.get("samples", ()):
         fields = dict(raw)
         fields["counts"] = WindowCounts(**fields.get("counts", {}))
+        held = fields.get("held_send_limit_by_credential", ())
+        fields["held_send_limit_by_credential"] = tuple((int(c), int(n)) for c, n in held)
         samples.append(ServerSample(**fields))
     return PollResult(
         started_at=float(data["started_at"]),

@@ -6,7 +6,8 @@ polls forever, hands every :class:`~postaltop.core.dbmetrics.PollResult` to
 ``engine.publish_metrics`` and keeps a ``db`` entry in the engine's host list whose state says how the
 database is doing (the host bar shows it). :meth:`DbRunner.connect_state` reads the statistics, the
 recent past per minute and the credentials' history; the runner hands it to the engine's detection
-monitor, which asks for it at first connect (baselines, novelty, and an incident already under way). Nothing here imports Textual.
+monitor, which asks for it at first connect (baselines, novelty, and an incident already under way).
+Nothing here imports Textual.
 """
 
 from __future__ import annotations

@@ -257,9 +257,9 @@ def run_demo(
         engine.set_host(host, "demo")
     # detection (issue 6): baselines bootstrapped from the simulated stats tables at the first poll
     from postaltop.monitoring import monitor_for
-    from postaltop.sources.demo_metrics import seed_monitor_from_simulation
+    from postaltop.sources.demo_metrics import attach_simulated_database
 
-    seed_monitor_from_simulation(monitor_for(engine, loaded.settings.detection), fleet)
+    attach_simulated_database(monitor_for(engine, loaded.settings.detection), fleet)
     # --record FILE (postaltop.recording): lines, poll results and alerts go to a file for `postaltop replay`.
     from postaltop.recording.file import open_recorder
 

@@ -180,9 +180,9 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
     fleet = demo_fleet(options) if options.demo else None
     monitor = attach_detection(engine, settings, feed, persist=not options.demo)
     if monitor is not None and fleet is not None:
-        from postaltop.sources.demo_metrics import seed_monitor_from_simulation
+        from postaltop.sources.demo_metrics import attach_simulated_database
 
-        seed_monitor_from_simulation(monitor, fleet)
+        attach_simulated_database(monitor, fleet)
     if monitor is None:
         log.log("detection_unavailable", "warning", reason="postaltop.monitoring is not part of this build")
     sources = demo_sources(engine, fleet, options) if fleet is not None else None

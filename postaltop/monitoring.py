@@ -778,13 +778,15 @@ class Monitor:
             expected = self.expected(scope, metric, ts)
             if unknown and metric in unknown and not expected.learning:
                 expected = replace(expected, median=expected.median + unknown[metric])
+            spike = self.zscore.update(scope, metric, value, expected, ts)
+            trend = (
+                self.ramp.update(scope, metric, value, expected, ts)
+                if metric == "sent" and scope.kind in (ScopeKind.SERVER, ScopeKind.GLOBAL)
+                else None
+            )
             for found in (
-                self.zscore.update(scope, metric, value, expected, ts),
-                (
-                    self.ramp.update(scope, metric, value, expected, ts)
-                    if metric == "sent" and scope.kind in (ScopeKind.SERVER, ScopeKind.GLOBAL)
-                    else None
-                ),
+                spike,
+                trend if spike is None else None,  # a jump is a spike, not a rising trend
                 self.static.check(scope, metric, value, ts),
             ):
                 if found is not None:

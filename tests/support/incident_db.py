@@ -356,7 +356,7 @@ class PostalWriter:
     def _outcome(
         self, server: Server, at: float, rcpt: str, incidents: list[Incident]
     ) -> list[tuple[float, str, int, str]]:
-        """Postal's dequeue: the send limit first, then the remote's answer: ``(time, status, code, details)``."""
+        """Postal's dequeue (send limit, then the remote's answer): ``(time, status, code, details)``."""
         rng, st = self.rng, self.state[server.id]
         if server.send_limit is not None:
             threshold = math.floor((at - 3600) / 60) * 60

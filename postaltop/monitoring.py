@@ -493,8 +493,8 @@ class Monitor:
                         self._add(scope, metric, minute, 0.0)
                         self._add(GLOBAL, metric, minute, 0.0)
                     continue
-                self._add_counts(scope, minute, fig.outgoing, fig.bounced, fig.held, fig.spam, fig.sent,
-                                 fig.hard_fail)  # fmt: skip
+                findings += self._add_counts(scope, minute, fig.outgoing, fig.bounced, fig.held, fig.spam,
+                                             fig.sent, fig.hard_fail)  # fmt: skip
                 for cred, count in fig.credentials.items():
                     self._add(self.credential_scope(cred), "sent", minute, count)
                 for domain, count in fig.domains.items():
@@ -527,13 +527,16 @@ class Monitor:
     def _add_counts(
         self, scope: Scope, minute: int, outgoing: float, bounced: float, held: float, spam: float,
         sent: float, hard_fail: float,
-    ) -> None:  # fmt: skip
+    ) -> list[Finding]:  # fmt: skip
         for metric, value in (("sent", outgoing), ("bounced", bounced), ("held", held), ("spam", spam)):
             self._add(scope, metric, minute, value)
             self._add(GLOBAL, metric, minute, value)
-        for target in (scope, GLOBAL):
-            self._add(target, "_attempts", minute, sent + hard_fail)
-            self._add(target, "_failed", minute, hard_fail + bounced)
+        # ratios are judged at every poll (not when the minute closes): a storm shows within a poll or two
+        return [
+            found
+            for target in (scope, GLOBAL)
+            for found in self.ratios.update(target, minute * 60, sent + hard_fail, hard_fail + bounced, spam)
+        ]
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -555,6 +558,7 @@ class Monitor:
             return
         queue_total = 0.0
         ts_max = -math.inf
+        early: list[Finding] = []
         for sample in result.samples:
             if sample.stale or not math.isfinite(sample.sampled_at):
                 continue
@@ -566,7 +570,9 @@ class Monitor:
             self.future_rows += sample.future_rows
             if not covered:
                 c = sample.counts
-                self._add_counts(scope, minute, c.outgoing, c.bounced, c.held, c.spam, c.sent, c.hard_fail)
+                early += self._add_counts(
+                    scope, minute, c.outgoing, c.bounced, c.held, c.spam, c.sent, c.hard_fail
+                )
                 if sample.held_send_limit:
                     held = self._senders(dict(sample.held_send_limit_by_credential))
                     self.send_limit.observe_held(scope, ts, sample.held_send_limit, held)
@@ -577,7 +583,7 @@ class Monitor:
         covered = ts_max <= self._covered_until
         minute = int(ts_max // 60)
         self._gauges[GLOBAL] = (minute, queue_total)
-        findings: list[Finding] = self._judge_send_limits(result)
+        findings: list[Finding] = early + self._judge_send_limits(result)
         if not covered:
             for cred in result.credentials:
                 self._add(self.credential_scope(cred.credential_id, cred.name), "sent", minute, cred.count)
@@ -791,9 +797,6 @@ class Monitor:
             ):
                 if found is not None:
                     out.append(found)
-        if "_attempts" in values:
-            attempts, failed = values["_attempts"], values.get("_failed", 0.0)
-            out.extend(self.ratios.update(scope, minute * 60, attempts, failed, values.get("spam", 0.0)))
         return out
 
     def _store(self, scope: Scope, metric: str, minute: int, value: float) -> None:

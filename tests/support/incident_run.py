@@ -32,6 +32,8 @@ class Fired:
     """Poll results published when it fired (the first connected poll is 1)."""
     seconds: float
     """Wall-clock seconds since the runner started."""
+    wall: float
+    """Epoch seconds when it fired."""
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Watch:
 
     def on_alert(self, event: AlertEvent) -> None:
         if event.transition in (Transition.FIRED, Transition.ESCALATED):
-            self.fired.append(Fired(event.alert, self.polls, time.monotonic() - self.started))
+            self.fired.append(Fired(event.alert, self.polls, time.monotonic() - self.started, time.time()))
 
     def first(self, match: Callable[[Alert], bool], severity: Severity | None = None) -> Fired | None:
         """The first fired alert matching ``match`` (and ``severity`` when given)."""

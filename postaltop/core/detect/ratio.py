@@ -1,7 +1,9 @@
 """Ratios: bounce rate and spam rate over a sliding window, only once enough messages were sent.
 
-``rate = bad / attempts`` over the last ``window`` minutes (deliveries counted by delivery time); nothing is
-flagged below ``min_volume`` attempts, so "1 bounce out of 2" is not a 50 % bounce rate. When a scope has a
+``rate = bad / attempts`` over the last ``window`` minutes (deliveries counted by delivery time). Below
+``min_volume`` attempts only the lower bound of the rate's confidence interval (Wilson, z = 3) is judged,
+and nothing below 20 attempts, so "1 bounce out of 2" is not a 50 % bounce rate while 20 failures out of
+30 are flagged at once. When a scope has a
 baseline ratio (its usual bounce rate from Postal's statistics, :meth:`RatioDetector.set_baseline`), the
 limits are at least ``baseline_warning``/``baseline_critical`` times that ratio: a server whose lists always
 bounce 10 % is flagged when that becomes 30 %, not every minute.
@@ -9,6 +11,7 @@ bounce 10 % is flagged when that becomes 30 %, not every minute.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -37,6 +40,22 @@ class RatioSettings:
     """A warning needs the ratio at least this multiple of the scope's baseline ratio ..."""
     baseline_critical: float = 5.0
     """... and a critical alert this multiple."""
+
+
+SMALL_SAMPLE = 20
+"""Fewest attempts for which a ratio is judged at all (by its lower confidence bound below ``min_volume``)."""
+CONFIDENCE_Z = 3.0
+
+
+def wilson_low(bad: float, total: float, z: float = CONFIDENCE_Z) -> float:
+    """Lower bound of the Wilson score interval of ``bad / total`` (0 for an empty sample)."""
+    if total <= 0:
+        return 0.0
+    p = bad / total
+    z2 = z * z
+    centre = p + z2 / (2 * total)
+    margin = z * math.sqrt(max(0.0, p * (1 - p) / total + z2 / (4 * total * total)))
+    return max(0.0, (centre - margin) / (1 + z2 / total))
 
 
 class RatioDetector:
@@ -81,16 +100,19 @@ class RatioDetector:
             ("bounce_rate", sum(w[2] for w in window), self.settings.bounce),
             ("spam_rate", sum(w[3] for w in window), self.settings.spam),
         ):
-            if total < limits.min_volume:
+            if total < min(limits.min_volume, SMALL_SAMPLE):
                 continue
             rate = bad / total
+            # below min_volume, only a rate whose lower confidence bound is over the limit counts (a storm
+            # of 20 failures in 30 attempts is clear at once; 2 in 5 is not)
+            judged = rate if total >= limits.min_volume else wilson_low(bad, total)
             usual = self._baselines.get((scope, metric))
             s = self.settings
             warning = max(limits.warning, (usual or 0.0) * s.baseline_warning)
             critical = max(limits.critical, (usual or 0.0) * s.baseline_critical)
-            if rate >= critical:
+            if judged >= critical:
                 severity, bound = Severity.CRITICAL, critical
-            elif rate >= warning:
+            elif judged >= warning:
                 severity, bound = Severity.WARNING, warning
             else:
                 continue

@@ -50,7 +50,8 @@ class DetectionConfig(BaseModel):
     ratio_window_minutes: int = Field(default=10, ge=1, le=120)
     """Window of the bounce and spam rates."""
     min_volume: int = Field(default=100, ge=1)
-    """Delivery attempts needed within the window before a bounce or spam rate counts."""
+    """Delivery attempts within the window from which a bounce or spam rate counts as measured; from 20
+    attempts up to this, only the rate's lower confidence bound is judged."""
     bounce_rate_warning: float = Field(default=0.08, gt=0, le=1)
     """Bounce rate (hard fails + bounces / attempts) that raises a warning."""
     bounce_rate_critical: float = Field(default=0.15, gt=0, le=1)

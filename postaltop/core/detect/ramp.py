@@ -2,10 +2,11 @@
 
 Abusers ramp slowly to stay under static thresholds and under a z-score's radar; CUSUM adds up small
 positive residuals ``S = max(0, S + r - k)`` with ``r = (x - median) / sd``, and alarms when ``S`` exceeds
-``h``. It is a **rising trend**, not a spike (the z-score handles spikes): the sum must have been building for
-``min_minutes`` and the recent residuals (an EWMA) must still be above ``in_band``. Once the recent residuals
-are back under half of ``in_band`` the sum decays geometrically as well as by ``k``, so the alarm ends within
-minutes instead of staying on for hours on seasonal data. Learning baselines reset the sum.
+``h``. It is a **rising trend**, not a spike (the z-score handles spikes): the sum must have been building
+with ``min_minutes`` minutes above the band, and the recent residuals (an EWMA) must still be above
+``in_band``. Once the recent residuals are back under half of ``in_band`` the sum decays geometrically as
+well as by ``k``, so the alarm ends within minutes instead of staying on for hours on seasonal data.
+Learning baselines reset the sum.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class RampSettings:
     clamp: float = 6.0
     """Residuals are clamped to ±clamp so one burst cannot trip the ramp alarm on its own."""
     min_minutes: int = 15
-    """Minutes the sum must have been rising (above 0) before it may alarm."""
+    """Minutes above the band (residual ≥ ``in_band``) since the sum left 0 before it may alarm."""
     in_band: float = 1.0
     """The recent residual must be at least this for an alarm; under half of it the sum decays."""
     decay: float = 0.85
@@ -48,6 +49,7 @@ class RampDetector:
         self.settings = settings or RampSettings()
         self.sums: dict[tuple[Scope, str], float] = {}
         self._runs: dict[tuple[Scope, str], int] = {}
+        """Minutes above the band since the sum was last 0 (a few spiking minutes are no trend)."""
         self._recent: dict[tuple[Scope, str], float] = {}
 
     def update(
@@ -70,7 +72,7 @@ class RampDetector:
         if recent < s.in_band / 2:
             total *= s.decay  # back in band on average: let the alarm end
         self.sums[key] = total
-        run = self._runs.get(key, 0) + 1 if total > 0 else 0
+        run = (self._runs.get(key, 0) + (r >= s.in_band)) if total > 0 else 0
         self._runs[key] = run
         if run < s.min_minutes or recent < s.in_band:
             return None

@@ -75,7 +75,6 @@ async def in_progress(target: mysql.MysqlTarget) -> dict[str, Any]:
         async with watching(config) as watch:
             wanted = targets(ids, cred)
             await watch.until(lambda: all(watch.first(m) for m in wanted.values()), 4 * POLL + 30)
-            first_poll = next((r for r in watch.results if r.connected), None)
             out: dict[str, Any] = {}
             for name, match in wanted.items():
                 found = watch.first(match)
@@ -88,7 +87,8 @@ async def in_progress(target: mysql.MysqlTarget) -> dict[str, Any]:
                         "kind": found.alert.kind,
                         "scope": found.alert.scope.display,
                     }
-            out["first_poll_s"] = round(first_poll.duration, 3) if first_poll else None
+            first = watch.first_poll_seconds
+            out["first_poll_s"] = round(first, 3) if first is not None else None
             flagged = [out[k] for k in wanted]
             out["met"] = all(v is not None and v["polls"] <= 2 and v["seconds"] <= 2 * POLL for v in flagged)
             return out
@@ -120,7 +120,7 @@ async def starting_live(target: mysql.MysqlTarget) -> dict[str, Any]:
                 await asyncio.to_thread(writer.append, written, upto, live)
                 appends.append(time.perf_counter() - began)
                 written = upto
-            throttled = writer.state[ids["bulk"]].exceeded_at
+            throttled = writer.state[ids["bulk"]].first_exceeded_at
             out: dict[str, Any] = {"ramp": None, "ramp_note": "a ramp takes hours: measured in progress only"}
             limits = {"credential": 2 * POLL + 60, "bounce": LIVE_BOUNCE_TARGET_S, "send_limit": 2 * POLL}
             met = True

@@ -99,7 +99,7 @@ async def test_incidents_starting_while_postaltop_runs_are_flagged(mysql_target:
                 upto = time.time()
                 await asyncio.to_thread(writer.append, written, upto, live)
                 written = upto
-            throttled_at = writer.state[ids["bulk"]].exceeded_at
+            throttled_at = writer.state[ids["bulk"]].first_exceeded_at
             summary = [(f.alert.key, f.alert.severity.value, round(f.seconds, 1)) for f in watch.fired]
             poll = config.poll_interval
             for name, match in wanted.items():

@@ -62,8 +62,8 @@ def test_bounce_ratio_against_the_usual_rate_and_small_samples() -> None:
     assert not out  # 12 % is its normal, above the 8 % default
     storm = []
     for minute in range(10, 15):
-        storm = d.update(SERVER, minute * 60, 100.0, 52.0, 0.0)
-    assert storm and storm[0].severity is Severity.WARNING  # 32 % over 10 min: 3x its usual, not 5x
+        storm = d.update(SERVER, minute * 60, 100.0, 40.0, 0.0)
+    assert storm and storm[0].severity is Severity.WARNING  # 40 % over 2 min: 3x its usual, not 5x
     assert "usually 10.0%" in storm[0].why
     small = RatioDetector()
     assert small.update(GLOBAL, 0, 10.0, 6.0, 0.0) == []  # under 20 attempts: never judged

@@ -159,6 +159,8 @@ class _State:
     processed: deque[float] = field(default_factory=deque)
     """Outgoing processing times of the last hour (Postal's send volume)."""
     exceeded_at: float | None = None
+    first_exceeded_at: float | None = None
+    """When Postal first held a message for the send limit (the throttling's start)."""
     approaching_at: float | None = None
     next_msg: int = 1
     next_del: int = 1
@@ -365,6 +367,7 @@ class PostalWriter:
             volume = len(st.processed)
             if volume >= server.send_limit:
                 st.exceeded_at = at
+                st.first_exceeded_at = st.first_exceeded_at or at
                 return [(at, "Held", 0, SEND_LIMIT_DETAILS.format(limit=server.send_limit))]
             st.approaching_at = at if volume >= 0.9 * server.send_limit else None
         st.processed.append(at)

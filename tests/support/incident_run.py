@@ -48,9 +48,14 @@ class Watch:
     fired: list[Fired] = field(default_factory=list)
     results: list[PollResult] = field(default_factory=list)
 
+    first_poll_seconds: float | None = None
+    """Seconds from starting the runner to the first connected poll result (no alert can come earlier)."""
+
     def on_result(self, result: PollResult) -> None:
         if result.connected:
             self.polls += 1
+            if self.first_poll_seconds is None:
+                self.first_poll_seconds = time.monotonic() - self.started
         self.results.append(result)
 
     def on_alert(self, event: AlertEvent) -> None:

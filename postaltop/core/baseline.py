@@ -31,6 +31,9 @@ MAD_TO_SIGMA = 1.4826
 METRICS: tuple[str, ...] = ("sent", "bounced", "held", "spam", "auth_failures", "queue_depth")
 """The metrics a baseline is kept for."""
 
+DAILY_SPREAD_FLOOR_RATIO = 0.5
+"""The hour-of-day fallback's spread is at least this fraction of its median."""
+
 HISTORY_FIELDS: Mapping[str, str] = {"sent": "outgoing", "bounced": "bounces", "held": "held", "spam": "spam"}
 """Baseline metric -> :class:`HistoryPoint` field used to bootstrap it."""
 
@@ -295,6 +298,7 @@ class Baselines:
 
         The fallback while the hour-of-week slot is still learning (a credential known from two days of
         message history has no sample yet for this weekday's hour, but has this hour of the day before).
+        Its spread is floored at half the median: days of any weekday, a campaign at another hour.
         """
         series = self.series.get((scope, metric))
         if series is None or not math.isfinite(ts):
@@ -311,7 +315,8 @@ class Baselines:
         med = median(pool)
         mad = median([abs(v - med) for v in pool])
         s = self.settings
-        spread = max(mad * MAD_TO_SIGMA, med * s.spread_floor_ratio, s.spread_floor_abs)
+        # a profile from a few days of any weekday is less sure than an hour-of-week slot: a wider floor
+        spread = max(mad * MAD_TO_SIGMA, med * DAILY_SPREAD_FLOOR_RATIO, s.spread_floor_abs)
         return Expectation(med, spread, len(pool), False)
 
     def is_learning(self, scope: Scope, metric: str, ts: float) -> bool:

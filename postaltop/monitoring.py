@@ -247,6 +247,8 @@ class Monitor:
         self.future_rows = 0
         """Rows stamped after the database clock seen so far (ignored; shown as a health figure)."""
         self._credential_labels: dict[int, str] = {}
+        self._profiled: set[Scope] = set()
+        """Scopes whose message history was read at connect (they may use the hour-of-day fallback)."""
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -476,6 +478,7 @@ class Monitor:
             )
         for cred, hours in per.items():
             scope = self.credential_scope(cred)
+            self._profiled.add(scope)
             first = max(since, min(hours))
             for hour in range(first, last, 3600):
                 self.baselines.add_sample(scope, "sent", hour, hours.get(hour, 0.0) / 60.0, record=False)
@@ -822,14 +825,15 @@ class Monitor:
         self.baselines.observe(scope, metric, minute * 60.0, value)
 
     def expected(self, scope: Scope, metric: str, ts: float) -> Expectation:
-        """The hour-of-week expectation; while that is learning, the hour-of-day one (same hour on other
-        days); while that is learning too, the scope's own last hour."""
+        """The hour-of-week expectation; while that is learning, for a scope whose history was read at
+        connect, the hour-of-day one (same hour on other days); else the scope's own last hour."""
         exp = self.baselines.expect(scope, metric, ts)
         if not exp.learning:
             return exp
-        daily = self.baselines.expect_daily(scope, metric, ts)
-        if not daily.learning:
-            return daily
+        if scope in self._profiled:
+            daily = self.baselines.expect_daily(scope, metric, ts)
+            if not daily.learning:
+                return daily
         series = self._series.get((scope, metric))
         if series is None:
             return exp

@@ -248,6 +248,8 @@ class Monitor:
         """Rows stamped after the database clock seen so far (ignored; shown as a health figure)."""
         self._credential_labels: dict[int, str] = {}
         self._profiled: set[Scope] = set()
+        self._global_ratio: dict[int, list[float]] = {}
+        """Delivery attempts, failures and spam of all servers per minute, since the last judgement."""
         """Scopes whose message history was read at connect (they may use the hour-of-day fallback)."""
 
     # -- wiring ----------------------------------------------------------------------------
@@ -521,6 +523,7 @@ class Monitor:
                     )
             for cred in creds:
                 self._add(self.credential_scope(cred), "sent", minute, 0.0)
+            findings += self._judge_global_ratio()
             for sid in servers:
                 info = self.servers.get(sid)
                 found = self.send_limit.judge(
@@ -543,11 +546,19 @@ class Monitor:
             self._add(scope, metric, minute, value)
             self._add(GLOBAL, metric, minute, value)
         # ratios are judged at every poll (not when the minute closes): a storm shows within a poll or two
-        return [
-            found
-            for target in (scope, GLOBAL)
-            for found in self.ratios.update(target, minute * 60, sent + hard_fail, hard_fail + bounced, spam)
-        ]
+        total = self._global_ratio.setdefault(minute, [0.0, 0.0, 0.0])
+        total[0] += sent + hard_fail
+        total[1] += hard_fail + bounced
+        total[2] += spam
+        return self.ratios.update(scope, minute * 60, sent + hard_fail, hard_fail + bounced, spam)
+
+    def _judge_global_ratio(self) -> list[Finding]:
+        """The installation's ratios, once per poll (or replayed minute) over every server's counts."""
+        out: list[Finding] = []
+        for minute, (attempts, failed, spam) in sorted(self._global_ratio.items()):
+            out += self.ratios.update(GLOBAL, minute * 60, attempts, failed, spam)
+        self._global_ratio.clear()
+        return out
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -594,7 +605,7 @@ class Monitor:
         covered = ts_max <= self._covered_until
         minute = int(ts_max // 60)
         self._gauges[GLOBAL] = (minute, queue_total)
-        findings: list[Finding] = early + self._judge_send_limits(result)
+        findings: list[Finding] = early + self._judge_global_ratio() + self._judge_send_limits(result)
         if not covered:
             for cred in result.credentials:
                 self._add(self.credential_scope(cred.credential_id, cred.name), "sent", minute, cred.count)

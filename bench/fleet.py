@@ -289,7 +289,6 @@ async def _stream(
         "merge_released_early": runner.merge.released_early,
         "queue_full_waits": engine.stats.queue_full_waits,
         "not_ingested_at_end": expected - engine.stats.ingested,
-        "sampled_out": engine.sampled_out,
         "host_states": states,
         "ui_attached": False,
         "peak_rss_mb": round(peak_rss_mb(), 1),

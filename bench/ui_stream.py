@@ -37,7 +37,7 @@ from postaltop.core.dbmetrics import PollResult
 from postaltop.core.sim import Fleet
 from postaltop.engine import Engine
 from postaltop.runtime import build_monitor
-from postaltop.sources.demo_metrics import DemoMetricsSource, seed_monitor_from_simulation
+from postaltop.sources.demo_metrics import DemoMetricsSource, attach_simulated_database
 from postaltop.ui.app import PostaltopApp
 from postaltop.ui.widgets.rate_chart import RateChart
 
@@ -136,10 +136,10 @@ async def run(rate: float, seconds: float, *, polls: bool = True) -> dict[str, o
     total = int(rate * seconds)
     engine = Engine(retained_lines=1_000_000, refresh_hz=UiConfig().refresh_hz)
     fleet = Fleet(seed=7, scenario="normal", start=START, volume=4.0)
-    # detection as `postaltop demo` sets it up: the engine's monitor, baselines from the simulation
+    # detection as `postaltop demo` sets it up: the engine's monitor, the simulated database read at connect
     monitor = build_monitor(DetectionConfig())
     monitor.attach(engine)
-    seed_monitor_from_simulation(monitor, fleet)
+    attach_simulated_database(monitor, fleet)
     log(f"generating {total:,} realistic lines and the polls between them…")
     lines, due_polls = generate(fleet, total)
     if not polls:

@@ -17,13 +17,13 @@ from typing import Literal
 from postaltop.core.alerts import AlertEvent, ScopeKind, Severity, Transition
 from postaltop.core.sim import Fleet
 from postaltop.core.sim.fleet import SimLine
-from postaltop.core.sim.metrics import SimMetrics, synthetic_history
+from postaltop.core.sim.metrics import SimMetrics
 from postaltop.core.sim.scenarios import Param
 from postaltop.engine import Engine
 from postaltop.monitoring import Monitor
 from postaltop.runtime.detection import build_monitor
 from postaltop.sources.demo import group_lines
-from postaltop.sources.demo_metrics import learn_simulated_credential_domains
+from postaltop.sources.demo_metrics import attach_simulated_database
 
 AUTH_MARK = b"Authentication failure"
 """The text of the only simulated line that raises a fact the detectors read (``AuthFailure``)."""
@@ -99,8 +99,8 @@ def run_scenario(
 ) -> Run:
     """Advance ``scenario`` for ``minutes`` simulated minutes, polling metrics every ``poll`` seconds.
 
-    Baselines are bootstrapped first from four weeks of synthetic Postal statistics (as a real server
-    is from ``stats_hourly``/``stats_daily`` at first connect).
+    At the first poll the monitor asks the simulated database for the state at connect (four weeks of
+    statistics, the credentials' history), through the same interface a real database answers.
     """
     fleet = Fleet(seed=seed, scenario=scenario, volume=volume, scenario_params=scenario_params)
     if lines == "auth":
@@ -109,10 +109,7 @@ def run_scenario(
     monitor = build_monitor(None)
     monitor.attach(engine)
     metrics = SimMetrics(fleet)
-    monitor.bootstrap(
-        synthetic_history(fleet, fleet.start, weeks=4), metrics.poll(fleet.start).servers, now=fleet.start
-    )
-    learn_simulated_credential_domains(monitor, fleet)
+    attach_simulated_database(monitor, fleet)  # asked at the first poll, as a real database is
     run = Run(monitor, fleet, engine=engine)
     monitor.on_alert(run.events.append)
     end = fleet.start + minutes * 60

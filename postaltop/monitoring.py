@@ -40,12 +40,14 @@ from postaltop.core.alerts import (
     Severity,
 )
 from postaltop.core.baseline import MAD_TO_SIGMA, Baselines, BaselineSettings, Expectation, median
+from postaltop.core.connect_state import OTHER_DOMAIN, Backfill, ConnectRequest, ConnectState, fold_backfill
 from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo
 from postaltop.core.detect.burst import AuthBurstDetector, BurstSettings
 from postaltop.core.detect.novelty import NoveltyDetector, NoveltySettings
 from postaltop.core.detect.queue import QueueGrowthDetector, QueueSettings
 from postaltop.core.detect.ramp import RampDetector, RampSettings
 from postaltop.core.detect.ratio import RatioDetector, RatioLimits, RatioSettings
+from postaltop.core.detect.send_limit import SendLimitDetector, SendLimitSettings
 from postaltop.core.detect.static import StaticDetector, Threshold
 from postaltop.core.detect.zscore import ZScoreDetector, ZScoreSettings
 from postaltop.core.facts import AuthFailure
@@ -193,6 +195,14 @@ class Monitor:
                 spam=RatioLimits(
                     settings.spam_rate_warning, settings.spam_rate_critical, settings.min_volume
                 ),
+                baseline_warning=settings.ratio_baseline_factor,
+                baseline_critical=settings.ratio_baseline_factor * 5 / 3,
+            )
+        )
+        self.send_limit = SendLimitDetector(
+            SendLimitSettings(
+                held_warning=settings.send_limit_held_warning,
+                held_critical=settings.send_limit_held_critical,
             )
         )
         self.novelty = NoveltyDetector(
@@ -223,6 +233,23 @@ class Monitor:
         self._history_done = False
         self.history_error: str | None = None
         """Why the history bootstrap failed, if it did (the scopes then learn online)."""
+        self._state_provider: StateProvider | None = None
+        self._state_done = False
+        self._buffer: list[PollResult] | None = None
+        """Poll results that arrived while the state at connect was being read (replayed after it)."""
+        self._covered_until = -math.inf
+        """Database time up to which the backfill counted rows (a poll window ending by then is skipped)."""
+        self.connect_state: ConnectState | None = None
+        """What was read at first connect (None until then, or without a state provider)."""
+        self.state_error: str | None = None
+        """Why reading the state at connect failed, if it did."""
+        self.future_rows = 0
+        """Rows stamped after the database clock seen so far (ignored; shown as a health figure)."""
+        self._credential_labels: dict[int, str] = {}
+        self._profiled: set[Scope] = set()
+        self._global_ratio: dict[int, list[float]] = {}
+        """Delivery attempts, failures and spam of all servers per minute, since the last judgement."""
+        """Scopes whose message history was read at connect (they may use the hour-of-day fallback)."""
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -324,12 +351,225 @@ class Monitor:
             return
         self.bootstrap(points, servers)
 
+    # -- state at connect -----------------------------------------------------------------------
+
+    def set_state_provider(self, provider: StateProvider) -> None:
+        """Read the state at connect from ``provider(request)`` (a ConnectState, or an awaitable of one).
+
+        Called once, at the first connected poll with fresh figures: its database time ends the backfill.
+        ``PostalDbSource.connect_state`` (through the database runner) and ``DemoMetricsSource.connect_state``
+        both fit. Poll results arriving while it is read are held back and judged after it, in order.
+        """
+        self._state_provider = provider
+
+    @property
+    def has_state_provider(self) -> bool:
+        """True once a state provider is set."""
+        return self._state_provider is not None
+
+    def connect_request(self, until: float) -> ConnectRequest:
+        """What this monitor's settings ask of a source at connect, ending at database time ``until``."""
+        c = self.config
+        return ConnectRequest(
+            until=until,
+            backfill_seconds=c.backfill_minutes * 60.0,
+            credential_history_seconds=c.credential_history_hours * 3600.0,
+            top_domains=c.backfill_top_domains,
+        )
+
+    def _maybe_load_state(self, result: PollResult) -> bool:
+        """Start reading the state at connect; True when ``result`` was held back until it is read."""
+        provider = self._state_provider
+        if provider is None or self._state_done or not result.connected:
+            return False
+        fresh = [x.sampled_at for x in result.samples if not x.stale and math.isfinite(x.sampled_at)]
+        if not fresh:
+            return False
+        self._state_done = True
+        try:
+            state = provider(self.connect_request(max(fresh)))
+        except Exception as exc:  # monitoring goes on without it (scopes learn online)
+            self.state_error = f"could not read the recent past: {type(exc).__name__}"
+            return False
+        if not inspect.isawaitable(state):
+            self.apply_state(state)
+            return False
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop yet: ask again at the next poll
+            close = getattr(state, "close", None)
+            if callable(close):
+                close()
+            self._state_done = False
+            return False
+        self._buffer = [result]
+
+        async def wait(awaitable: Any) -> None:
+            got: ConnectState | None = None
+            try:
+                got = await awaitable
+            except Exception as exc:  # the buffered polls are judged anyway
+                self.state_error = f"could not read the recent past: {type(exc).__name__}: {exc}"[:300]
+            finally:
+                held, self._buffer = self._buffer or [], None
+                if got is not None:
+                    self.apply_state(got)
+                for pending in held:
+                    self.on_metrics(pending)
+
+        self._bootstrap_task = asyncio.ensure_future(wait(state))
+        return True
+
+    def apply_state(self, state: ConnectState) -> None:
+        """Bootstrap baselines and novelty from ``state`` and judge its backfill, minute by minute."""
+        self.connect_state = state
+        backfill = state.backfill
+        start = backfill.start if backfill is not None and backfill.end > backfill.start else None
+        for cred in state.credentials:
+            server = self.servers.get(cred.server_id)
+            where = f" on {server.full_permalink}" if server is not None else ""
+            self._credential_labels[cred.id] = f"{cred.name}{where}"
+        self.bootstrap(state.history, (), now=start)
+        self._bootstrap_ratios(state.history, start)
+        self._bootstrap_credentials(state, start)
+        if backfill is not None and start is not None:
+            self._replay(backfill)
+            self._covered_until = backfill.end
+            self.future_rows += backfill.future_rows
+        self._history_done = True  # the state includes the statistics
+
+    def credential_scope(self, credential_id: int, name: str = "") -> Scope:
+        """The scope of a credential, labelled ``name on org/server`` when known."""
+        label = self._credential_labels.get(credential_id) or name
+        return Scope(ScopeKind.CREDENTIAL, str(credential_id), label)
+
+    def _bootstrap_ratios(self, points: Iterable[HistoryPoint], before: float | None) -> None:
+        """Each server's (and the installation's) usual bounce rate from the hourly statistics."""
+        sums: dict[int, list[int]] = {}
+        for p in points:
+            if p.granularity != "hour" or (before is not None and p.time + 3600 > before):
+                continue
+            acc = sums.setdefault(p.server_id, [0, 0])
+            acc[0] += max(0, p.bounces)
+            acc[1] += max(0, p.outgoing)
+        total = [0, 0]
+        for sid, (bounces, outgoing) in sums.items():
+            total[0] += bounces
+            total[1] += outgoing
+            if outgoing >= BASELINE_RATIO_MIN_VOLUME:
+                self.ratios.set_baseline(self.scope_of_server(sid), "bounce_rate", bounces / outgoing)
+        if total[1] >= BASELINE_RATIO_MIN_VOLUME:
+            self.ratios.set_baseline(GLOBAL, "bounce_rate", total[0] / total[1])
+
+    def _bootstrap_credentials(self, state: ConnectState, before: float | None) -> None:
+        """Credential baselines (hourly samples, zeros for silent hours) and usual recipient domains."""
+        known: dict[int, list[str]] = {}
+        for cred, domain in state.credential_domains:
+            known.setdefault(cred, []).append(domain)
+        for cred, domains in known.items():
+            self.novelty.learn(self.credential_scope(cred), domains, state.credential_since)
+        if before is None:
+            return
+        since = math.ceil(state.credential_since / 3600.0) * 3600
+        last = int(before // 3600) * 3600  # hours ending at or before the backfill's start
+        per: dict[int, dict[int, float]] = {}
+        for h in state.credential_hours:
+            per.setdefault(h.credential_id, {})[h.hour] = (
+                per.get(h.credential_id, {}).get(h.hour, 0.0) + h.count
+            )
+        for cred, hours in per.items():
+            scope = self.credential_scope(cred)
+            self._profiled.add(scope)
+            first = max(since, min(hours))
+            for hour in range(first, last, 3600):
+                self.baselines.add_sample(scope, "sent", hour, hours.get(hour, 0.0) / 60.0, record=False)
+
+    def _replay(self, backfill: Backfill) -> None:
+        """Judge the backfill minute by minute, as if each had been polled live (zero minutes included)."""
+        figures = fold_backfill(backfill)
+        servers = sorted(
+            {m.server_id for m in backfill.messages} | {d.server_id for d in backfill.deliveries}
+        )
+        creds = {m.credential_id for m in backfill.messages if m.credential_id}
+        first = int(backfill.start // 60)
+        last = int(backfill.end // 60)
+        for minute in range(first, last + 1):
+            per_server = figures.get(minute, {})
+            findings: list[Finding] = []
+            ts = minute * 60.0 + 30.0
+            for sid in servers:
+                fig = per_server.get(sid)
+                scope = self.scope_of_server(sid)
+                if fig is None:
+                    for metric in RATE_METRICS:
+                        self._add(scope, metric, minute, 0.0)
+                        self._add(GLOBAL, metric, minute, 0.0)
+                    continue
+                findings += self._add_counts(scope, minute, fig.outgoing, fig.bounced, fig.held, fig.spam,
+                                             fig.sent, fig.hard_fail)  # fmt: skip
+                for cred, count in fig.credentials.items():
+                    self._add(self.credential_scope(cred), "sent", minute, count)
+                for domain, count in fig.domains.items():
+                    key = domain.lower() if domain != OTHER_DOMAIN else f"{OTHER_DOMAIN} ({scope.key})"
+                    self._add(Scope(ScopeKind.DOMAIN, key), "sent", minute, count)
+                for cred, domains in fig.new_domains.items():
+                    found = self.novelty.feed(self.credential_scope(cred), domains, ts)
+                    if found is not None:
+                        findings.append(found)
+                if fig.held_send_limit:
+                    self.send_limit.observe_held(
+                        scope, ts, fig.held_send_limit, self._senders(fig.held_by_credential)
+                    )
+            for cred in creds:
+                self._add(self.credential_scope(cred), "sent", minute, 0.0)
+            findings += self._judge_global_ratio()
+            for sid in servers:
+                info = self.servers.get(sid)
+                found = self.send_limit.judge(
+                    self.scope_of_server(sid), ts, limit=info.send_limit if info is not None else None
+                )
+                if found is not None:
+                    findings.append(found)
+            self._advance(ts, findings)
+
+    def _senders(self, by_credential: Mapping[int, int]) -> dict[str, int]:
+        return {
+            self.credential_scope(c).display if c else "no credential": n for c, n in by_credential.items()
+        }
+
+    def _add_counts(
+        self, scope: Scope, minute: int, outgoing: float, bounced: float, held: float, spam: float,
+        sent: float, hard_fail: float,
+    ) -> list[Finding]:  # fmt: skip
+        for metric, value in (("sent", outgoing), ("bounced", bounced), ("held", held), ("spam", spam)):
+            self._add(scope, metric, minute, value)
+            self._add(GLOBAL, metric, minute, value)
+        # ratios are judged at every poll (not when the minute closes): a storm shows within a poll or two
+        total = self._global_ratio.setdefault(minute, [0.0, 0.0, 0.0])
+        total[0] += sent + hard_fail
+        total[1] += hard_fail + bounced
+        total[2] += spam
+        return self.ratios.update(scope, minute * 60, sent + hard_fail, hard_fail + bounced, spam)
+
+    def _judge_global_ratio(self) -> list[Finding]:
+        """The installation's ratios, once per poll (or replayed minute) over every server's counts."""
+        out: list[Finding] = []
+        for minute, (attempts, failed, spam) in sorted(self._global_ratio.items()):
+            out += self.ratios.update(GLOBAL, minute * 60, attempts, failed, spam)
+        self._global_ratio.clear()
+        return out
+
     # -- metrics -----------------------------------------------------------------------------
 
     def on_metrics(self, result: PollResult) -> None:
         """Take one poll result (never raises on odd figures: NaN and negative counts are skipped)."""
         for info in result.servers:
             self.servers[info.id] = info
+        if self._buffer is not None:
+            self._buffer.append(result)  # the state at connect is being read: judged after it
+            return
+        if self._maybe_load_state(result):
+            return
         self._maybe_bootstrap(result)
         down = not result.connected
         self.db_status = result.status
@@ -339,6 +579,7 @@ class Monitor:
             return
         queue_total = 0.0
         ts_max = -math.inf
+        early: list[Finding] = []
         for sample in result.samples:
             if sample.stale or not math.isfinite(sample.sampled_at):
                 continue
@@ -346,39 +587,61 @@ class Monitor:
             ts_max = max(ts_max, ts)
             minute = int((ts - min(max(sample.window_seconds, 0.0), 60.0) / 2) // 60)
             scope = self.scope_of_server(sample.server_id)
-            c = sample.counts
-            for metric, value in (
-                ("sent", c.outgoing),
-                ("bounced", c.bounced),
-                ("held", c.held),
-                ("spam", c.spam),
-            ):
-                self._add(scope, metric, minute, value)
-                self._add(GLOBAL, metric, minute, value)
-            self._add(scope, "_attempts", minute, c.sent + c.hard_fail)
-            self._add(scope, "_failed", minute, c.hard_fail + c.bounced)
-            self._add(GLOBAL, "_attempts", minute, c.sent + c.hard_fail)
-            self._add(GLOBAL, "_failed", minute, c.hard_fail + c.bounced)
+            covered = ts <= self._covered_until
+            self.future_rows += sample.future_rows
+            if not covered:
+                c = sample.counts
+                early += self._add_counts(
+                    scope, minute, c.outgoing, c.bounced, c.held, c.spam, c.sent, c.hard_fail
+                )
+                if sample.held_send_limit:
+                    held = self._senders(dict(sample.held_send_limit_by_credential))
+                    self.send_limit.observe_held(scope, ts, sample.held_send_limit, held)
             self._gauges[scope] = (minute, float(sample.queue_depth))
             queue_total += max(0, sample.queue_depth)
         if ts_max == -math.inf:
             return
+        covered = ts_max <= self._covered_until
         minute = int(ts_max // 60)
         self._gauges[GLOBAL] = (minute, queue_total)
-        for cred in result.credentials:
-            scope = Scope(ScopeKind.CREDENTIAL, str(cred.credential_id), cred.name)
-            self._add(scope, "sent", minute, cred.count)
-        per_server: dict[int, list[str]] = {}
-        for dom in result.domains:
-            self._add(Scope(ScopeKind.DOMAIN, dom.domain.lower()), "sent", minute, dom.count)
-            per_server.setdefault(dom.server_id, []).append(dom.domain)
-        findings: list[Finding] = []
-        for sid, domains in per_server.items():
-            found = self.novelty.feed(self.scope_of_server(sid), domains, ts_max)
-            if found is not None:
-                findings.append(found)
-        findings.extend(self._credential_novelty(result, ts_max))
+        findings: list[Finding] = early + self._judge_global_ratio() + self._judge_send_limits(result)
+        if not covered:
+            for cred in result.credentials:
+                self._add(self.credential_scope(cred.credential_id, cred.name), "sent", minute, cred.count)
+            per_server: dict[int, list[str]] = {}
+            for dom in result.domains:
+                self._add(Scope(ScopeKind.DOMAIN, dom.domain.lower()), "sent", minute, dom.count)
+                per_server.setdefault(dom.server_id, []).append(dom.domain)
+            for sid, domains in per_server.items():
+                found = self.novelty.feed(self.scope_of_server(sid), domains, ts_max)
+                if found is not None:
+                    findings.append(found)
+            findings.extend(self._credential_novelty(result, ts_max))
         self._advance(ts_max, findings)
+
+    def _judge_send_limits(self, result: PollResult) -> list[Finding]:
+        """The send-limit detector over each fresh sample (usage, Postal's marks, held by the limit)."""
+        busiest: dict[int, list[tuple[str, int]]] = {}
+        for cred in result.credentials:
+            busiest.setdefault(cred.server_id, []).append(
+                (self.credential_scope(cred.credential_id, cred.name).display, cred.count)
+            )
+        out: list[Finding] = []
+        for sample in result.samples:
+            if sample.stale or not math.isfinite(sample.sampled_at):
+                continue
+            info = self.servers.get(sample.server_id)
+            found = self.send_limit.judge(
+                self.scope_of_server(sample.server_id),
+                sample.sampled_at,
+                usage_pct=sample.send_limit_usage_pct,
+                limit=sample.send_limit,
+                exceeded_age=info.send_limit_exceeded_age if info is not None else None,
+                busiest=busiest.get(sample.server_id, ()),
+            )
+            if found is not None:
+                out.append(found)
+        return out
 
     def _credential_novelty(self, result: PollResult, ts: float) -> list[Finding]:
         """Feed each credential's recipient domains of the window to the novelty detector."""
@@ -391,7 +654,7 @@ class Monitor:
         names = {c.credential_id: c.name for c in result.credentials}
         out: list[Finding] = []
         for cred_id, domains in per_cred.items():
-            scope = Scope(ScopeKind.CREDENTIAL, str(cred_id), names.get(cred_id, ""))
+            scope = self.credential_scope(cred_id, names.get(cred_id, ""))
             found = self.novelty.feed(scope, domains, ts)
             if found is not None:
                 out.append(found)
@@ -542,20 +805,19 @@ class Monitor:
             expected = self.expected(scope, metric, ts)
             if unknown and metric in unknown and not expected.learning:
                 expected = replace(expected, median=expected.median + unknown[metric])
+            spike = self.zscore.update(scope, metric, value, expected, ts)
+            trend = (
+                self.ramp.update(scope, metric, value, expected, ts)
+                if metric == "sent" and scope.kind in (ScopeKind.SERVER, ScopeKind.GLOBAL)
+                else None
+            )
             for found in (
-                self.zscore.update(scope, metric, value, expected, ts),
-                (
-                    self.ramp.update(scope, metric, value, expected, ts)
-                    if metric == "sent" and scope.kind in (ScopeKind.SERVER, ScopeKind.GLOBAL)
-                    else None
-                ),
+                spike,
+                trend if spike is None else None,  # a jump is a spike, not a rising trend
                 self.static.check(scope, metric, value, ts),
             ):
                 if found is not None:
                     out.append(found)
-        if "_attempts" in values:
-            attempts, failed = values["_attempts"], values.get("_failed", 0.0)
-            out.extend(self.ratios.update(scope, minute * 60, attempts, failed, values.get("spam", 0.0)))
         return out
 
     def _store(self, scope: Scope, metric: str, minute: int, value: float) -> None:
@@ -573,10 +835,15 @@ class Monitor:
         self.baselines.observe(scope, metric, minute * 60.0, value)
 
     def expected(self, scope: Scope, metric: str, ts: float) -> Expectation:
-        """The hour-of-week expectation, or (while that is learning) the scope's own last hour."""
+        """The hour-of-week expectation; while that is learning, for a scope whose history was read at
+        connect, the hour-of-day one (same hour on other days); else the scope's own last hour."""
         exp = self.baselines.expect(scope, metric, ts)
         if not exp.learning:
             return exp
+        if scope in self._profiled:
+            daily = self.baselines.expect_daily(scope, metric, ts)
+            if not daily.learning:
+                return daily
         series = self._series.get((scope, metric))
         if series is None:
             return exp
@@ -703,6 +970,12 @@ class Monitor:
 
 HistoryProvider = Callable[[], Any]
 """Returns ``Iterable[HistoryPoint]`` or an awaitable of it."""
+
+StateProvider = Callable[[ConnectRequest], Any]
+"""Returns a :class:`ConnectState` or an awaitable of one."""
+
+BASELINE_RATIO_MIN_VOLUME = 500
+"""Outgoing messages of history a scope needs before its usual bounce rate is trusted."""
 
 
 def marker_style(severity: Severity | None) -> str | None:

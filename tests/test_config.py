@@ -522,7 +522,7 @@ def test_effective_config_of_defaults_loads_back_equal() -> None:
 @pytest.mark.parametrize(
     ("environ", "variable", "key"),
     [
-        # a config_sections model's own validator reports the whole section
+        # a config section model's own validator reports the whole section
         ({"POSTALTOP_DETECTION__Z_WARNING": "20"}, "POSTALTOP_DETECTION__Z_WARNING", "detection"),
         ({"POSTALTOP_REVIEW__TOP": "0"}, "POSTALTOP_REVIEW__TOP", "review.top"),
         ({"POSTALTOP_SSH__MERGE_WINDOW": "x"}, "POSTALTOP_SSH__MERGE_WINDOW", "ssh.merge_window"),

@@ -260,11 +260,11 @@ class DemoAlerts:
             if self._monitor is None:
                 from postaltop.core.sim.metrics import SimMetrics
                 from postaltop.runtime import build_monitor
-                from postaltop.sources.demo_metrics import seed_monitor_from_simulation
+                from postaltop.sources.demo_metrics import attach_simulated_database
 
                 self._monitor = build_monitor(self._settings)
                 self._metrics = SimMetrics(fleet)
-                seed_monitor_from_simulation(self._monitor, fleet)
+                attach_simulated_database(self._monitor, fleet)
                 self._monitor.on_alert(self._event)
             from postaltop.core.ingest import IngestResult
 

@@ -123,6 +123,35 @@ SCOPE_RANK: dict[ScopeKind, int] = {
 """List order within a severity: the most specific (and most actionable) scopes first."""
 
 
+KIND_RANK: tuple[str, ...] = (
+    "send_limit",
+    "novelty",
+    "auth_burst",
+    "ratio:bounce",
+    "ratio:spam",
+    "zscore",
+    "ramp",
+    "queue_growth",
+    "static",
+)
+"""Within a severity and scope kind: the detectors whose finding says most about what is wrong first."""
+
+_STATE_RANK = {"firing": 0, "pending": 1, "resolved": 2}
+
+
+def alert_order(alert: Alert) -> tuple[int, int, int, int, float]:
+    """Sort key of the alert list: firing first, critical first, the most specific scope (credential before
+    its server before all servers), the most telling detector (:data:`KIND_RANK`), then the newest."""
+    kind = KIND_RANK.index(alert.kind) if alert.kind in KIND_RANK else len(KIND_RANK)
+    return (
+        _STATE_RANK.get(alert.state.value, 3),
+        -alert.severity.rank,
+        SCOPE_RANK.get(alert.scope.kind, 9),
+        kind,
+        -(alert.fired_at or alert.first_seen),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SuggestedAction:
     """What the operator could do, and the key that starts it in the TUI (``x`` = actions menu)."""
@@ -319,16 +348,7 @@ class AlertManager:
     @property
     def alerts(self) -> list[Alert]:
         """Known alerts: firing (critical first), then pending, then resolved."""
-        order = {AlertState.FIRING: 0, AlertState.PENDING: 1, AlertState.RESOLVED: 2}
-        return sorted(
-            self._alerts.values(),
-            key=lambda a: (
-                order[a.state],
-                -a.severity.rank,
-                SCOPE_RANK.get(a.scope.kind, 9),
-                -(a.fired_at or a.first_seen),
-            ),
-        )
+        return sorted(self._alerts.values(), key=alert_order)
 
     @property
     def firing(self) -> list[Alert]:

@@ -31,6 +31,9 @@ MAD_TO_SIGMA = 1.4826
 METRICS: tuple[str, ...] = ("sent", "bounced", "held", "spam", "auth_failures", "queue_depth")
 """The metrics a baseline is kept for."""
 
+DAILY_SPREAD_FLOOR_RATIO = 0.5
+"""The hour-of-day fallback's spread is at least this fraction of its median."""
+
 HISTORY_FIELDS: Mapping[str, str] = {"sent": "outgoing", "bounced": "bounces", "held": "held", "spam": "spam"}
 """Baseline metric -> :class:`HistoryPoint` field used to bootstrap it."""
 
@@ -289,6 +292,32 @@ class Baselines:
             min(a.samples, b.samples),
             False,
         )
+
+    def expect_daily(self, scope: Scope, metric: str, ts: float) -> Expectation:
+        """The hour-of-day expectation: samples of the same hour (±1) on every day kept, any weekday.
+
+        The fallback while the hour-of-week slot is still learning (a credential known from two days of
+        message history has no sample yet for this weekday's hour, but has this hour of the day before).
+        Its spread is floored at half the median: days of any weekday, a campaign at another hour.
+        """
+        series = self.series.get((scope, metric))
+        if series is None or not math.isfinite(ts):
+            return LEARNING
+        hour = hour_of_week(ts - 1800.0) % 24
+        pool = [
+            v
+            for slot, bucket in series.slots.items()
+            if min((slot - hour) % 24, (hour - slot) % 24) <= 1
+            for v in bucket.values()
+        ]
+        if len(pool) < self.settings.min_samples:
+            return Expectation(median(pool) if pool else 0.0, 0.0, len(pool), True)
+        med = median(pool)
+        mad = median([abs(v - med) for v in pool])
+        s = self.settings
+        # a profile from a few days of any weekday is less sure than an hour-of-week slot: a wider floor
+        spread = max(mad * MAD_TO_SIGMA, med * DAILY_SPREAD_FLOOR_RATIO, s.spread_floor_abs)
+        return Expectation(med, spread, len(pool), False)
 
     def is_learning(self, scope: Scope, metric: str, ts: float) -> bool:
         """True while the scope has too little history at ``ts``."""

@@ -46,6 +46,10 @@ class ServerInfo:
     message_db: str
     """Name of the server's message database (``<prefix>-server-<id>``), unquoted."""
     message_db_exists: bool = True
+    send_limit_exceeded_age: float | None = None
+    """Seconds since Postal last held a message for the send limit (``send_limit_exceeded_at``), if set."""
+    send_limit_approaching_age: float | None = None
+    """Seconds since Postal last saw the server at ≥ 90 % of its limit (``send_limit_approaching_at``)."""
 
     @property
     def full_permalink(self) -> str:
@@ -99,6 +103,12 @@ class ServerSample:
     send_limit: int | None = None
     send_limit_usage_pct: float | None = None
     """``outgoing_last_hour / send_limit * 100``; None when the server has no limit."""
+    held_send_limit: int = 0
+    """Messages held in the window because the send limit was reached (``Held`` deliveries saying so)."""
+    held_send_limit_by_credential: tuple[tuple[int, int], ...] = ()
+    """``(credential id, messages)`` of those holds (0: no credential)."""
+    future_rows: int = 0
+    """Rows of the window stamped after the database clock: ignored, counted here for health."""
     stale: bool = False
     """True when this cycle could not read the server; the figures are from an earlier cycle."""
     stale_age: float | None = None
@@ -312,6 +322,11 @@ class PollResult:
     state: str = ""
     """One of :data:`DB_STATES` (empty when the producer does not classify, e.g. the demo)."""
 
+    @property
+    def future_rows(self) -> int:
+        """Rows stamped after the database clock in this cycle's windows (ignored)."""
+        return sum(s.future_rows for s in self.samples if not s.stale)
+
     def sample(self, server_id: int) -> ServerSample | None:
         """The sample of one server, if the cycle has one."""
         for found in self.samples:
@@ -366,6 +381,16 @@ def count_deliveries(rows: Iterable[tuple[str | None, int | None, int]]) -> Wind
         if is_spam:
             spam += int(count)
     return WindowCounts(spam=spam, **totals)
+
+
+def held_by_send_limit(rows: Iterable[tuple[str | None, int | None, int]]) -> dict[int, int]:
+    """Messages held by the send limit per credential (0: none) from ``(held_reason, credential, count)``."""
+    out: dict[int, int] = {}
+    for reason, cred, count in rows:
+        if reason == "send_limit":
+            key = cred if cred is not None and cred > 0 else 0
+            out[key] = out.get(key, 0) + int(count)
+    return out
 
 
 def merge_message_counts(

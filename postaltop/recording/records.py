@@ -10,6 +10,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from postaltop.core.connect_state import (
+    Backfill,
+    ConnectState,
+    CredentialDomainSpan,
+    CredentialHour,
+    CredentialInfo,
+    DeliveryMinute,
+    DomainMinute,
+    MessageMinute,
+)
 from postaltop.core.dbmetrics import (
     CredentialDomainSample,
     CredentialSample,
@@ -56,24 +66,14 @@ class AlertRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryRecord:
-    """The statistics the detectors' baselines were bootstrapped from (read once, at first connect)."""
+class ConnectStateRecord:
+    """What the monitor read at first connect (statistics, the recent past, the credentials' history)."""
 
     at: float
-    points: tuple[HistoryPoint, ...]
+    state: ConnectState
 
 
-@dataclass(frozen=True, slots=True)
-class KnownDomainsRecord:
-    """The recipient domains each credential was known to mail before the run (novelty's seed)."""
-
-    at: float
-    since: float
-    known: tuple[tuple[int, str, tuple[str, ...]], ...]
-    """``(credential id, name, domains)``."""
-
-
-Record = LinesRecord | MetricsRecord | AlertRecord | HistoryRecord | KnownDomainsRecord
+Record = LinesRecord | MetricsRecord | AlertRecord | ConnectStateRecord
 
 
 def encode(record: Record) -> dict[str, Any]:
@@ -91,11 +91,8 @@ def encode(record: Record) -> dict[str, Any]:
         return out
     if isinstance(record, MetricsRecord):
         return {"k": "metrics", "at": record.at, "result": asdict(record.result)}
-    if isinstance(record, HistoryRecord):
-        return {"k": "history", "at": record.at, "points": [asdict(p) for p in record.points]}
-    if isinstance(record, KnownDomainsRecord):
-        known = [[cred_id, name, list(domains)] for cred_id, name, domains in record.known]
-        return {"k": "known_domains", "at": record.at, "since": record.since, "known": known}
+    if isinstance(record, ConnectStateRecord):
+        return {"k": "connect_state", "at": record.at, "state": asdict(record.state)}
     return {"k": "alert", "at": record.at, "event": record.event.to_dict()}
 
 
@@ -116,15 +113,35 @@ def decode(data: dict[str, Any]) -> Record | None:
         return MetricsRecord(at, poll_from_dict(data["result"]))
     if kind == "alert":
         return AlertRecord(at, NotificationEvent.from_dict(data["event"]))
-    if kind == "history":
-        return HistoryRecord(at, tuple(HistoryPoint(**p) for p in data.get("points", ())))
-    if kind == "known_domains":
-        known = tuple(
-            (int(cred_id), str(name), tuple(str(d) for d in domains))
-            for cred_id, name, domains in data.get("known", ())
-        )
-        return KnownDomainsRecord(at, float(data.get("since", 0.0)), known)
+    if kind == "connect_state":
+        return ConnectStateRecord(at, connect_state_from_dict(data["state"]))
     return None
+
+
+def connect_state_from_dict(data: dict[str, Any]) -> ConnectState:
+    """The :class:`ConnectState` of its ``asdict`` form."""
+    raw = data.get("backfill")
+    backfill = None
+    if raw is not None:
+        backfill = Backfill(
+            start=float(raw["start"]),
+            end=float(raw["end"]),
+            messages=tuple(MessageMinute(**m) for m in raw.get("messages", ())),
+            deliveries=tuple(DeliveryMinute(**d) for d in raw.get("deliveries", ())),
+            domains=tuple(DomainMinute(**d) for d in raw.get("domains", ())),
+            credential_domains=tuple(CredentialDomainSpan(**c) for c in raw.get("credential_domains", ())),
+            future_rows=int(raw.get("future_rows", 0)),
+            errors=tuple(str(e) for e in raw.get("errors", ())),
+        )
+    return ConnectState(
+        history=tuple(HistoryPoint(**p) for p in data.get("history", ())),
+        backfill=backfill,
+        credential_hours=tuple(CredentialHour(**h) for h in data.get("credential_hours", ())),
+        credential_domains=tuple((int(c), str(d)) for c, d in data.get("credential_domains", ())),
+        credential_since=float(data.get("credential_since", 0.0)),
+        credentials=tuple(CredentialInfo(**c) for c in data.get("credentials", ())),
+        errors=tuple(str(e) for e in data.get("errors", ())),
+    )
 
 
 def _health_from_dict(data: dict[str, Any]) -> HealthSample:
@@ -139,6 +156,8 @@ def poll_from_dict(data: dict[str, Any]) -> PollResult:
     for raw in data.get("samples", ()):
         fields = dict(raw)
         fields["counts"] = WindowCounts(**fields.get("counts", {}))
+        held = fields.get("held_send_limit_by_credential", ())
+        fields["held_send_limit_by_credential"] = tuple((int(c), int(n)) for c, n in held)
         samples.append(ServerSample(**fields))
     return PollResult(
         started_at=float(data["started_at"]),

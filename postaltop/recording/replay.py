@@ -18,8 +18,7 @@ from postaltop.core.notification import NotificationEvent
 from postaltop.recording.file import read_header, read_records
 from postaltop.recording.records import (
     AlertRecord,
-    HistoryRecord,
-    KnownDomainsRecord,
+    ConnectStateRecord,
     LinesRecord,
     MetricsRecord,
     Record,
@@ -72,13 +71,9 @@ class Recording:
         meta = self.header.get("meta")
         return meta if isinstance(meta, dict) else {}
 
-    def history(self) -> HistoryRecord | None:
-        """The statistics the live run's baselines were bootstrapped from (None: not recorded)."""
-        return next((r for r in self.records if isinstance(r, HistoryRecord)), None)
-
-    def known_domains(self) -> list[KnownDomainsRecord]:
-        """The credentials' usual recipient domains the live run's novelty detector was seeded with."""
-        return [r for r in self.records if isinstance(r, KnownDomainsRecord)]
+    def connect_state(self) -> ConnectStateRecord | None:
+        """What the live run's monitor read at first connect (None: not recorded)."""
+        return next((r for r in self.records if isinstance(r, ConnectStateRecord)), None)
 
     def hosts(self) -> list[str]:
         """Hosts that have lines, in first-appearance order."""

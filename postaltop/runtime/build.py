@@ -3,7 +3,7 @@
 ``live``: the configured hosts' SSH log streams, the database poll (or the hosts' health metrics alone),
 incident actions and the message lookup on the configured database, baselines and alert state persisted.
 ``demo``: the simulated fleet's lines and polls, actions on the simulation. ``replay``: a recording fed at
-the replay clock, the monitor seeded with what the recorded run's monitor was seeded with.
+the replay clock, the monitor given the state at connect the recorded run's monitor read.
 Every mode builds the same :class:`~postaltop.monitoring.Monitor` from ``[detection]``.
 """
 
@@ -97,7 +97,7 @@ def _live(runtime: Runtime) -> None:
     if runner is not None:
         runtime.sources.append(NamedSource("database", runner.run))
         if runtime.seeds is not None:
-            runtime.seeds.set_history_provider(runner.history)
+            runtime.seeds.set_state_provider(runner.connect_state)
     else:  # without a database: the hosts' health metrics alone, when configured
         runtime.sources += [NamedSource("health", factory) for factory in db_sources(settings, engine)]
     runtime.message_lookup = database_lookup(settings)
@@ -118,7 +118,7 @@ def _demo(runtime: Runtime, options: RuntimeOptions) -> None:
     from postaltop.core.sim import Fleet
     from postaltop.core.versions import demo_host_versions
     from postaltop.sources.demo import DemoSource
-    from postaltop.sources.demo_metrics import demo_metrics_runner, seed_monitor_from_simulation
+    from postaltop.sources.demo_metrics import attach_simulated_database, demo_metrics_runner
     from postaltop.sources.host_version import load_release_table
 
     settings: Settings = runtime.settings
@@ -132,7 +132,7 @@ def _demo(runtime: Runtime, options: RuntimeOptions) -> None:
     for host in fleet.hosts:
         engine.set_host(host, "demo")
     if runtime.seeds is not None:
-        seed_monitor_from_simulation(runtime.seeds, fleet)
+        attach_simulated_database(runtime.seeds, fleet)
     live_from = fleet.start + DEMO_BACKFILL_S
 
     async def logs() -> None:
@@ -158,7 +158,7 @@ def _replay(runtime: Runtime, options: RuntimeOptions) -> None:
         runtime.label += f" · {recording.meta['scenario']}"
     runtime.placeholder = "Replaying: lines appear as the recording's time comes."
     if runtime.monitor is not None:
-        seed_from_recording(runtime.monitor, recording.history(), recording.known_domains())
+        seed_from_recording(runtime.monitor, recording.connect_state())
     engine = runtime.engine
 
     async def feed() -> None:

@@ -1,23 +1,23 @@
 """The detection part of the assembly: one way to build the :class:`Monitor` from settings, and its seeds.
 
 Every front end (TUI, ``watch``, ``replay``, ``report``) builds its monitor with :func:`build_monitor`, so the
-same ``[detection]`` settings give the same detectors everywhere. What a monitor is seeded with at start (the
-statistics its baselines bootstrap from, the credentials' usual recipient domains) passes through
-:class:`DetectionSeeds`, which writes it into the recording: a replay seeds its monitor with exactly what the
-live run had, and so raises the same alerts.
+same ``[detection]`` settings give the same detectors everywhere. What a monitor reads at first connect (the
+statistics its baselines bootstrap from, the recent past, the credentials' history: a ``ConnectState``)
+passes through :class:`DetectionSeeds`, which writes it into the recording: a replay hands its monitor exactly
+what the live run read, and so raises the same alerts.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from postaltop.config.sections.detection import DetectionConfig
-from postaltop.core.dbmetrics import HistoryPoint
-from postaltop.monitoring import HistoryProvider, Monitor
-from postaltop.recording.records import HistoryRecord, KnownDomainsRecord, Record
+from postaltop.core.connect_state import ConnectRequest, ConnectState
+from postaltop.monitoring import Monitor, StateProvider
+from postaltop.recording.records import ConnectStateRecord, Record
 
 RecordSink = Callable[[Record], None]
 
@@ -39,10 +39,10 @@ def build_monitor(settings: DetectionConfig | None, *, persist: bool = False) ->
 
 
 class DetectionSeeds:
-    """Stands in front of a :class:`Monitor` for whatever seeds it, and keeps a copy for the recording.
+    """Stands in front of a :class:`Monitor` for whatever gives it the state at connect, and keeps a copy.
 
-    Fits what seeders call (``set_history_provider``, ``learn_credential_domains``, ``has_history_provider``).
-    Records taken before a recording is open are kept and written when :meth:`record_to` is called.
+    Fits what providers are handed to (``set_state_provider``, ``has_state_provider``). Records taken before a
+    recording is open are kept and written when :meth:`record_to` is called.
     """
 
     def __init__(self, monitor: Monitor, clock: Callable[[], float] = time.time) -> None:
@@ -52,9 +52,9 @@ class DetectionSeeds:
         self._sink: RecordSink | None = None
 
     @property
-    def has_history_provider(self) -> bool:
-        """True once a history provider is set."""
-        return self.monitor.has_history_provider
+    def has_state_provider(self) -> bool:
+        """True once a state provider is set."""
+        return self.monitor.has_state_provider
 
     def record_to(self, sink: RecordSink) -> None:
         """Write the seeds taken so far, and every later one, to ``sink``."""
@@ -69,38 +69,27 @@ class DetectionSeeds:
         else:
             self._pending.append(record)
 
-    def set_history_provider(self, provider: HistoryProvider) -> None:
-        """Give the monitor ``provider``, recording the points it returns."""
+    def set_state_provider(self, provider: StateProvider) -> None:
+        """Give the monitor ``provider``, recording the state it returns."""
 
-        def recorded() -> Any:
-            points = provider()
-            if inspect.isawaitable(points):
-                return self._after(points)
-            return self._took(points)
+        def recorded(request: ConnectRequest) -> Any:
+            state = provider(request)
+            if inspect.isawaitable(state):
+                return self._after(state)
+            return self._took(state)
 
-        self.monitor.set_history_provider(recorded)
+        self.monitor.set_state_provider(recorded)
 
-    async def _after(self, awaitable: Any) -> list[HistoryPoint]:
+    async def _after(self, awaitable: Any) -> ConnectState:
         return self._took(await awaitable)
 
-    def _took(self, points: Iterable[HistoryPoint]) -> list[HistoryPoint]:
-        kept = list(points)
-        self._keep(HistoryRecord(self._clock(), tuple(kept)))
-        return kept
-
-    def learn_credential_domains(self, known: Mapping[tuple[int, str], Iterable[str]], since: float) -> None:
-        """Seed the novelty detector, recording what it was seeded with."""
-        entries = tuple((cred_id, name, tuple(domains)) for (cred_id, name), domains in known.items())
-        self.monitor.learn_credential_domains({(c, n): d for c, n, d in entries}, since)
-        self._keep(KnownDomainsRecord(self._clock(), since, entries))
+    def _took(self, state: ConnectState) -> ConnectState:
+        self._keep(ConnectStateRecord(self._clock(), state))
+        return state
 
 
-def seed_from_recording(
-    monitor: Monitor, history: HistoryRecord | None, known: Iterable[KnownDomainsRecord]
-) -> None:
-    """Seed ``monitor`` with what a recorded run's monitor was seeded with."""
-    if history is not None:
-        points = list(history.points)
-        monitor.set_history_provider(lambda: points)
-    for record in known:
-        monitor.learn_credential_domains({(c, n): d for c, n, d in record.known}, record.since)
+def seed_from_recording(monitor: Monitor, record: ConnectStateRecord | None) -> None:
+    """Give ``monitor`` the state at connect a recorded run's monitor read (nothing when not recorded)."""
+    if record is not None:
+        state = record.state
+        monitor.set_state_provider(lambda _request: state)

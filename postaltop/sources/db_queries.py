@@ -25,13 +25,16 @@ SERVERS = """
 SELECT s.id, o.permalink, s.permalink, s.name, s.mode,
        s.suspended_at IS NOT NULL, s.suspension_reason,
        o.suspended_at IS NOT NULL, o.suspension_reason,
-       s.send_limit
+       s.send_limit,
+       TIMESTAMPDIFF(MICROSECOND, s.send_limit_exceeded_at, UTC_TIMESTAMP(6)) / 1000000,
+       TIMESTAMPDIFF(MICROSECOND, s.send_limit_approaching_at, UTC_TIMESTAMP(6)) / 1000000
 FROM {main}.`servers` s
 JOIN {main}.`organizations` o ON o.id = s.organization_id
 WHERE s.deleted_at IS NULL AND o.deleted_at IS NULL
 ORDER BY s.id
 """
-"""Live servers with their organization (both small tables)."""
+"""Live servers with their organization (both small tables); the send-limit marks as ages in seconds on the
+database clock (Postal writes them in UTC)."""
 
 MESSAGE_DBS = """
 SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s
@@ -76,25 +79,41 @@ Parameters: the live-stats window in seconds, twice. The threshold is Postal's: 
 60 minutes ago, on the database clock.
 """
 
+HELD_CASE = """CASE WHEN d.status <> 'Held' THEN ''
+            WHEN d.details LIKE %s THEN 'send_limit'
+            WHEN d.details LIKE %s THEN 'credential'
+            WHEN d.details LIKE %s THEN 'suppression'
+            WHEN d.details LIKE %s THEN 'development'
+            WHEN d.details LIKE %s THEN 'suspended'
+            ELSE 'other' END"""
+"""The held reason of a delivery (``''`` when not Held); five LIKE patterns as parameters
+(:data:`postaltop.core.connect_state.HELD_REASONS`, in order)."""
+
 MESSAGE_WINDOW = """
-SELECT scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COUNT(*)
+SELECT scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COALESCE(`timestamp`, 0) > %s, COUNT(*)
 FROM {db}.`messages`
 WHERE id > %s AND id <= %s AND COALESCE(`timestamp`, 0) >= %s
-GROUP BY scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1))
+GROUP BY 1, 2, 3, 4
 """
-"""New messages grouped by scope, credential and recipient domain over a PK range.
+"""New messages grouped by scope, credential, recipient domain and "stamped in the future" over a PK range.
 
-Parameters: last seen id, newest id, minimum timestamp (0 except when seeding the first window).
+Parameters: the future bound (database clock + tolerance), last seen id, newest id, minimum timestamp (0
+except when seeding the first window). Rows flagged future are counted, not used.
 """
 
 DELIVERY_WINDOW = """
-SELECT d.status, m.spam, COUNT(*)
+SELECT d.status, m.spam, {held},
+       CASE WHEN d.status = 'Held' THEN m.credential_id END,
+       COALESCE(d.`timestamp`, 0) > %s, COUNT(*)
 FROM {db}.`deliveries` d
 JOIN {db}.`messages` m ON m.id = d.message_id
 WHERE d.id > %s AND d.id <= %s AND COALESCE(d.`timestamp`, 0) >= %s AND m.scope = 'outgoing'
-GROUP BY d.status, m.spam
+GROUP BY 1, 2, 3, 4, 5
+""".replace("{held}", HELD_CASE)
+"""New outgoing deliveries by status, spam flag, held reason, credential (Held only) and future flag.
+
+Parameters: the five held-reason patterns, the future bound, last seen id, newest id, minimum timestamp.
 """
-"""New outgoing deliveries by status and the message's spam flag (PK range + PK lookups)."""
 
 SCALARS_PART = """
 SELECT %s,
@@ -114,26 +133,30 @@ server with ``UNION ALL``, so one round trip reads every server's scalars.
 """
 
 MESSAGE_WINDOW_PART = """
-SELECT %s, 'm', scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COUNT(*)
+SELECT %s, 'm', scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), NULL,
+       COALESCE(`timestamp`, 0) > %s, COUNT(*)
 FROM {db}.`messages`
 WHERE id > %s AND id <= %s AND COALESCE(`timestamp`, 0) >= %s
-GROUP BY scope, credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1))
+GROUP BY 3, 4, 5, 7
 """
 """One server's :data:`MESSAGE_WINDOW` in the merged window statement (rows tagged ``m``).
 
-Parameters: server id, last seen id, newest id, minimum timestamp.
+Parameters: server id, future bound, last seen id, newest id, minimum timestamp.
 """
 
 DELIVERY_WINDOW_PART = """
-SELECT %s, 'd', d.status, m.spam, NULL, COUNT(*)
+SELECT %s, 'd', d.status, m.spam, {held},
+       CASE WHEN d.status = 'Held' THEN m.credential_id END,
+       COALESCE(d.`timestamp`, 0) > %s, COUNT(*)
 FROM {db}.`deliveries` d
 JOIN {db}.`messages` m ON m.id = d.message_id
 WHERE d.id > %s AND d.id <= %s AND COALESCE(d.`timestamp`, 0) >= %s AND m.scope = 'outgoing'
-GROUP BY d.status, m.spam
-"""
+GROUP BY 3, 4, 5, 6, 7
+""".replace("{held}", HELD_CASE)
 """One server's :data:`DELIVERY_WINDOW` in the merged window statement (rows tagged ``d``).
 
-Parameters: server id, last seen delivery id, newest delivery id, minimum timestamp.
+Parameters: server id, the five held-reason patterns, future bound, last seen delivery id, newest delivery
+id, minimum timestamp.
 """
 
 HISTORY_HOURLY = """
@@ -147,6 +170,96 @@ SELECT `time`, incoming, outgoing, spam, bounces, held FROM {db}.`stats_daily`
 WHERE `time` >= %s ORDER BY `time`
 """
 """Daily statistics since an epoch (unique index ``on_time``)."""
+
+# ----------------------------------------------------------------------------------- at first connect
+# Read once per server when the monitor asks for the recent past (``PostalDbSource.connect_state``).
+# Every statement is a GROUP BY over a ``timestamp`` range read through ``on_scope_and_spam``
+# (scope(1), spam, timestamp) — Postal's only index with a leading path to ``timestamp`` — or over a
+# ``deliveries.message_id`` range (``on_message_id``): rows scanned grow with the window, not the table.
+
+OUTGOING_RANGE = "scope = 'outgoing' AND spam IN (0, 1) AND `timestamp` >= %s AND `timestamp` < %s"
+"""The outgoing messages of a time range, as ``on_scope_and_spam`` reads them. Parameters: start, end."""
+
+BACKFILL_MESSAGES = """
+SELECT FLOOR(`timestamp` / 60), credential_id, COUNT(*)
+FROM {db}.`messages`
+WHERE {range}
+GROUP BY 1, 2
+""".replace("{range}", OUTGOING_RANGE)
+"""Outgoing messages per minute and credential. Parameters: start, end (database clock)."""
+
+BACKFILL_CREDENTIAL_DOMAINS = """
+SELECT COALESCE(credential_id, 0), LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)),
+       FLOOR(MIN(`timestamp`) / 60), FLOOR(MAX(`timestamp`) / 60), COUNT(*)
+FROM {db}.`messages`
+WHERE {range}
+GROUP BY 1, 2
+ORDER BY 5 DESC
+LIMIT %s
+""".replace("{range}", OUTGOING_RANGE)
+"""Per (credential, recipient domain): first and last minute and count, busiest first (at most the limit).
+
+Parameters: start, end, row limit.
+"""
+
+BACKFILL_DOMAINS = """
+SELECT FLOOR(`timestamp` / 60),
+       CASE WHEN LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)) IN ({domains})
+            THEN LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)) ELSE 'other' END,
+       COUNT(*)
+FROM {db}.`messages`
+WHERE {range}
+GROUP BY 1, 2
+""".replace("{range}", OUTGOING_RANGE)
+"""Outgoing messages per minute to each of the top domains and to ``other``; ``{domains}`` is a list of
+``%s`` placeholders. Parameters: the domains, start, end."""
+
+FIRST_OUTGOING_ID = """
+SELECT MIN(id) FROM {db}.`messages` WHERE {range}
+""".replace("{range}", OUTGOING_RANGE)
+"""The first outgoing message of a range (where the window's deliveries start). Parameters: start, end."""
+
+BACKFILL_DELIVERIES = """
+SELECT FLOOR(d.`timestamp` / 60), d.status, m.spam, {held},
+       CASE WHEN d.status = 'Held' THEN m.credential_id END, COUNT(*)
+FROM {db}.`deliveries` d
+JOIN {db}.`messages` m ON m.id = d.message_id
+WHERE d.message_id >= %s AND d.`timestamp` >= %s AND d.`timestamp` < %s AND m.scope = 'outgoing'
+GROUP BY 1, 2, 3, 4, 5
+""".replace("{held}", HELD_CASE)
+"""Outgoing deliveries per minute **of delivery** by status, spam flag, held reason, (Held only) credential.
+
+Parameters: the five held-reason patterns, first message id, start, end. Deliveries of messages created
+more than :data:`DELIVERY_LAG` before the window are not read (a long-retried message's late delivery).
+"""
+
+FUTURE_MESSAGES = """
+SELECT COUNT(*) FROM {db}.`messages`
+WHERE scope = 'outgoing' AND spam IN (0, 1) AND `timestamp` >= %s
+"""
+"""Outgoing messages stamped after the database clock (+ tolerance): ignored, and counted for health."""
+
+CREDENTIAL_HOURS = """
+SELECT FLOOR(`timestamp` / 3600) * 3600, credential_id, COUNT(*)
+FROM {db}.`messages`
+WHERE {range} AND credential_id IS NOT NULL
+GROUP BY 1, 2
+""".replace("{range}", OUTGOING_RANGE)
+"""Outgoing messages per clock hour and credential before the backfill (credential baselines)."""
+
+CREDENTIAL_USUAL_DOMAINS = """
+SELECT credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COUNT(*)
+FROM {db}.`messages`
+WHERE {range} AND credential_id IS NOT NULL
+GROUP BY 1, 2
+ORDER BY 3 DESC
+LIMIT %s
+""".replace("{range}", OUTGOING_RANGE)
+"""The recipient domains each credential mailed before the backfill (novelty). Parameters: start, end,
+limit."""
+
+DELIVERY_LAG = 3600
+"""Seconds before the window whose messages' deliveries are still read (retries)."""
 
 PING = "SELECT 1"
 """The cheapest round trip."""
@@ -169,6 +282,14 @@ POLL_STATEMENTS: dict[str, str] = {
     "DELIVERY_WINDOW_PART": DELIVERY_WINDOW_PART,
     "HISTORY_HOURLY": HISTORY_HOURLY,
     "HISTORY_DAILY": HISTORY_DAILY,
+    "BACKFILL_MESSAGES": BACKFILL_MESSAGES,
+    "BACKFILL_CREDENTIAL_DOMAINS": BACKFILL_CREDENTIAL_DOMAINS,
+    "BACKFILL_DOMAINS": BACKFILL_DOMAINS,
+    "FIRST_OUTGOING_ID": FIRST_OUTGOING_ID,
+    "BACKFILL_DELIVERIES": BACKFILL_DELIVERIES,
+    "FUTURE_MESSAGES": FUTURE_MESSAGES,
+    "CREDENTIAL_HOURS": CREDENTIAL_HOURS,
+    "CREDENTIAL_USUAL_DOMAINS": CREDENTIAL_USUAL_DOMAINS,
 }
 """The statements on the poll path (the EXPLAIN test walks this)."""
 
@@ -240,7 +361,7 @@ def merged_scalars(prefix: str, server_ids: list[int], window_seconds: int) -> t
 
 
 def merged_windows(
-    prefix: str, windows: list[tuple[int, int, int, int, int, float]]
+    prefix: str, windows: list[tuple[int, int, int, int, int, float]], future: float, held: list[str]
 ) -> tuple[str, list[object]] | None:
     """One statement reading the message and delivery windows of several servers; None when all are empty.
 
@@ -249,18 +370,21 @@ def merged_windows(
         windows: ``(server_id, from_message_id, max_message_id, from_delivery_id, max_delivery_id,
             min_timestamp)`` per server; an empty range (``from >= max``) is left out.
 
-    Rows: ``(server_id, 'm', scope, credential_id, rcpt_domain, count)`` and
-    ``(server_id, 'd', status, spam, NULL, count)``.
+        future: the future bound (database clock + tolerance): rows stamped later are flagged.
+        held: the held-reason LIKE patterns.
+
+    Rows: ``(server_id, 'm', scope, credential_id, rcpt_domain, NULL, future, count)`` and
+    ``(server_id, 'd', status, spam, held_reason, held_credential_id, future, count)``.
     """
     parts: list[str] = []
     args: list[object] = []
     for sid, from_msg, max_msg, from_del, max_del, min_ts in windows:
         if max_msg > from_msg:
             parts.append(for_server(MESSAGE_WINDOW_PART, prefix, sid))
-            args += [sid, from_msg, max_msg, min_ts]
+            args += [sid, future, from_msg, max_msg, min_ts]
         if max_del > from_del:
             parts.append(for_server(DELIVERY_WINDOW_PART, prefix, sid))
-            args += [sid, from_del, max_del, min_ts]
+            args += [sid, *held, future, from_del, max_del, min_ts]
     if not parts:
         return None
     return _union(parts), args

@@ -4,9 +4,10 @@ Used by the TUI's live monitor and any headless front end: :func:`db_runner` ret
 :class:`DbRunner` (or None when no ``[database]`` is configured) whose :meth:`DbRunner.run` coroutine
 polls forever, hands every :class:`~postaltop.core.dbmetrics.PollResult` to
 ``engine.publish_metrics`` and keeps a ``db`` entry in the engine's host list whose state says how the
-database is doing (the host bar shows it). :meth:`DbRunner.history` reads the hourly/daily statistics
-for baselines; the runtime (:mod:`postaltop.runtime`) hands it to the detection monitor, so baselines
-bootstrap from Postal's statistics at first connect. Nothing here imports Textual.
+database is doing (the host bar shows it). :meth:`DbRunner.connect_state` reads the statistics, the
+recent past per minute and the credentials' history; the runtime (:mod:`postaltop.runtime`) hands it to the
+detection monitor, which asks for it at first connect (baselines, novelty, and an incident already under way).
+Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from postaltop.config import Settings
+from postaltop.core.connect_state import ConnectRequest, ConnectState
 from postaltop.core.dbmetrics import HistoryPoint, PollResult
 from postaltop.sources.db_connect import connector_for
 from postaltop.sources.db_tunnel import DbTunnel
@@ -96,6 +98,12 @@ class DbRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await scraper
             await self.close()
+
+    async def connect_state(self, request: ConnectRequest) -> ConnectState:
+        """The recent past and the history detection reads at first connect (connects first when needed)."""
+        if not self.source.connected:
+            await self.source.connect()
+        return await self.source.connect_state(request)
 
     async def history(self, weeks: int = 4) -> list[HistoryPoint]:
         """Hourly and daily statistics of every live server (connects first when needed)."""

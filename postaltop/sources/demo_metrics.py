@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+from postaltop.core.connect_state import ConnectRequest, ConnectState
 from postaltop.core.dbmetrics import HistoryPoint, PollResult
 from postaltop.core.sim import Fleet
-from postaltop.core.sim.metrics import SimMetrics, known_credential_domains, synthetic_history
+from postaltop.core.sim.metrics import SimMetrics, connect_state, synthetic_history
 
 DEFAULT_INTERVAL = 5.0
 """Simulated seconds between polls (the database source's default ``poll_interval``)."""
@@ -89,6 +90,10 @@ class DemoMetricsSource:
         """Hourly and daily statistics of the ``weeks`` weeks before the current simulated time."""
         return synthetic_history(self.fleet, self.fleet.position, weeks)
 
+    def connect_state(self, request: ConnectRequest) -> ConnectState:
+        """The simulated database's answer to the state-at-connect request (see ``sim.metrics``)."""
+        return connect_state(self.fleet, request)
+
 
 async def demo_metrics_runner(
     engine: MetricsSink,
@@ -118,31 +123,15 @@ async def demo_metrics_runner(
         engine.publish_metrics(result)
 
 
-CREDENTIAL_HISTORY_S = 7 * 86400
-"""How far back the simulated credentials are taken to have mailed their usual recipient domains."""
+class StateMonitor(Protocol):
+    """What :func:`attach_simulated_database` needs of ``postaltop.monitoring.Monitor``."""
+
+    def set_state_provider(self, provider: Callable[[ConnectRequest], Any]) -> None: ...
 
 
-class SeedableMonitor(Protocol):
-    """What :func:`seed_monitor_from_simulation` needs of ``postaltop.monitoring.Monitor``."""
+def attach_simulated_database(monitor: StateMonitor, fleet: Fleet) -> None:
+    """Let a demo's detection ask the simulated database for the state at connect, as a real one is asked.
 
-    def set_history_provider(self, provider: Callable[[], Any]) -> None: ...
-
-    def learn_credential_domains(
-        self, known: Mapping[tuple[int, str], Iterable[str]], since: float
-    ) -> None: ...
-
-
-def seed_monitor_from_simulation(monitor: SeedableMonitor, fleet: Fleet) -> None:
-    """Give a demo's detection what a real install gives it at first connect.
-
-    Baselines come from the simulated ``stats_hourly``/``stats_daily`` of the weeks before the simulation,
-    and each credential's usual recipient domains from the simulated history, so that the novelty detector
-    judges a credential at once (as ``postaltop demo``, ``watch --demo`` and ``report --demo`` all need).
+    The monitor calls it at the first poll (the same request ``PostalDbSource.connect_state`` answers).
     """
-    monitor.set_history_provider(lambda: list(synthetic_history(fleet, fleet.start)))
-    learn_simulated_credential_domains(monitor, fleet)
-
-
-def learn_simulated_credential_domains(monitor: SeedableMonitor, fleet: Fleet) -> None:
-    """Seed the novelty detector with the recipient domains each simulated credential usually mails."""
-    monitor.learn_credential_domains(known_credential_domains(fleet), fleet.start - CREDENTIAL_HISTORY_S)
+    monitor.set_state_provider(lambda request: connect_state(fleet, request))

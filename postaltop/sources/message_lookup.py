@@ -126,18 +126,21 @@ class MessageLookup:
             else:
                 result.records.append(record)
             return result
+        not_queued = ""
         if ref.isdigit():
             rows = await self.run(q.for_main(QUEUED, self.database), (int(ref),))
-            if not rows or rows[0][0] is None or rows[0][1] is None:
-                result.note = f"queued message {ref} is not in the queue (delivered, or never queued)"
+            if rows and rows[0][0] is not None and rows[0][1] is not None:
+                server_id, message_id = int(rows[0][0]), int(rows[0][1])
+                record = await self._message(server_id, message_id)
+                result.note = f"queued message {ref} is {server_id}::{message_id}"
+                if record is not None:
+                    result.records.append(record)
                 return result
-            server_id, message_id = int(rows[0][0]), int(rows[0][1])
-            record = await self._message(server_id, message_id)
-            result.note = f"queued message {ref} is {server_id}::{message_id}"
-            if record is not None:
-                result.records.append(record)
-            return result
-        if _TOKEN.match(ref):
+            not_queued = f"queued message {ref} is not in the queue (delivered, or never queued)"
+            if not _TOKEN.match(ref):
+                result.note = not_queued
+                return result
+        if _TOKEN.match(ref):  # a token may be all digits: searched as one when no queued message has that id
             servers = await self.run(q.for_main(LIVE_SERVERS, self.database), ())
             for (server_id,) in servers:
                 try:
@@ -149,7 +152,8 @@ class MessageLookup:
                 for row in rows:
                     result.records.append(await self._with_deliveries(int(server_id), row))
             if not result.records:
-                result.note = f"no message with token {ref} (a log_id or trace_id is found through the logs)"
+                missing = f"no message with token {ref} (a log_id or trace_id is found through the logs)"
+                result.note = f"{not_queued}; {missing}" if not_queued else missing
             return result
         result.note = f"{ref!r} is not a server::message, queued message id or token"
         return result

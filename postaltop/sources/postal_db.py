@@ -33,7 +33,9 @@ import aiomysql
 import pymysql
 
 from postaltop.config import DatabaseConfig
+from postaltop.core import connect_state as cs
 from postaltop.core import dbmetrics as dm
+from postaltop.core.connect_state import HELD_REASONS
 from postaltop.sources import db_queries as q
 from postaltop.sources.db_connect import DbConnector, NotAnswering
 
@@ -92,7 +94,51 @@ class _Raw:
     min_ts: float
     seconds: float
     msg_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """``(scope, credential_id, rcpt_domain, count)`` of rows stamped up to the database clock."""
     del_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """``(status, spam, held_reason, held_credential_id, count)`` likewise."""
+    future: int = 0
+    """Rows of the window stamped after the database clock (+ tolerance): counted, not used."""
+
+    def take_messages(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Keep ``(scope, credential_id, domain, future, count)`` rows; count the future ones."""
+        for scope, cred, domain, future, count in rows:
+            if future:
+                self.future += int(count)
+            else:
+                self.msg_rows.append((scope, cred, domain, count))
+
+    def take_deliveries(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Keep ``(status, spam, reason, held_credential_id, future, count)`` rows; count the future ones."""
+        for status, spam, reason, cred, future, count in rows:
+            if future:
+                self.future += int(count)
+            else:
+                self.del_rows.append((status, spam, reason, cred, count))
+
+
+FUTURE_TOLERANCE = 60.0
+"""Seconds a row may be stamped after the database clock (Postal stamps rows with its own host's clock)
+before it counts as "from the future": ignored, and counted in :attr:`PollResult.future_rows`."""
+
+HELD_PATTERNS = [pattern for _, pattern in HELD_REASONS]
+"""The held-reason LIKE patterns, in the order :data:`db_queries.HELD_CASE` expects them."""
+
+CONNECT_STATE_TIMEOUT = 60.0
+"""Seconds the statements reading one server's state at connect may take together (they run once)."""
+
+
+@dataclass(slots=True)
+class _ServerState:
+    """One server's part of :class:`~postaltop.core.connect_state.ConnectState`."""
+
+    messages: list[cs.MessageMinute] = field(default_factory=list)
+    deliveries: list[cs.DeliveryMinute] = field(default_factory=list)
+    domains: list[cs.DomainMinute] = field(default_factory=list)
+    spans: list[cs.CredentialDomainSpan] = field(default_factory=list)
+    hours: list[cs.CredentialHour] = field(default_factory=list)
+    known: set[tuple[int, str]] = field(default_factory=set)
+    future: int = 0
 
 
 _STALE_REASON = {
@@ -151,6 +197,7 @@ class PostalDbSource:
         self._existing_dbs: set[str] = set()
         self._discovered_at = float("-inf")
         self._credentials: dict[int, tuple[str, str]] = {}
+        self._credential_servers: dict[int, int] = {}
         self._cursors: dict[int, _Cursor] = {}
         self._last_good: dict[int, dm.ServerSample] = {}
         self._clock_offset = 0.0
@@ -278,13 +325,14 @@ class PostalDbSource:
         self._existing_dbs = {str(r[0]) for r in rows}
         creds = await self._query(q.for_main(q.CREDENTIALS, self.config.database), (), deadline)
         self._credentials = {int(r[0]): (str(r[2] or ""), str(r[3] or "?")) for r in creds}
+        self._credential_servers.update({int(r[0]): int(r[1] or 0) for r in creds})
         self._discovered_at = time.monotonic()
         return await self._read_servers(deadline)
 
     async def _read_servers(self, deadline: float) -> list[dm.ServerInfo]:
         rows = await self._query(q.for_main(q.SERVERS, self.config.database), (), deadline)
         servers = []
-        for sid, org, perm, name, mode, s_susp, s_reason, o_susp, o_reason, limit in rows:
+        for sid, org, perm, name, mode, s_susp, s_reason, o_susp, o_reason, limit, exceeded, near in rows:
             suspended, reason = dm.effective_suspension(bool(s_susp), s_reason, bool(o_susp), o_reason)
             db_name = q.message_db_name(self.prefix, int(sid))
             servers.append(
@@ -299,6 +347,8 @@ class PostalDbSource:
                     send_limit=None if limit is None else int(limit),
                     message_db=db_name,
                     message_db_exists=db_name in self._existing_dbs,
+                    send_limit_exceeded_age=None if exceeded is None else float(exceeded),
+                    send_limit_approaching_age=None if near is None else float(near),
                 )
             )
         self._servers = servers
@@ -540,17 +590,20 @@ class PostalDbSource:
         raws = {int(r[0]): self._plan(int(r[0]), r[1:]) for r in rows}
         if set(raws) != {s.id for s in servers}:
             raise pymysql.err.InternalError(0, "merged scalars returned an unexpected set of servers")
+        db_now = max(r.db_now for r in raws.values()) if raws else 0.0
         statement = q.merged_windows(
             self.prefix,
             [(sid, r.from_msg, r.max_msg, r.from_del, r.max_del, r.min_ts) for sid, r in raws.items()],
+            db_now + FUTURE_TOLERANCE,
+            HELD_PATTERNS,
         )
         if statement is not None:
             for row in await self._query(statement[0], statement[1], deadline):
                 raw = raws[int(row[0])]
                 if row[1] == "m":
-                    raw.msg_rows.append(tuple(row[2:6]))
+                    raw.take_messages([(row[2], row[3], row[4], row[6], row[7])])
                 else:
-                    raw.del_rows.append((row[2], row[3], row[5]))
+                    raw.take_deliveries([row[2:8]])
         return dict(raws)
 
     async def _read_one(self, server: dm.ServerInfo, deadline: float) -> _Raw:
@@ -559,12 +612,16 @@ class PostalDbSource:
             q.for_server(q.SERVER_SCALARS, self.prefix, server.id), (window, window), deadline
         )
         raw = self._plan(server.id, scalars[0])
+        future = raw.db_now + FUTURE_TOLERANCE
         if raw.max_msg > raw.from_msg:
             sql = q.for_server(q.MESSAGE_WINDOW, self.prefix, server.id)
-            raw.msg_rows = await self._query(sql, (raw.from_msg, raw.max_msg, raw.min_ts), deadline)
+            raw.take_messages(
+                await self._query(sql, (future, raw.from_msg, raw.max_msg, raw.min_ts), deadline)
+            )
         if raw.max_del > raw.from_del:
             sql = q.for_server(q.DELIVERY_WINDOW, self.prefix, server.id)
-            raw.del_rows = await self._query(sql, (raw.from_del, raw.max_del, raw.min_ts), deadline)
+            args = (*HELD_PATTERNS, future, raw.from_del, raw.max_del, raw.min_ts)
+            raw.take_deliveries(await self._query(sql, args, deadline))
         return raw
 
     def _plan(self, server_id: int, scalars: Sequence[Any]) -> _Raw:
@@ -592,8 +649,11 @@ class PostalDbSource:
             return self._failed(server, raw), [], []
         groups = [(r[0], None if r[1] is None else int(r[1]), r[2], int(r[3])) for r in raw.msg_rows]
         counts = dm.merge_message_counts(
-            dm.count_deliveries((r[0], None if r[1] is None else int(r[1]), int(r[2])) for r in raw.del_rows),
+            dm.count_deliveries((r[0], None if r[1] is None else int(r[1]), int(r[4])) for r in raw.del_rows),
             groups,
+        )
+        held_by_cred = dm.held_by_send_limit(
+            (r[2], None if r[3] is None else int(r[3]), int(r[4])) for r in raw.del_rows
         )
         seconds = raw.seconds
         sample = dm.ServerSample(
@@ -611,6 +671,9 @@ class PostalDbSource:
             incoming_last_hour=raw.in60,
             send_limit=server.send_limit,
             send_limit_usage_pct=dm.send_limit_usage_pct(raw.out60, server.send_limit),
+            held_send_limit=sum(held_by_cred.values()),
+            held_send_limit_by_credential=tuple(sorted(held_by_cred.items())),
+            future_rows=raw.future,
         )
         self._cursors[server.id] = _Cursor(raw.max_msg, raw.max_del, raw.db_now)
         self._last_good[server.id] = sample
@@ -638,6 +701,7 @@ class PostalDbSource:
         with contextlib.suppress(pymysql.err.MySQLError):
             for row in await self._query(sql, unknown, deadline):
                 self._credentials[int(row[0])] = (str(row[2] or ""), str(row[3] or "?"))
+                self._credential_servers[int(row[0])] = int(row[1] or 0)
 
     def _describe(self, exc: BaseException, database: str, main: bool = False) -> str:
         """Turn an error into a sentence; missing privileges name the GRANT that would fix them."""
@@ -681,6 +745,111 @@ class PostalDbSource:
                         for r in rows
                     )
         return points
+
+    # ----------------------------------------------------------------------------- state at connect
+
+    async def connect_state(self, request: cs.ConnectRequest) -> cs.ConnectState:
+        """The recent past and the history detection needs at first connect (see ``core.connect_state``).
+
+        Every figure is aggregated in SQL over indexed ranges (``db_queries``' "at first connect"
+        statements); a server whose database is missing or unreadable is skipped and named in ``errors``.
+        """
+        if not self.connected:
+            await self.connect()
+        if not self._servers:
+            await self.discover()
+        history = await self.history(request.history_weeks, now=request.until)
+        servers = [s for s in self._servers if s.message_db_exists]
+        outcomes = await asyncio.gather(
+            *(self._server_state(s, request) for s in servers), return_exceptions=True
+        )
+        parts: list[_ServerState] = []
+        errors: list[str] = []
+        for server, outcome in zip(servers, outcomes, strict=True):
+            if isinstance(outcome, _ServerState):
+                parts.append(outcome)
+            elif isinstance(outcome, Exception):
+                errors.append(
+                    f"{server.full_permalink} (#{server.id}): {self._describe(outcome, server.message_db)}"
+                )
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        backfill = cs.Backfill(
+            start=request.start,
+            end=request.until,
+            messages=tuple(m for p in parts for m in p.messages),
+            deliveries=tuple(d for p in parts for d in p.deliveries),
+            domains=tuple(d for p in parts for d in p.domains),
+            credential_domains=tuple(c for p in parts for c in p.spans),
+            future_rows=sum(p.future for p in parts),
+            errors=tuple(errors),
+        )
+        known = {c for p in parts for c in p.known}
+        credentials = tuple(
+            cs.CredentialInfo(cid, self._credential_servers.get(cid, 0), name, kind)
+            for cid, (name, kind) in sorted(self._credentials.items())
+        )
+        return cs.ConnectState(
+            history=tuple(history),
+            backfill=backfill,
+            credential_hours=tuple(h for p in parts for h in p.hours),
+            credential_domains=tuple(sorted(known)),
+            credential_since=request.credential_since,
+            credentials=credentials,
+            errors=tuple(errors),
+        )
+
+    async def _server_state(self, server: dm.ServerInfo, request: cs.ConnectRequest) -> _ServerState:
+        sid = server.id
+        start, end = request.start, request.until
+        deadline = time.monotonic() + max(CONNECT_STATE_TIMEOUT, self.config.query_timeout)
+
+        def sql(statement: str) -> str:
+            return q.for_server(statement, self.prefix, sid)
+
+        out = _ServerState()
+        rows = await self._query(sql(q.BACKFILL_MESSAGES), (start, end), deadline)
+        out.messages = [
+            cs.MessageMinute(sid, int(r[0]), None if r[1] is None else int(r[1]), int(r[2])) for r in rows
+        ]
+        rows = await self._query(
+            sql(q.BACKFILL_CREDENTIAL_DOMAINS), (start, end, request.max_pairs), deadline
+        )
+        spans = [
+            cs.CredentialDomainSpan(sid, int(r[0]), str(r[1] or ""), int(r[2]), int(r[3]), int(r[4]))
+            for r in rows
+        ]
+        out.spans = [span for span in spans if span.credential_id > 0]
+        top = cs.top_domains(spans, request.top_domains)
+        if top:
+            statement = sql(q.BACKFILL_DOMAINS).replace("{domains}", ", ".join(["%s"] * len(top)))
+            rows = await self._query(statement, (*top, start, end), deadline)
+            out.domains = [cs.DomainMinute(sid, int(r[0]), str(r[1]), int(r[2])) for r in rows]
+        first = await self._query(sql(q.FIRST_OUTGOING_ID), (start - q.DELIVERY_LAG, end), deadline)
+        if first and first[0][0] is not None:
+            args = (*HELD_PATTERNS, int(first[0][0]), start, end)
+            rows = await self._query(sql(q.BACKFILL_DELIVERIES), args, deadline)
+            out.deliveries = [
+                cs.DeliveryMinute(
+                    sid, int(r[0]), str(r[1] or ""), bool(r[2]), str(r[3] or ""),
+                    None if r[4] is None else int(r[4]), int(r[5]),
+                )
+                for r in rows
+            ]  # fmt: skip
+        rows = await self._query(sql(q.FUTURE_MESSAGES), (end + FUTURE_TOLERANCE,), deadline)
+        out.future = int(rows[0][0] or 0) if rows else 0
+        since = request.credential_since
+        rows = await self._query(sql(q.CREDENTIAL_HOURS), (since, start), deadline)
+        out.hours = [cs.CredentialHour(sid, int(r[1]), int(r[0]), int(r[2])) for r in rows]
+        rows = await self._query(sql(q.CREDENTIAL_USUAL_DOMAINS), (since, start, request.max_pairs), deadline)
+        out.known = {(int(r[0]), str(r[1] or "")) for r in rows if r[1]}
+        seen = {m.credential_id for m in out.messages if m.credential_id} | {
+            h.credential_id for h in out.hours
+        }
+        for cred in seen:
+            self._credential_servers.setdefault(cred, sid)
+        await self._learn_credentials(seen, deadline)
+        return out
 
     def reset_windows(self) -> None:
         """Forget the id windows (the next poll seeds them again)."""

@@ -80,7 +80,7 @@ async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
 
     runtime = live_runtime(Settings(database=db_config))
     engine, monitor = runtime.engine, runtime.monitor
-    assert monitor is not None and monitor.has_history_provider  # the runtime wired the database's history
+    assert monitor is not None and monitor.has_state_provider  # the runtime wired the state at connect
     scope = Scope(ScopeKind.SERVER, "acme/main")
     assert monitor.baselines.expect(scope, "sent", dataset.now).learning  # nothing known before connecting
     (database,) = [s for s in runtime.sources if s.name == "database"]
@@ -91,7 +91,8 @@ async def test_first_poll_bootstraps_server_baselines_from_postal_stats(
             while monitor._bootstrap_task is None:  # created by the first connected poll
                 await asyncio.sleep(0.02)
             await monitor.history_loaded()
-        assert monitor.history_error is None and monitor.bootstrapped
+        assert monitor.state_error is None and monitor.bootstrapped
+        assert monitor.connect_state is not None and monitor.connect_state.backfill is not None
         expectation = monitor.baselines.expect(scope, "sent", dataset.now)
         assert not expectation.learning and expectation.median > 0 and expectation.samples >= 3
         # a server with no message database (acme/ghost) has no history: it stays learning, no error

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from postaltop.core.connect_state import HELD_REASONS
 from postaltop.sources import db_queries as q
 from tests.support.mysql import fetch_all
 from tests.support.postal_builder import Dataset
@@ -44,6 +45,24 @@ def _statements(dataset: Dataset, admin: Any) -> dict[str, tuple[str, tuple[Any,
             (int(dataset.now) - 28 * 86400,),
         ),
     }
+    now = float(dataset.now)
+    start, since = now - 6 * 3600, now - 54 * 3600
+    held = [pattern for _, pattern in HELD_REASONS]
+    (first_id,) = fetch_all(admin, f"SELECT MIN(id) FROM {db}.messages WHERE timestamp >= {start - 3600}")[0]
+    for name, args in {
+        "BACKFILL_MESSAGES": (start, now),
+        "BACKFILL_CREDENTIAL_DOMAINS": (start, now, 20000),
+        "FIRST_OUTGOING_ID": (start - 3600, now),
+        "BACKFILL_DELIVERIES": (*held, first_id or 0, start, now),
+        "FUTURE_MESSAGES": (now + 60,),
+        "CREDENTIAL_HOURS": (since, start),
+        "CREDENTIAL_USUAL_DOMAINS": (since, start, 20000),
+    }.items():
+        out[name] = (q.for_server(getattr(q, name), dataset.prefix, sid), args)
+    domains = q.for_server(q.BACKFILL_DOMAINS, dataset.prefix, sid).replace("{domains}", "%s, %s")
+    out["BACKFILL_DOMAINS"] = (domains, ("gmail.com", "yahoo.com", start, now))
+    out["MESSAGE_WINDOW"] = (out["MESSAGE_WINDOW"][0], (now + 60, *out["MESSAGE_WINDOW"][1][:3]))
+    out["DELIVERY_WINDOW"] = (out["DELIVERY_WINDOW"][0], (*held, now + 60, *out["DELIVERY_WINDOW"][1][:3]))
     # The merged statements the poll really sends: one part per server, joined with UNION ALL.
     out["SCALARS_PART"] = _merged_scalars(dataset)
     windows = []
@@ -52,10 +71,10 @@ def _statements(dataset: Dataset, admin: Any) -> dict[str, tuple[str, tuple[Any,
         (top_msg,) = fetch_all(admin, f"SELECT MAX(id) FROM {mdb}.messages")[0]
         (top_del,) = fetch_all(admin, f"SELECT MAX(id) FROM {mdb}.deliveries")[0]
         windows.append((server, top_msg - 200, top_msg, top_del - 200, top_del, 0.0))
-    merged = q.merged_windows(dataset.prefix, windows)
+    merged = q.merged_windows(dataset.prefix, windows, now + 60, held)
     assert merged is not None and merged[0].count("UNION ALL") == 3
     out["MESSAGE_WINDOW_PART"] = (merged[0], tuple(merged[1]))
-    only_deliveries = q.merged_windows(dataset.prefix, [(1, 5, 5, *windows[0][3:])])
+    only_deliveries = q.merged_windows(dataset.prefix, [(1, 5, 5, *windows[0][3:])], now + 60, held)
     assert only_deliveries is not None and "'d'" in only_deliveries[0] and "'m'" not in only_deliveries[0]
     out["DELIVERY_WINDOW_PART"] = (only_deliveries[0], tuple(only_deliveries[1]))
     assert set(out) == set(q.POLL_STATEMENTS), "a poll statement is not covered by this test"

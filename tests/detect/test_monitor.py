@@ -147,3 +147,50 @@ def test_failing_history_provider_leaves_scopes_learning() -> None:
     m.set_history_provider(broken)
     m.on_metrics(poll(T0 + 60, 10))
     assert m.history_error is not None and not m.bootstrapped
+
+
+async def test_state_at_connect_is_judged_before_the_polls_that_arrived_meanwhile() -> None:
+    import asyncio
+
+    from postaltop.core.connect_state import Backfill, ConnectRequest, ConnectState, MessageMinute
+
+    m = Monitor()
+    asked: list[ConnectRequest] = []
+    gate = asyncio.Event()
+
+    async def provider(request: ConnectRequest) -> ConnectState:
+        asked.append(request)
+        await gate.wait()
+        minutes = range(int(request.start // 60), int(request.until // 60))
+        surge = [MessageMinute(1, mm, 7, 10 if mm < int(request.until // 60) - 20 else 400) for mm in minutes]
+        return ConnectState(
+            history=tuple(history()), backfill=Backfill(request.start, request.until, tuple(surge))
+        )
+
+    m.set_state_provider(provider)
+    m.on_metrics(poll(T0, 10))  # the first connected poll asks for the state and is held back
+    m.on_metrics(poll(T0 + 5, 10))
+    await asyncio.sleep(0.01)
+    assert asked and asked[0].until == T0 and asked[0].backfill_seconds == 6 * 3600
+    assert m.series(SRV, "sent", 3600).values.count(10.0) == 0  # nothing judged yet
+    gate.set()
+    await m.history_loaded()
+    assert m.connect_state is not None and m.state_error is None
+    fired = [a for a in m.alerts if a.scope == SRV and a.kind == "zscore"]
+    assert fired and fired[0].severity.value == "critical"  # the surge already under way at connect
+    assert any(a.scope.kind is ScopeKind.CREDENTIAL and a.scope.key == "7" for a in m.alerts)
+    drawn = [v for v in m.series(SRV, "sent", 6 * 3600, max_points=400).values if v == v]
+    assert len(drawn) >= 300  # the chart shows the past six hours at once
+
+
+async def test_a_failing_state_read_still_judges_the_held_back_polls() -> None:
+    async def broken(_request: object) -> None:
+        raise OSError("db gone")
+
+    m = Monitor()
+    m.set_state_provider(broken)
+    m.on_metrics(poll(T0 + 60, 10))
+    m.on_metrics(poll(T0 + 125, 10))
+    await m.history_loaded()
+    assert m.state_error is not None and "OSError" in m.state_error
+    assert m.now == T0 + 125  # both polls were judged after the failure

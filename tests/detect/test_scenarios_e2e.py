@@ -27,7 +27,11 @@ def test_compromised_credential_critical_within_two_minutes() -> None:
     at = first(run, "zscore", ScopeKind.CREDENTIAL, Severity.CRITICAL)
     assert at is not None and at - 10 <= 2
     alert = next(a for a in run.monitor.alerts if a.scope.kind is ScopeKind.CREDENTIAL)
-    assert alert.scope.label == "main smtp" and alert.action is not None and alert.action.key == "x"
+    assert (
+        alert.scope.label == "main smtp on acme/transactional"
+        and alert.action is not None
+        and alert.action.key == "x"
+    )
 
 
 def test_brute_force_within_one_minute() -> None:
@@ -56,7 +60,7 @@ def test_compromised_credential_raises_novelty_on_the_credential() -> None:
     at = first(run, "novelty", ScopeKind.CREDENTIAL, Severity.CRITICAL)
     assert at is not None and 10 <= at <= 12
     alert = next(a for a in run.monitor.alerts if a.kind == "novelty")
-    assert alert.scope.label == "main smtp" and "new recipient domains" in alert.why
+    assert alert.scope.label == "main smtp on acme/transactional" and "new recipient domains" in alert.why
 
 
 def test_sim_credential_domains_add_up_to_the_credential_counts() -> None:

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
 
 import pytest
 
 from postaltop.config import LoadedSettings, Settings
 from postaltop.core.alerts import AlertEvent, Transition
-from postaltop.recording.records import HistoryRecord, KnownDomainsRecord
+from postaltop.core.connect_state import (
+    Backfill,
+    ConnectState,
+    CredentialDomainSpan,
+    CredentialHour,
+    CredentialInfo,
+    DeliveryMinute,
+    DomainMinute,
+    MessageMinute,
+)
+from postaltop.core.dbmetrics import HistoryPoint
+from postaltop.recording.records import ConnectStateRecord, decode, encode
 from postaltop.recording.replay import Recording, ReplayController
 from postaltop.runtime import Runtime, RuntimeOptions, build_runtime
 
@@ -80,8 +92,9 @@ async def test_replay_of_a_recorded_demo_raises_the_same_alerts_at_the_same_time
         live.stop()
 
     recording = Recording(path)
-    assert isinstance(recording.history(), HistoryRecord) and recording.history().points  # type: ignore[union-attr]
-    assert any(isinstance(r, KnownDomainsRecord) and r.known for r in recording.records)
+    seeded = recording.connect_state()
+    assert seeded is not None and seeded.state.history and seeded.state.credentials
+    assert seeded.state.credential_domains  # the credentials' usual domains before the simulation
     live_fires = first_fires(live_events)
     kinds = {key.split("|", 1)[0] for key, _ in live_fires}
     assert len(live_fires) >= 2, f"the live {scenario} run raised too little to compare: {live_fires}"
@@ -89,3 +102,27 @@ async def test_replay_of_a_recorded_demo_raises_the_same_alerts_at_the_same_time
     _runtime, replay_events = await replay(path)
     replay_fires = first_fires(replay_events)
     assert replay_fires == live_fires, (kinds, sorted(set(live_fires) ^ set(replay_fires)))
+
+
+def test_a_state_at_connect_with_a_backfill_survives_the_recording_format() -> None:
+    backfill = Backfill(
+        start=1_000.0,
+        end=4_600.0,
+        messages=(MessageMinute(1, 20, 7, 40), MessageMinute(1, 21, None, 3)),
+        deliveries=(DeliveryMinute(1, 20, "Held", False, "send_limit", 7, 12),),
+        domains=(DomainMinute(1, 20, "example.com", 30), DomainMinute(1, 20, "other", 10)),
+        credential_domains=(CredentialDomainSpan(1, 7, "example.com", 20, 21, 30),),
+        future_rows=2,
+        errors=("acme/ghost: no message database",),
+    )
+    state = ConnectState(
+        history=(HistoryPoint(1, "hour", 3_600, 1, 50, 0, 2, 0),),
+        backfill=backfill,
+        credential_hours=(CredentialHour(1, 7, 0, 120),),
+        credential_domains=((7, "example.com"),),
+        credential_since=-10.0,
+        credentials=(CredentialInfo(7, 1, "main api", "API"),),
+        errors=("statistics of acme/old unreadable",),
+    )
+    record = ConnectStateRecord(12.5, state)
+    assert decode(json.loads(json.dumps(encode(record)))) == record

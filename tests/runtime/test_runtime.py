@@ -31,7 +31,7 @@ def test_live_assembly_from_settings(tmp_path: Path) -> None:
     runtime = build_runtime(loaded, RuntimeOptions(mode="live", persist_filters=False))
     assert [s.name for s in runtime.sources] == ["database"]  # no [[hosts]]: no log streams
     assert runtime.monitor is not None and runtime.monitor.config.z_warning == 3.0
-    assert runtime.monitor.has_history_provider  # baselines bootstrap from the database at first connect
+    assert runtime.monitor.has_state_provider  # the state at connect is read from the database
     assert runtime.actions is not None and not runtime.actions.demo and not runtime.actions.enabled
     assert runtime.message_lookup is not None and runtime.filters is None
     runtime.stop()

@@ -158,3 +158,30 @@ def test_trace_cli_prints_the_message_and_its_deliveries(
     assert "# logs: no [[hosts]] are configured" in out
     assert main(["--config", str(config), "trace", token, "--no-logs"]) == 0
     assert f"# message 2::{message_id}" in capsys.readouterr().out
+
+
+async def test_an_all_digit_token_is_found_when_no_queued_message_has_that_id(
+    built: tuple[mysql.MysqlTarget, Dataset],
+) -> None:
+    target, data = built
+    message_id, _token, _deliveries = first_message(target, data, 1)
+    digits = "5550001112223334"  # a token of Postal's alphabet that happens to be all digits
+    conn = mysql.connect(target)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                f"UPDATE {data.message_db(1)}.messages SET token = %s WHERE id = %s", (digits, message_id)
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    source = PostalDbSource(mysql.database_config(target, data.prefix), environ={})
+    await source.connect()
+    try:
+        found = await lookup_for(source).lookup(digits)
+        assert [r.ref for r in found.records] == [f"1::{message_id}"]
+        nothing = await lookup_for(source).lookup("12345678901234")
+        assert not nothing.records
+        assert "not in the queue" in nothing.note and "no message with token" in nothing.note
+    finally:
+        await source.close()

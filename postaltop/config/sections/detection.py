@@ -50,7 +50,8 @@ class DetectionConfig(BaseModel):
     ratio_window_minutes: int = Field(default=10, ge=1, le=120)
     """Window of the bounce and spam rates."""
     min_volume: int = Field(default=100, ge=1)
-    """Delivery attempts needed within the window before a bounce or spam rate counts."""
+    """Delivery attempts within the window from which a bounce or spam rate counts as measured; from 20
+    attempts up to this, only the rate's lower confidence bound is judged."""
     bounce_rate_warning: float = Field(default=0.08, gt=0, le=1)
     """Bounce rate (hard fails + bounces / attempts) that raises a warning."""
     bounce_rate_critical: float = Field(default=0.15, gt=0, le=1)
@@ -67,6 +68,20 @@ class DetectionConfig(BaseModel):
     """Queue depth below which growth is not reported."""
     queue_growth_warning: float = Field(default=200.0, gt=0)
     """Messages the queue must gain over 10 minutes for a warning."""
+    backfill_minutes: int = Field(default=360, ge=0, le=7 * 1440)
+    """Minutes of the recent past read per minute at first connect (0 = none): detectors judge them at once,
+    so an incident already under way is flagged within the first poll cycles."""
+    credential_history_hours: int = Field(default=48, ge=0, le=60 * 24)
+    """Hours of message history before that window read for credential baselines and usual domains."""
+    backfill_top_domains: int = Field(default=10, ge=0, le=100)
+    """Recipient domains charted per server in the backfill (the rest counts as ``other``)."""
+    ratio_baseline_factor: float = Field(default=3.0, ge=1)
+    """A bounce/spam rate must also be this multiple of the scope's usual rate to warn (5/3 of it for
+    critical)."""
+    send_limit_held_warning: int = Field(default=10, ge=1)
+    """Messages held by a server's send limit within 10 minutes that raise a warning."""
+    send_limit_held_critical: int = Field(default=50, ge=1)
+    """... and a critical alert."""
     pending_seconds: float = Field(default=60.0, ge=0, le=3600)
     """A warning must persist this long before its alert fires (AUTH bursts fire at once)."""
     critical_pending_seconds: float = Field(default=0.0, ge=0, le=3600)
@@ -83,6 +98,7 @@ class DetectionConfig(BaseModel):
             ("bounce_rate_warning", "bounce_rate_critical"),
             ("spam_rate_warning", "spam_rate_critical"),
             ("new_domains_warning", "new_domains_critical"),
+            ("send_limit_held_warning", "send_limit_held_critical"),
         )
         for low, high in pairs:
             if getattr(self, low) > getattr(self, high):

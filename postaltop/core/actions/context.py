@@ -38,6 +38,7 @@ ALERT_ACTIONS = {
     "suspend_server": "server-suspend",
     "pause_sending": "hold-queued",
     "inspect_queue": "hold-queued",
+    "raise_send_limit": "server-send-limit",
 }
 """An alert's suggested ``action_id`` -> the incident action preselected by ``x``."""
 

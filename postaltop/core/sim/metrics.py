@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from postaltop.core import dbmetrics as dm
+from postaltop.core.connect_state import ConnectRequest, ConnectState, CredentialInfo
 from postaltop.core.sim.model import TALLY_FIELDS, Counters, MailServer, MinuteCounters, Tally
 from postaltop.core.sim.traffic import message_rate
 from postaltop.core.sim.worker import BOUNCE_RATE
@@ -157,14 +158,27 @@ def credential_domain_samples(
     return tuple(out)
 
 
-def known_credential_domains(fleet: Fleet) -> dict[tuple[int, str], list[str]]:
-    """Recipient domains each credential normally mails: ``(credential id, name)`` -> domain names.
+def connect_state(fleet: Fleet, request: ConnectRequest) -> ConnectState:
+    """What the simulated database answers to the state-at-connect request (a real one: ``PostalDbSource``).
 
-    The simulation's stand-in for a credential's history (every credential mails the installation's
-    usual domains), used to seed the novelty detector as Postal's statistics seed the baselines.
+    Its statistics are :func:`synthetic_history` up to ``request.until``; its message history before the
+    simulation is the traffic model's: every credential mailed the installation's usual recipient domains
+    (so those are what a history query returns for the window before the backfill). The recent past itself
+    arrives as the demo's first poll results, one per minute since the simulation started
+    (:meth:`SimMetrics.catch_up`), so the answer has no separate backfill.
     """
     names = [d.name for d in fleet.installation.domains if d.weight > 0]
-    return {(c.id, c.name): list(names) for s in fleet.installation.servers for c in s.credentials}
+    before_sim = request.start < fleet.start
+    credentials = tuple(
+        CredentialInfo(c.id, s.id, c.name, c.type) for s in fleet.installation.servers for c in s.credentials
+    )
+    known = tuple((c.id, d) for c in credentials for d in names) if before_sim else ()
+    return ConnectState(
+        history=tuple(synthetic_history(fleet, request.until, request.history_weeks)),
+        credential_domains=known,
+        credential_since=request.credential_since,
+        credentials=credentials,
+    )
 
 
 def server_info(server: MailServer, prefix: str = MESSAGE_DB_PREFIX) -> dm.ServerInfo:

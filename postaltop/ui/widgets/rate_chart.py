@@ -99,6 +99,10 @@ class RateChart(PlotextPlot, can_focus=True):
         self.monitor = monitor
         self.window_index = 1
         self.scope: Scope = GLOBAL
+        self.metric = "sent"
+        """The metric charted (``sent`` also draws bounced and held; the alert detail charts its own)."""
+        self.limit: float | None = None
+        """A fixed limit drawn as a line (an alert's threshold), None for none."""
         self._drawn_at = -1.0
         self.redraws = 0
 
@@ -155,7 +159,8 @@ class RateChart(PlotextPlot, can_focus=True):
             return
         self._drawn_at = monitor.now
         self.redraws += 1
-        sent = monitor.series(self.scope, "sent", seconds, max_points=MAX_POINTS)
+        metric = self.metric
+        sent = monitor.series(self.scope, metric, seconds, max_points=MAX_POINTS)
         unit = 60.0 if sent.step == 60 else 3600.0
         end = sent.times[-1] if sent.times else 0.0
         xs = [(t - end) / unit for t in sent.times]
@@ -165,12 +170,14 @@ class RateChart(PlotextPlot, can_focus=True):
             plt.plot(*corners(xs, _clean(sent.expected)), color="cyan", marker="dot", label="expected")
         start = first_finite(sent.values)
         if start < len(xs):
-            plt.plot(xs[start:], _clean(sent.values[start:]), color="green", marker="hd", label="sent")
-        for metric, color in (("bounced", "red"), ("held", "yellow")):
-            view = monitor.series(self.scope, metric, seconds, max_points=MAX_POINTS, band=False)
+            plt.plot(xs[start:], _clean(sent.values[start:]), color="green", marker="hd", label=metric)
+        if self.limit is not None and xs:
+            plt.plot([xs[0], xs[-1]], [self.limit, self.limit], color="orange", marker="dot", label="limit")
+        for other, color in (("bounced", "red"), ("held", "yellow")) if metric == "sent" else ():
+            view = monitor.series(self.scope, other, seconds, max_points=MAX_POINTS, band=False)
             if any(math.isfinite(v) and v > 0 for v in view.values):
                 i = first_finite(view.values)
-                plt.plot(xs[i:], _clean(view.values[i:]), color=color, marker="hd", label=metric)
+                plt.plot(xs[i:], _clean(view.values[i:]), color=color, marker="hd", label=other)
         if sent.markers:
             # findings are stamped at the end of the minute they judged: mark that minute
             mx = [max(xs[0], (t - sent.step - end) / unit) for t, _ in sent.markers]
@@ -179,8 +186,14 @@ class RateChart(PlotextPlot, can_focus=True):
             plt.scatter(
                 mx, [top] * len(mx), marker="x", color="red" if critical else "orange", label="anomaly"
             )
-        state = "learning (no baseline yet)" if sent.learning else "band = expected +/- 3 sd"
-        plt.title(chart_title(self.scope.display, label, state, self.size.width))
+        if not sent.learning:
+            state = "band = expected +/- 3 sd"
+        elif self.limit is not None:
+            state = "against its limit"
+        else:
+            state = "learning (no baseline yet)"
+        name = self.scope.display if metric == "sent" else f"{self.scope.display} · {metric}"
+        plt.title(chart_title(name, label, state, self.size.width))
         plt.xlabel("minutes ago" if unit == 60 else "hours ago")
         self.refresh()
 

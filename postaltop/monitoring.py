@@ -267,8 +267,11 @@ class Monitor:
         """Sources (host names, ``db``) that are down now -> why (``connection refused``)."""
         self._down_since: dict[str, float] = {}
         self._up_written: dict[str, tuple[int, float]] = {}
+        self._health_seen: dict[str, tuple[int, str]] = {}
         self._from_findings: set[tuple[Scope, str]] = set()
-        self._advanced_at = time.monotonic()
+        self.wall: Callable[[], float] = time.monotonic
+        """Monotonic clock carrying data time on while sources are down (tests freeze it)."""
+        self._advanced_at = self.wall()
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -735,7 +738,7 @@ class Monitor:
         if now > self._now + 7 * 86400 and self._now > 0:
             self._now = now  # a jump (clock change, replay): keep going, series rings handle it
         self._now = max(self._now, now)
-        self._advanced_at = time.monotonic()
+        self._advanced_at = self.wall()
         minute = int(self._now // 60)
         if minute > self._current_minute:
             if self._current_minute >= 0:
@@ -858,15 +861,18 @@ class Monitor:
     # -- source health ----------------------------------------------------------------------------
 
     def source_clock(self) -> float:
-        """Data time now: the newest data time plus the real time since it last moved.
+        """Data time now: the newest data time, plus the real time since it last moved while a source
+        is down.
 
-        Nothing may arrive while every source is down, so the real time elapsed carries the lifecycle
-        on (a simulation or a replay keeps its own time base). Before any data, the engine's clock.
+        Nothing may arrive while sources are down, so the real time elapsed carries the lifecycle on (a
+        simulation or a replay keeps its own time base). Before any data, the engine's clock.
         """
         if self._now <= 0:
             clock = getattr(self._engine, "clock", None)
             return float(clock()) if callable(clock) else time.time()
-        return self._now + max(0.0, time.monotonic() - self._advanced_at)
+        if not self.down_sources:
+            return self._now
+        return self._now + max(0.0, self.wall() - self._advanced_at)
 
     def check_sources(self, now: float | None = None) -> None:
         """Turn the engine's host states into source-health alerts and inhibitions.
@@ -898,7 +904,14 @@ class Monitor:
             self._down_since.setdefault(name, ts)
             if not self.alerts_manager.is_down(name):
                 self.alerts_manager.set_source_down(name, True, ts)
-            findings.append(health_finding(name, state, reason, ts))
+            finding = health_finding(name, state, reason, ts)
+            current = self.alerts_manager.get(finding.key)
+            seen = (int(ts // 60), finding.why)
+            if current is None or not current.is_open or current.state.value == "pending":
+                findings.append(finding)  # new, or waiting out its grace
+            elif self._health_seen.get(name) != seen:
+                findings.append(finding)  # once a minute (or when the reason changes): kept fresh
+            self._health_seen[name] = seen
         for gone in [n for n in self.down_sources if n not in hosts]:
             del self.down_sources[gone]
             self._down_since.pop(gone, None)

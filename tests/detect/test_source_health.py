@@ -106,11 +106,20 @@ def test_database_down_is_an_alert_too() -> None:
     assert alert.key == "source_down|host:db" and alert.why.startswith("database down: unreachable")
 
 
-def test_source_clock_moves_on_while_nothing_arrives() -> None:
-    _engine, monitor = _monitor()
+def test_source_clock_moves_on_while_a_source_is_down_and_nothing_arrives() -> None:
+    engine, monitor = _monitor()
+    wall = [1000.0]
+    monitor.wall = lambda: wall[0]
     assert monitor.source_clock() == T0  # no data yet: the engine's clock
     monitor._advance(T0 + 100, [])
-    assert T0 + 100 <= monitor.source_clock() < T0 + 105
+    wall[0] += 30
+    assert monitor.source_clock() == T0 + 100  # every source up: data time is the time
+    engine.set_host("mx1", "reconnecting (attempt 4, next in 8s): timed out")
+    monitor.check_sources()
+    assert monitor.down_sources == {"mx1": "timed out"} and monitor.source_clock() == T0 + 130
+    wall[0] += SOURCE_DOWN_GRACE
+    monitor.tick()  # nothing arrives, yet the outage is raised on time
+    assert [a.key for a in monitor.alerts] == ["source_down|host:mx1"]
 
 
 def test_auth_failures_per_ip_and_per_credential_have_series() -> None:

@@ -65,9 +65,10 @@ class ActionsScreen(ModalScreen[None]):
     ActionsScreen #actions-box { width: 90%; max-width: 110; height: auto; max-height: 95%; padding: 0 1;
         border: round $primary; background: $surface; }
     ActionsScreen #actions-readonly { color: $warning; }
-    ActionsScreen .field { height: auto; }
-    ActionsScreen .field Label { width: 12; padding: 1 1 0 0; text-style: bold; }
-    ActionsScreen Input { width: 1fr; }
+    ActionsScreen .field { height: 1; margin-top: 1; }
+    ActionsScreen .field Label { width: 12; text-style: bold; }
+    ActionsScreen Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
+    ActionsScreen Input:focus { border: none; background: $primary 25%; }
     ActionsScreen .field-error { color: $error; padding-left: 12; height: auto; display: none; }
     ActionsScreen .field-error.-shown { display: block; }
     ActionsScreen #actions-error { color: $error; text-style: bold; height: auto; }

@@ -119,8 +119,8 @@ def state_label(alert: Alert, now: float) -> tuple[str, str]:
 
 
 STATE_WIDTH = 8
-AGE_WIDTH = 4
-COUNT_WIDTH = 5
+AGE_WIDTH = 3
+COUNT_WIDTH = 4
 
 
 def scope_width(width: int) -> int:
@@ -150,7 +150,7 @@ def alert_line(alert: Alert, now: float, selected: bool = False, width: int = 10
     line.append((what if len(what) <= what_w else what[: what_w - 1] + "…").ljust(what_w))
     since = alert.fired_at or alert.first_seen
     line.append(" " + fmt_age(now - since).rjust(AGE_WIDTH), style="dim")
-    count = f"x{alert.count}" if alert.count < 10_000 else "x9k+"
+    count = f"x{alert.count}" if alert.count < 1000 else f"x{min(alert.count // 1000, 9)}k+"
     line.append(" " + count.rjust(COUNT_WIDTH), style="dim")
     label, label_style = state_label(alert, now)
     line.append(" " + label[:STATE_WIDTH].ljust(STATE_WIDTH), style=label_style)

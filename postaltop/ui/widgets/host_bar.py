@@ -52,11 +52,15 @@ def chip_text(status: HostStatus, rate: float, version: str = "", level: int = 0
     if level <= 0:
         text = f"● {name} {state} {rate:,.0f}/s" + (f" {display_text(version)}" if version else "")
     elif level == 1:
+        reason = down_reason(status.state)
         shown = state if len(state) <= 28 else state[:27] + "…"
+        shown = display_text(reason) if reason is not None else shown
         text = f"● {name} {rate:,.0f}/s{flag}" if healthy else f"● {name} {shown}"
-    else:
+    elif level == 2:
         reason = down_reason(status.state)
         text = f"● {name}{flag}" if healthy or reason is None else f"● {name} {display_text(reason)}"
+    else:
+        text = f"● {name}"
     return Text(text)
 
 
@@ -161,20 +165,27 @@ class HostBar(Horizontal):
         order = sorted(hosts, key=lambda n: STATE_RANK[_state_class(hosts[n].state)])
         level = self._fitting_level(hosts, rates, order, budget)
         grouped: dict[str, list[str]] = {"-ok": [], "-waiting": [], "-bad": []}
+        bad_level = level
         if level >= LEVELS:
-            widths = {n: len(chip_text(hosts[n], 0.0, "", 2)) + CHIP_EXTRA for n in order}
+            # room for the two group chips, then the hosts with a problem: with their reason, else by name
             bad = [n for n in order if _state_class(hosts[n].state) == "-bad"]
-            fold_bad = sum(widths[n] for n in bad) + 2 * 24 > budget
+            room = budget - 2 * 20
+            for bad_level in (2, 3, 4):
+                if (
+                    bad_level == 4
+                    or sum(len(chip_text(hosts[n], 0.0, "", bad_level)) + CHIP_EXTRA for n in bad) <= room
+                ):
+                    break
             for n in order:
                 cls = _state_class(hosts[n].state)
-                if cls != "-bad" or fold_bad:
+                if cls != "-bad" or bad_level == 4:
                     grouped[cls].append(n)
         for name, status in hosts.items():
             chip = self._chips[name]
             folded = any(name in names for names in grouped.values())
             chip.display = not folded
             if not folded:
-                chip.show(status, rates.get(name, 0.0), min(level, LEVELS - 1))
+                chip.show(status, rates.get(name, 0.0), bad_level)
         self._order_chips(order)
         for cls, names in grouped.items():
             text = ""

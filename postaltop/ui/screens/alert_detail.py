@@ -22,14 +22,11 @@ from textual.widgets import Footer, Static
 
 from postaltop.core.alerts import Alert, AlertState, Severity
 from postaltop.core.sanitize import display_text
-from postaltop.ui.widgets.alert_list import fmt_age, fmt_value, state_label
+from postaltop.ui.widgets.alert_list import LIMIT_KINDS, fmt_age, fmt_value, state_label
 from postaltop.ui.widgets.rate_chart import RateChart
 
 if TYPE_CHECKING:
     from postaltop.monitoring import Monitor
-
-LIMIT_KINDS = ("auth_burst", "static", "novelty", "queue_growth", "ratio:bounce", "ratio:spam", "source_down")
-"""Alert kinds whose "expected" is a fixed limit (drawn as a line), not a baseline."""
 
 
 def utc(ts: float | None) -> str:
@@ -203,7 +200,8 @@ class AlertDetailScreen(Screen[None]):
             if alert is not None:
                 chart.scope = alert.scope
                 chart.metric = alert.metric
-                chart.limit = alert.expected if alert.kind in LIMIT_KINDS else None
+                chart.limit = alert.expected
+                chart.limit_label = "limit" if alert.kind in LIMIT_KINDS else "expected"
             chart.add_class("-shown")
             yield chart
             yield Static(Text("History"), classes="section")

@@ -52,6 +52,8 @@ SCOPE_SHORT = {
 """Scope kinds as the list's narrow scope column shows them."""
 
 PERCENT_METRICS = ("bounce_rate", "spam_rate")
+LIMIT_KINDS = ("auth_burst", "static", "novelty", "queue_growth", "ratio:bounce", "ratio:spam", "source_down")
+"""Alert kinds whose "expected" is a fixed limit (drawn as a line), not a baseline."""
 
 
 def cut_middle(text: str, width: int) -> str:
@@ -93,14 +95,16 @@ def short_what(alert: Alert) -> str:
     if kind == "auth_burst":
         return f"{observed:,.0f} AUTH failures"
     if kind == "novelty":
-        return f"{observed:,.0f} new recipient domains"
+        return f"{observed:,.0f} new domains"
     if metric == "queue_depth":
         return f"queue {observed:,.0f}" + ("" if expected is None else f" (limit {expected:,.0f})")
     if metric in PERCENT_METRICS:
-        limit = "" if expected is None else f" (limit {expected:.0%})"
-        return f"{metric.replace('_', ' ')} {observed:.0%}{limit}"
+        limit = "" if expected is None else f" > {expected:.0%}"
+        return f"{metric.split('_')[0]} {observed:.0%}{limit}"
     if expected is not None:
-        return f"{metric} {fmt_value(metric, observed)} vs {fmt_value(metric, expected)}"
+        unit = "/min" if metric not in ("queue_depth", "new_domains", "source_up") else ""
+        ramp = "ramp: " if kind == "ramp" else ""
+        return f"{ramp}{metric} {observed:,.0f} vs {expected:,.0f}{unit}"
     return display_text(alert.why)
 
 
@@ -206,7 +210,7 @@ class AlertList(Widget, can_focus=True):
     """
 
     DEFAULT_CSS = """
-    AlertList { height: auto; max-height: 10; min-width: 60; border-top: solid $error; display: none; }
+    AlertList { height: auto; max-height: 10; min-width: 66; border-top: solid $error; display: none; }
     AlertList.-shown { display: block; }
     AlertList > Static { height: auto; }
     """
@@ -237,8 +241,8 @@ class AlertList(Widget, can_focus=True):
         """A fixed "now" for snapshots; the monitor's data time otherwise."""
         self._unsubscribe: Callable[[], None] | None = None
         self._last_toast = float("-inf")
-        self.on_select: Callable[[Scope], None] | None = None
-        """Called with the selected alert's scope (the chart follows the selection)."""
+        self.on_select: Callable[[Alert], None] | None = None
+        """Called with the selected alert (the chart follows the selection)."""
 
     def compose(self):  # type: ignore[no-untyped-def]
         """One Static holding the rendered lines."""
@@ -319,7 +323,7 @@ class AlertList(Widget, can_focus=True):
         self.selected_key = alerts[i].key
         self.refresh_lines()
         if self.on_select is not None:
-            self.on_select(alerts[i].scope)
+            self.on_select(alerts[i])
 
     def action_open(self) -> None:
         """Open the selected alert's detail."""
@@ -386,6 +390,9 @@ def acknowledge_selected(alerts: AlertList) -> None:
     alert, monitor = alerts.selected, alerts.monitor
     if alert is None or monitor is None:
         alerts.notify("No alert to acknowledge", markup=False, severity="warning")
+        return
+    if not alert.is_open:
+        alerts.notify("This alert is resolved: nothing to acknowledge", markup=False, severity="warning")
         return
     key = alert.key
 

@@ -34,7 +34,6 @@ _DOWN_PREFIXES: tuple[tuple[str, str], ...] = (
     ("unreachable", "unreachable"),
     ("error", "error"),
     ("disconnected", "disconnected"),
-    ("not connected", "not connected"),
     ("down", "down"),
     ("failed", "failed"),
 )

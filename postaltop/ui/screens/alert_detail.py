@@ -105,7 +105,7 @@ def history_text(monitor: Monitor, alert: Alert) -> Text:
         if i:
             text.append("\n")
         text.append(utc(event.at), style="dim")
-        text.append(f"  {event.transition.value:<12}", style="bold")
+        text.append(f"  {event.transition.value:<13}", style="bold")
         a = event.alert
         if event.transition.value == "acknowledged" and a.ack is not None:
             text.append(f"{display_text(a.ack.author)}: {display_text(a.ack.comment)}")

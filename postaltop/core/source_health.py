@@ -31,6 +31,7 @@ _DOWN_PREFIXES: tuple[tuple[str, str], ...] = (
     ("reconnecting", "unreachable"),
     ("refused", "connection refused"),
     ("stalled", "stalled"),
+    ("not answering", "not answering"),
     ("unreachable", "unreachable"),
     ("error", "error"),
     ("disconnected", "disconnected"),

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from postaltop.config import HostConfig, Settings
 from postaltop.core.merge import ReorderBuffer, SkewDetector, SkewReport
 from postaltop.core.resume import docker_ts_token, timestamp_ns
-from postaltop.core.source_health import short_reason
 from postaltop.sources.host_status import HostState, HostStatus
 from postaltop.sources.logs import Backoff, HostLogStream
 from postaltop.sources.ssh import SshOptions
@@ -286,9 +285,7 @@ def engine_runner(
 ) -> LogRunner:
     """A runner feeding ``engine`` whose host states appear in the engine (and so in the host bar)."""
 
-    def on_state(host: str, text: str, status: HostStatus) -> None:
-        if status.state is HostState.RECONNECTING and status.detail and ": " not in text:
-            text += f": {short_reason(status.detail)}"  # the chip says why (connection refused, timed out)
+    def on_state(host: str, text: str, _status: HostStatus) -> None:
         engine.set_host(host, text)
 
     runner = LogRunner(

@@ -12,6 +12,7 @@ import pytest
 
 from postaltop.config import Settings
 from postaltop.core.alerts import AlertState
+from postaltop.core.source_health import down_reason
 from postaltop.engine import Engine
 from postaltop.monitoring import SOURCE_DOWN_GRACE, Monitor
 from postaltop.sources.log_runner import engine_runner, ssh_options
@@ -57,13 +58,13 @@ async def test_killed_sshd_and_refused_port_are_source_down_alerts(sshd: SshdSer
     tasks = [asyncio.create_task(engine.run()), asyncio.create_task(runner.run())]
     try:
         await wait_until(lambda: engine.hosts["mx1"].lines >= 200, engine)
-        await wait_until(lambda: "connection refused" in engine.hosts["mx9"].state, engine)
+        await wait_until(lambda: down_reason(engine.hosts["mx9"].state) == "connection refused", engine)
         monitor.check_sources()
-        assert monitor.down_sources == {"mx9": "connection refused"}  # the chip's text says why, too
+        assert monitor.down_sources == {"mx9": "connection refused"}  # the chip's text says why (Errno 111)
         assert engine.hosts["mx9"].state.startswith("reconnecting")
 
         sshd.kill()  # a crash mid-stream: the next attempts are refused
-        await wait_until(lambda: "connection refused" in engine.hosts["mx1"].state, engine)
+        await wait_until(lambda: down_reason(engine.hosts["mx1"].state) == "connection refused", engine)
         monitor.check_sources()
         assert monitor.down_sources.get("mx1") == "connection refused"
         assert monitor.alerts_manager.is_down("mx1")  # its own alerts are held from now on

@@ -43,6 +43,9 @@ SLICE_SECONDS = 0.008
 
 RATE_WINDOW_S = 5
 """Seconds over which a host's lines/s is averaged."""
+BACKLOG_AGE_S = 15.0
+"""Lines logged longer ago than this when ingested are backlog (read at connect, the demo's history):
+kept and counted, but not in the host's lines/s. A host clock off by more than this is flagged anyway."""
 
 BEHIND_AFTER_S = 1.0
 """The queue must stay more than half full this long after filling up before the front ends say "behind"."""
@@ -61,11 +64,16 @@ class HostStatus:
     """Lines ingested from this host since start."""
     _buckets: deque[tuple[int, int]] = field(default_factory=deque, repr=False)
 
-    def count(self, n: int, now: float) -> None:
-        """Record ``n`` lines ingested at clock time ``now``."""
+    def count(self, n: int, now: float, recent: int | None = None) -> None:
+        """Record ``n`` lines ingested at clock time ``now``, ``recent`` of them new (default: all).
+
+        Only new lines count toward :meth:`rate`: a backlog read at connect (or the demo's history) is
+        not what the host logs per second.
+        """
         self.lines += n
         self.last_line_at = now
         second = int(now)
+        n = n if recent is None else recent
         if self._buckets and self._buckets[-1][0] == second:
             self._buckets[-1] = (second, self._buckets[-1][1] + n)
         else:
@@ -204,10 +212,31 @@ class Engine:
         status = self.hosts.get(host)
         if status is None:
             status = self.hosts[host] = HostStatus(name=host, state="live")
-        status.count(result.count, now)
+        status.count(result.count, now, self._recent_lines(result, now))
         self.version += 1
         for listener in self._fact_listeners:
             listener(result)
+
+    def _recent_lines(self, result: IngestResult, now: float) -> int:
+        """Lines of ``result`` logged less than :data:`BACKLOG_AGE_S` before ``now`` (the rest is backlog)."""
+        if result.count <= 0:
+            return 0
+        cutoff = now - BACKLOG_AGE_S
+        store = self.store
+        first, last = result.first_seq, result.first_seq + result.count - 1
+        if first not in store or last not in store:
+            return result.count
+        block, i = store.locate(last)
+        if block.ts[i] < cutoff:
+            return 0
+        block, i = store.locate(first)
+        if block.ts[i] >= cutoff:
+            return result.count
+        recent = 0
+        for seq in range(first, last + 1):
+            block, i = store.locate(seq)
+            recent += block.ts[i] >= cutoff
+        return recent
 
     def _ensure_queue(self) -> asyncio.Queue[_Pending]:
         if self._queue is None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import time
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -42,7 +43,7 @@ from postaltop.core.alerts import (
 from postaltop.core.baseline import MAD_TO_SIGMA, Baselines, BaselineSettings, Expectation, median
 from postaltop.core.connect_state import OTHER_DOMAIN, Backfill, ConnectRequest, ConnectState, fold_backfill
 from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo
-from postaltop.core.detect.burst import AuthBurstDetector, BurstSettings
+from postaltop.core.detect.burst import AuthBurstDetector, BurstSettings, attempted_user
 from postaltop.core.detect.novelty import NoveltyDetector, NoveltySettings
 from postaltop.core.detect.queue import QueueGrowthDetector, QueueSettings
 from postaltop.core.detect.ramp import RampDetector, RampSettings
@@ -51,6 +52,7 @@ from postaltop.core.detect.send_limit import SendLimitDetector, SendLimitSetting
 from postaltop.core.detect.static import StaticDetector, Threshold
 from postaltop.core.detect.zscore import ZScoreDetector, ZScoreSettings
 from postaltop.core.facts import AuthFailure
+from postaltop.core.source_health import SOURCE_DOWN, UP_METRIC, down_reason, health_finding
 
 if TYPE_CHECKING:
     from postaltop.config.sections.detection import DetectionConfig
@@ -70,6 +72,13 @@ RECENT_MINUTES = 60
 RECENT_MIN_POINTS = 8
 DOWN_STATES = ("error", "not connected", "disconnected", "unreachable", "down")
 """Host states (prefixes) that inhibit alerts from that host."""
+SOURCE_DOWN_GRACE = 20.0
+"""Seconds a source must stay down before its source-health alert fires (a quick reconnect is not news)."""
+MAX_SIDE_SERIES = 512
+"""Most side series kept (per-IP and per-credential AUTH failures, ratios, finding values); the least
+recently written is forgotten first, so a scan from many addresses cannot grow memory without bound."""
+MAX_TRANSITIONS = 50
+"""Transitions remembered per alert (the alert detail's history)."""
 
 
 class _Ring:
@@ -160,7 +169,7 @@ class Monitor:
                 pending_for=settings.pending_seconds,
                 critical_pending_for=settings.critical_pending_seconds,
                 resolve_after=settings.resolve_after_seconds,
-                pending_overrides=(("auth_burst", 0.0),),
+                pending_overrides=(("auth_burst", 0.0), (SOURCE_DOWN, SOURCE_DOWN_GRACE)),
             ),
             silences=silences,
             acks=acks,
@@ -250,6 +259,18 @@ class Monitor:
         self._global_ratio: dict[int, list[float]] = {}
         """Delivery attempts, failures and spam of all servers per minute, since the last judgement."""
         """Scopes whose message history was read at connect (they may use the hour-of-day fallback)."""
+        self._side: OrderedDict[tuple[Scope, str], _Series] = OrderedDict()
+        self._transitions: dict[str, deque[AlertEvent]] = {}
+        self.alerts_manager.on_event(self._remember_transition)
+        self.down_sources: dict[str, str] = {}
+        """Sources (host names, ``db``) that are down now -> why (``connection refused``)."""
+        self._down_since: dict[str, float] = {}
+        self._up_written: dict[str, tuple[int, float]] = {}
+        self._health_seen: dict[str, tuple[int, str]] = {}
+        self._from_findings: set[tuple[Scope, str]] = set()
+        self.wall: Callable[[], float] = time.monotonic
+        """Monotonic clock carrying data time on while sources are down (tests freeze it)."""
+        self._advanced_at = self.wall()
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -687,6 +708,7 @@ class Monitor:
                 found = self.bursts.feed(fact)
                 findings.extend(f for f in found if not self._host_down(f.source))
                 self._add(GLOBAL, "auth_failures", int(fact.ts // 60), 1)
+                self._count_auth_failure(fact)
                 latest = max(latest, fact.ts)
         if latest > -math.inf:
             self._advance(latest, findings)
@@ -695,8 +717,8 @@ class Monitor:
         engine = self._engine
         hosts = getattr(engine, "hosts", None) if engine is not None else None
         status = hosts.get(host) if isinstance(hosts, dict) else None
-        state = str(getattr(status, "state", "")).lower()
-        down = state.startswith(DOWN_STATES)
+        state = str(getattr(status, "state", ""))
+        down = state.lower().startswith(DOWN_STATES) or down_reason(state) is not None
         if down != self.alerts_manager.is_down(host):
             self.alerts_manager.set_source_down(host, down, self._now)
         return down
@@ -715,6 +737,7 @@ class Monitor:
         if now > self._now + 7 * 86400 and self._now > 0:
             self._now = now  # a jump (clock change, replay): keep going, series rings handle it
         self._now = max(self._now, now)
+        self._advanced_at = self.wall()
         minute = int(self._now // 60)
         if minute > self._current_minute:
             if self._current_minute >= 0:
@@ -770,6 +793,148 @@ class Monitor:
         for f in findings:
             self._markers.setdefault(f.scope, deque(maxlen=500)).append((f.ts, f.severity))
         return findings
+
+    # -- side series: charted, never judged (the detectors keep their own windows) ------------------
+
+    def _side_series(self, scope: Scope, metric: str) -> _Series:
+        key = (scope, metric)
+        series = self._side.get(key)
+        if series is None:
+            series = self._side[key] = _Series()
+            while len(self._side) > MAX_SIDE_SERIES:
+                self._side.popitem(last=False)
+        else:
+            self._side.move_to_end(key)
+        return series
+
+    def _side_set(self, scope: Scope, metric: str, minute: int, value: float, *, add: bool = False) -> None:
+        """Write one minute of a side series (``add``: count into it); hourly means follow."""
+        if not math.isfinite(value):
+            return
+        series = self._side_series(scope, metric)
+        if add:
+            old = series.minutes.get(minute)
+            value += 0.0 if math.isnan(old) else old
+        series.minutes.set(minute, value)
+        hour = minute // 60
+        total = sum(v for m in range(hour * 60, hour * 60 + 60) if math.isfinite(v := series.minutes.get(m)))
+        series.hours.set(hour, total / 60.0)
+
+    def _count_auth_failure(self, fact: AuthFailure) -> None:
+        """Per-IP and per-credential AUTH failures per minute (the brute-force alerts' charts)."""
+        minute = int(fact.ts // 60)
+        self._side_set(Scope(ScopeKind.IP, fact.ip), "auth_failures", minute, 1.0, add=True)
+        user = attempted_user(fact.detail or "")
+        if user is not None:
+            self._side_set(Scope(ScopeKind.CREDENTIAL, user), "auth_failures", minute, 1.0, add=True)
+
+    def _chart_finding_value(self, event: AlertEvent) -> None:
+        """A metric without a series of its own (new recipient domains) is charted from its findings."""
+        alert = event.alert
+        key = (alert.scope, alert.metric)
+        if key in self._series or (key in self._side and key not in self._from_findings):
+            return
+        if event.transition.value in ("fired", "updated", "escalated"):
+            self._from_findings.add(key)
+            self._side_set(alert.scope, alert.metric, int(alert.last_seen // 60), alert.observed)
+
+    def has_series(self, scope: Scope, metric: str) -> bool:
+        """True when ``metric`` of ``scope`` has been recorded (a chart of it shows data)."""
+        return (scope, metric) in self._series or (scope, metric) in self._side
+
+    # -- alert history ----------------------------------------------------------------------------
+
+    def _remember_transition(self, event: AlertEvent) -> None:
+        self._chart_finding_value(event)
+        if event.transition.value == "updated":
+            return
+        found = self._transitions.get(event.alert.key)
+        if found is None:
+            found = self._transitions[event.alert.key] = deque(maxlen=MAX_TRANSITIONS)
+        found.append(event)
+
+    def transitions(self, key: str) -> list[AlertEvent]:
+        """Transitions of alert ``key`` (fired, escalated, acknowledged, silenced, resolved), oldest first."""
+        return list(self._transitions.get(key, ()))
+
+    # -- source health ----------------------------------------------------------------------------
+
+    def source_clock(self) -> float:
+        """Data time now: the newest data time, plus the real time since it last moved while a source
+        is down.
+
+        Nothing may arrive while sources are down, so the real time elapsed carries the lifecycle on (a
+        simulation or a replay keeps its own time base). Before any data, the engine's clock.
+        """
+        if self._now <= 0:
+            clock = getattr(self._engine, "clock", None)
+            return float(clock()) if callable(clock) else time.time()
+        if not self.down_sources:
+            return self._now
+        return self._now + max(0.0, self.wall() - self._advanced_at)
+
+    def check_sources(self, now: float | None = None) -> None:
+        """Turn the engine's host states into source-health alerts and inhibitions.
+
+        A source whose state says it is down (see :func:`~postaltop.core.source_health.down_reason`)
+        inhibits its own alerts at once and raises a ``source_down`` alert (firing after
+        :data:`SOURCE_DOWN_GRACE` seconds); when it is back the alert resolves at once.
+        """
+        engine = self._engine
+        hosts = getattr(engine, "hosts", None) if engine is not None else None
+        if not isinstance(hosts, dict):
+            return
+        ts = self.source_clock() if now is None else now
+        findings: list[Finding] = []
+        changed = False
+        for name, status in list(hosts.items()):
+            state = str(getattr(status, "state", ""))
+            reason = down_reason(state)
+            self._chart_up(name, ts, reason is None)
+            if reason is None:
+                self._down_since.pop(name, None)
+                if self.down_sources.pop(name, None) is not None:
+                    changed = True
+                    self.alerts_manager.resolve(f"{SOURCE_DOWN}|host:{name}", ts)
+                if name != DB_SOURCE and self.alerts_manager.is_down(name):
+                    self.alerts_manager.set_source_down(name, False, ts)
+                continue
+            self.down_sources[name] = reason
+            self._down_since.setdefault(name, ts)
+            if not self.alerts_manager.is_down(name):
+                self.alerts_manager.set_source_down(name, True, ts)
+            finding = health_finding(name, state, reason, ts)
+            current = self.alerts_manager.get(finding.key)
+            seen = (int(ts // 60), finding.why)
+            if current is None or not current.is_open or current.state.value == "pending":
+                findings.append(finding)  # new, or waiting out its grace
+            elif self._health_seen.get(name) != seen:
+                findings.append(finding)  # once a minute (or when the reason changes): kept fresh
+            self._health_seen[name] = seen
+        for gone in [n for n in self.down_sources if n not in hosts]:
+            del self.down_sources[gone]
+            self._down_since.pop(gone, None)
+            changed = True
+            self.alerts_manager.resolve(f"{SOURCE_DOWN}|host:{gone}", ts)
+        if findings or changed:
+            self.alerts_manager.observe(findings, ts)
+
+    def _chart_up(self, name: str, ts: float, up: bool) -> None:
+        """Record 1 (up) or 0 (down) for the source's minute; a minute with any down time stays 0."""
+        minute, value = int(ts // 60), 1.0 if up else 0.0
+        last = self._up_written.get(name)
+        if last is not None and last[0] == minute and last[1] <= value:
+            return
+        self._up_written[name] = (minute, value)
+        self._side_set(Scope(ScopeKind.HOST, name), UP_METRIC, minute, value)
+
+    def down_since(self, source: str) -> float | None:
+        """When ``source`` was first seen down in its current outage (None while up)."""
+        return self._down_since.get(source)
+
+    def tick(self) -> None:
+        """Periodic housekeeping (the TUI's timer, ``watch``'s loop): source health, lifecycle timers."""
+        self.check_sources()
 
     def _traffic_without_baseline(
         self, closed: dict[Scope, dict[int, dict[str, float]]]
@@ -882,7 +1047,7 @@ class Monitor:
         than ``max_points`` minutes); beyond, hourly means. NaN marks periods without data.
         """
         base = 60 if window <= 86400 else 3600
-        found = self._series.get((scope, metric))
+        found = self._series.get((scope, metric)) or self._side.get((scope, metric))
         ring = None if found is None else (found.minutes if base == 60 else found.hours)
         # the newest complete period (the current minute is still being counted)
         end = int(self._now // base) - 1 if self._now else 0

@@ -473,6 +473,21 @@ class AlertManager:
                 self._alerts[key] = resolved
                 self._emit(Transition.RESOLVED, resolved, now)
 
+    def resolve(self, key: str, now: float) -> Alert | None:
+        """Resolve an open alert at once (its cause is known to be over, e.g. its source is back).
+
+        A pending alert is dropped (never shown). Returns the resolved alert, None if it was not open.
+        """
+        alert = self._alerts.get(key)
+        if alert is None or not alert.is_open:
+            return None
+        if alert.state is AlertState.PENDING:
+            del self._alerts[key]
+            return None
+        resolved = self._alerts[key] = replace(alert, state=AlertState.RESOLVED, resolved_at=now, ack=None)
+        self._emit(Transition.RESOLVED, resolved, now)
+        return resolved
+
     # -- operator actions -----------------------------------------------------------------------
 
     def acknowledge(self, key: str, author: str, comment: str, now: float) -> Alert | None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -105,6 +105,16 @@ class PostaltopApp(App[int]):
         """``ref -> LookupResult`` for the message trace screen, when a database is configured."""
         self.host_versions: dict[str, str] = dict(host_versions or {})
         """Host -> Postal version text shown in the host bar (``v3.3.5 -1 !sec``)."""
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less its theme picker and its Quit.
+
+        The picker offers Textual's own themes, which the ``[ui] theme`` setting rejects; postaltop's
+        commands offer the themes it ships, and its own Quit (so "Quit" is listed once).
+        """
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Theme", "Quit"):
+                yield command
 
     def get_css_variables(self) -> dict[str, str]:
         """Theme variables, with severity colours for themes that do not define them (Textual's own)."""

@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.binding import Binding
-
 from postaltop.engine import Engine
 from postaltop.runtime.interfaces import ReplayControls
 from postaltop.ui import app as ui_app
 from postaltop.ui.app import PostaltopApp
+from postaltop.ui.replay_keys import REPLAY_BINDINGS
 from postaltop.ui.widgets.replay_bar import ReplayBar
 
 RESTART = 75
@@ -26,16 +25,7 @@ class ReplayApp(PostaltopApp):
     """The monitor UI over a replay's clock (its feed is one of the app's sources)."""
 
     CSS_PATH = str(Path(ui_app.__file__).with_name("app.tcss"))
-    BINDINGS = [
-        *PostaltopApp.BINDINGS,
-        Binding("space", "replay_pause", "Pause", id="replay.pause"),
-        Binding("right_square_bracket", "replay_jump(300)", "+5 min", id="replay.forward"),
-        Binding("left_square_bracket", "replay_jump(-300)", "-5 min", id="replay.back"),
-        Binding("right_curly_bracket", "replay_jump(60)", "+1 min", show=False, id="replay.forward1"),
-        Binding("left_curly_bracket", "replay_jump(-60)", "-1 min", show=False, id="replay.back1"),
-        Binding("plus", "replay_speed(2)", "Faster", show=False, id="replay.faster"),
-        Binding("minus", "replay_speed(0.5)", "Slower", show=False, id="replay.slower"),
-    ]
+    BINDINGS = [*PostaltopApp.BINDINGS, *REPLAY_BINDINGS]
 
     def __init__(self, engine: Engine, controller: ReplayControls, **kwargs: Any) -> None:
         super().__init__(engine, **kwargs)

@@ -120,12 +120,42 @@ async def test_unknown_target_is_explained() -> None:
         await pilot.pause()
         menu = app.screen
         menu.query_one("#actions-server", Input).value = "nope/nope"
-        menu.query_one(OptionList).focus()
+        options = menu.query_one(OptionList)
+        options.focus()
+        options.highlighted = [o.id for o in options._options].index("server-unsuspend")
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, ActionsScreen)
-        assert any("no server 'nope/nope'" in str(n.message) for n in app._notifications)
+        assert "no server 'nope/nope'" in text_of(menu, "#actions-error")  # inline, under the form
+
+
+async def test_the_form_is_labelled_starts_in_the_first_field_and_validates_inline() -> None:
+    app, _fleet = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.main().sync()
+        await pilot.press("x")
+        await pilot.pause()
+        menu = app.screen
+        assert isinstance(menu, ActionsScreen)
+        labels = [str(label.render()) for label in menu.query(".field Label")]
+        assert labels == ["Server", "Credential", "Value"]
+        assert app.focused is menu.query_one("#actions-server", Input)
+        await pilot.press("enter")  # on to the list; credential-hold needs a server and a credential
+        await pilot.pause()
+        assert isinstance(app.focused, OptionList)
+        options = menu.query_one(OptionList)
+        options.highlighted = [o.id for o in options._options].index("credential-hold")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ActionsScreen)
+        server_error = menu.query_one("#actions-server-error", Static)
+        assert server_error.display and "required" in text_of(menu, "#actions-server-error")
+        assert "required" in text_of(menu, "#actions-credential-error")
+        assert not menu.query_one("#actions-value-error", Static).display
+        assert app.focused is menu.query_one("#actions-server", Input)  # back to the first missing field
+        assert not any("server" in str(n.message) for n in app._notifications)  # not a toast
 
 
 async def test_without_an_executor_x_explains() -> None:

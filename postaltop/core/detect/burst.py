@@ -19,6 +19,12 @@ from postaltop.core.facts import AuthFailure
 _USER = re.compile(r"no server found matching (\S+)")
 
 
+def attempted_user(detail: str) -> str | None:
+    """The user name an AUTH failure tried (the CRAM-MD5 variant names it), or None."""
+    found = _USER.search(detail or "")
+    return None if found is None else found[1]
+
+
 @dataclass(frozen=True, slots=True)
 class BurstSettings:
     """Limits of :class:`AuthBurstDetector` (failures per ``window`` seconds)."""

@@ -75,6 +75,9 @@ class ActionPreviewScreen(ModalScreen[Any]):
                 yield Static(Text(""), id="preview-result")
                 prompt = f"Type {self.confirm_word!r} and Enter to run it; Escape cancels"
                 yield Input(placeholder=prompt, id="preview-confirm")
+            can_run = self.actions.enabled and not empty
+            keys = f"Type {self.confirm_word!r} + Enter: run · Escape: cancel" if can_run else "Escape: close"
+            yield Static(Text(keys, style="dim"), id="preview-keys")
 
     def on_mount(self) -> None:
         """Frame protected servers in red; focus the confirmation."""

@@ -38,23 +38,60 @@ def binding_rows(items: Sequence[BindingType], keymap: Mapping[str, str]) -> lis
 def help_sections(
     keymap: Mapping[str, str], app_bindings: Iterable[BindingType] = ()
 ) -> list[tuple[str, list[tuple[str, str, str]]]]:
-    """All key bindings, grouped by where they apply (``app_bindings``: the app's own, "Everywhere")."""
+    """All key bindings, grouped by where they apply, read from each screen's and widget's ``BINDINGS``.
+
+    ``app_bindings``: the app's own ("Everywhere"; the app passes them: this module does not import it).
+    """
     # Imported here: the screens import this module.
+    from postaltop.ui.replay_keys import REPLAY_BINDINGS
+    from postaltop.ui.screens.action_preview import ActionPreviewScreen
+    from postaltop.ui.screens.actions import ActionsScreen, AuditScreen
+    from postaltop.ui.screens.alert_detail import AlertDetailScreen
     from postaltop.ui.screens.detail import DetailScreen
     from postaltop.ui.screens.export import ExportScreen
     from postaltop.ui.screens.first_run import FirstRunScreen
     from postaltop.ui.screens.main import MainScreen
+    from postaltop.ui.screens.review import ReviewScreen
     from postaltop.ui.screens.too_small import TooSmallScreen
+    from postaltop.ui.screens.trace import TraceScreen
+    from postaltop.ui.widgets.alert_list import AlertList
+    from postaltop.ui.widgets.alert_prompts import AckPrompt
     from postaltop.ui.widgets.filter_bar import FilterInput
     from postaltop.ui.widgets.log_panel import LogPanel
+    from postaltop.ui.widgets.rate_chart import RateChart
+    from postaltop.ui.widgets.servers_table import ServersTable
 
+    move = ("↑, ↓", "Move the selection", "")
     return [
         ("Everywhere", binding_rows(list(app_bindings), keymap)),
         ("Main screen", binding_rows(MainScreen.BINDINGS, keymap)),
         ("Log panel (when it has focus)", binding_rows(LogPanel.BINDINGS, keymap)),
         ("Filter input (after /)", [*binding_rows(FilterInput.BINDINGS, keymap), ("⏎", "Apply filter", "")]),
+        ("Alert list (after a)", binding_rows(AlertList.BINDINGS, keymap)),
+        ("Alert detail (⏎ on an alert)", binding_rows(AlertDetailScreen.BINDINGS, keymap)),
+        (
+            "Acknowledge / silence prompts (A, S)",
+            [*binding_rows(AckPrompt.BINDINGS, keymap), ("⏎", "Confirm", "")],
+        ),
+        ("Send-rate chart (when it has focus)", binding_rows(RateChart.BINDINGS, keymap)),
+        (
+            "Servers table (after s)",
+            [*binding_rows(ServersTable.BINDINGS, keymap), move, ("⏎", "Narrow the log to the server", "")],
+        ),
+        ("Actions menu (after x)", [*binding_rows(ActionsScreen.BINDINGS, keymap), move]),
+        (
+            "Action preview and confirmation",
+            [*binding_rows(ActionPreviewScreen.BINDINGS, keymap), ("⏎", "Run", "")],
+        ),
+        (
+            "Audit trail (actions menu)",
+            [*binding_rows(AuditScreen.BINDINGS, keymap), ("⏎", "Preview the undo", "")],
+        ),
+        ("Message trace (T)", binding_rows(TraceScreen.BINDINGS, keymap)),
         ("Detail view", binding_rows(DetailScreen.BINDINGS, keymap)),
         ("Export prompt (after e)", [*binding_rows(ExportScreen.BINDINGS, keymap), ("⏎", "Export", "")]),
+        ("Replay (postaltop replay)", binding_rows(REPLAY_BINDINGS, keymap)),
+        ("Log review (postaltop review)", binding_rows(ReviewScreen.BINDINGS, keymap)),
         ("Help", binding_rows(HelpScreen.BINDINGS, keymap)),
         ("First run", binding_rows(FirstRunScreen.BINDINGS, keymap)),
         ("Terminal too small", binding_rows(TooSmallScreen.BINDINGS, keymap)),

@@ -154,6 +154,14 @@ class MainScreen(Screen[None]):
             self.sync(hosts=False)
         if time.monotonic() - self._hosts_drawn_at >= 1.0:
             self._draw_hosts()
+            self._check_sources()
+
+    def _check_sources(self) -> None:
+        """Once a second: the monitor turns host states into source-health alerts (and inhibitions)."""
+        for alerts in self.query("AlertList"):
+            monitor = getattr(alerts, "monitor", None)
+            if monitor is not None:
+                monitor.tick()
 
     def sync(self, *, hosts: bool = True) -> None:
         """Pull everything new from the engine into the widgets now.
@@ -391,9 +399,34 @@ class MainScreen(Screen[None]):
 
         silence_selected(self.query_one(AlertList))
 
+    def on_alert_list_opened(self, message: Any) -> None:
+        """Enter on an alert: its detail screen."""
+        from postaltop.ui.screens.alert_detail import AlertDetailScreen
+        from postaltop.ui.widgets.alert_list import AlertList
+
+        monitor = self.query_one(AlertList).monitor
+        if monitor is None:
+            return
+        self.app.push_screen(
+            AlertDetailScreen(
+                monitor, message.key, on_actions=self.open_actions_for_alert, on_servers=self._show_servers
+            )
+        )
+
+    def _show_servers(self) -> None:
+        if not self.servers_table.has_class("-shown"):
+            self.action_toggle_servers()
+
+    def open_actions_for_alert(self, alert: Any) -> None:
+        """The actions menu prefilled with ``alert``'s scope and suggested action."""
+        from postaltop.core.actions.context import context_from_alert
+
+        action_id = getattr(getattr(alert, "action", None), "action_id", "")
+        self.action_actions_menu(context_from_alert(alert.scope.kind.value, alert.scope.key, action_id))
+
     # -- incident actions --
 
-    def action_actions_menu(self) -> None:
+    def action_actions_menu(self, context: Any = None) -> None:
         """Open the actions menu for the selected line's server/credential (or typed targets)."""
         from postaltop.core.actions.context import ActionContext, context_from_text
         from postaltop.ui.screens.actions import ActionsScreen
@@ -407,7 +440,8 @@ class MainScreen(Screen[None]):
                 timeout=8,
             )
             return
-        context = self._action_context()
+        if context is None:
+            context = self._action_context()
         if context is None:
             seq = self.panel.selected_seq
             context = ActionContext() if seq is None else context_from_text(self.engine.store.event(seq).text)

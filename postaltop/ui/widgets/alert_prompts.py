@@ -28,7 +28,13 @@ def parse_duration(text: str) -> float | None:
 class _AlertPrompt(ModalScreen[_Answer | None]):
     """A prompt about one alert (``what``); Escape dismisses it with None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="alert_prompt.cancel")]
+
+    DEFAULT_CSS = """
+    AckPrompt .prompt-label, SilencePrompt .prompt-label { margin-top: 1; text-style: bold; }
+    AckPrompt .prompt-keys, SilencePrompt .prompt-keys { margin-top: 1; color: $foreground 70%; }
+    SilencePrompt #silence-error { color: $error; }
+    """
 
     def __init__(self, what: str) -> None:
         super().__init__()
@@ -53,7 +59,9 @@ class AckPrompt(_AlertPrompt[str]):
         """Title and one input."""
         with Vertical():
             yield Label(f"Acknowledge: {self.what}", markup=False)
-            yield Input(placeholder="comment (what you are doing about it)", id="ack-comment")
+            yield Label("Comment", classes="prompt-label")
+            yield Input(placeholder="what you are doing about it", id="ack-comment")
+            yield Label("Enter: acknowledge · Escape: cancel", classes="prompt-keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter confirms."""
@@ -74,9 +82,12 @@ class SilencePrompt(_AlertPrompt[tuple[float, str]]):
         """Title, duration and reason inputs, and an error line."""
         with Vertical():
             yield Label(f"Silence: {self.what}", markup=False)
-            yield Input(value="1h", placeholder="duration: 30m, 2h, 1d", id="silence-duration")
-            yield Input(placeholder="reason (required)", id="silence-reason")
+            yield Label("Duration", classes="prompt-label")
+            yield Input(value="1h", placeholder="30m, 2h, 1d", id="silence-duration")
+            yield Label("Reason (required)", classes="prompt-label")
+            yield Input(placeholder="why it is safe to mute", id="silence-reason")
             yield Label("", id="silence-error")
+            yield Label("Enter: next field, then silence · Escape: cancel", classes="prompt-keys")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the duration moves on; Enter in the reason confirms when both are valid."""

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from postaltop.core.alerts import GLOBAL, Scope, Severity
+from postaltop.core.alerts import GLOBAL, Alert, Scope, Severity
 
 if TYPE_CHECKING:
     from postaltop.monitoring import Monitor
@@ -99,6 +99,12 @@ class RateChart(PlotextPlot, can_focus=True):
         self.monitor = monitor
         self.window_index = 1
         self.scope: Scope = GLOBAL
+        self.metric = "sent"
+        """The metric charted (``sent`` also draws bounced and held; the alert detail charts its own)."""
+        self.limit: float | None = None
+        """A fixed limit drawn as a line (an alert's threshold), None for none."""
+        self.limit_label = "limit"
+        """The legend of that line (``expected`` for an alert's own expectation, drawn while no band)."""
         self._drawn_at = -1.0
         self.redraws = 0
 
@@ -126,8 +132,7 @@ class RateChart(PlotextPlot, can_focus=True):
             return
         scopes = self.monitor.scopes()
         i = scopes.index(self.scope) if self.scope in scopes else 0
-        self.scope = scopes[(i + delta) % len(scopes)]
-        self.redraw()
+        self.set_scope(scopes[(i + delta) % len(scopes)])
 
     def action_next_scope(self) -> None:
         """Chart the next scope (global, servers, credentials, domains)."""
@@ -138,8 +143,22 @@ class RateChart(PlotextPlot, can_focus=True):
         self._step_scope(-1)
 
     def set_scope(self, scope: Scope) -> None:
-        """Chart ``scope`` (e.g. the scope of the selected alert)."""
+        """Chart the sent/bounced/held of ``scope``."""
         self.scope = scope
+        self.metric = "sent"
+        self.limit = None
+        self.limit_label = "limit"
+        self.redraw()
+
+    def show_alert(self, alert: Alert) -> None:
+        """Chart what ``alert`` is about: its scope's series of its metric, with its limit if it has one."""
+        from postaltop.ui.widgets.alert_list import LIMIT_KINDS
+
+        self.scope = alert.scope
+        has_own = self.monitor is not None and self.monitor.has_series(alert.scope, alert.metric)
+        self.metric = alert.metric if has_own else "sent"
+        self.limit = alert.expected if has_own else None
+        self.limit_label = "limit" if alert.kind in LIMIT_KINDS else "expected"
         self.redraw()
 
     def redraw(self) -> None:
@@ -155,7 +174,8 @@ class RateChart(PlotextPlot, can_focus=True):
             return
         self._drawn_at = monitor.now
         self.redraws += 1
-        sent = monitor.series(self.scope, "sent", seconds, max_points=MAX_POINTS)
+        metric = self.metric
+        sent = monitor.series(self.scope, metric, seconds, max_points=MAX_POINTS)
         unit = 60.0 if sent.step == 60 else 3600.0
         end = sent.times[-1] if sent.times else 0.0
         xs = [(t - end) / unit for t in sent.times]
@@ -165,12 +185,15 @@ class RateChart(PlotextPlot, can_focus=True):
             plt.plot(*corners(xs, _clean(sent.expected)), color="cyan", marker="dot", label="expected")
         start = first_finite(sent.values)
         if start < len(xs):
-            plt.plot(xs[start:], _clean(sent.values[start:]), color="green", marker="hd", label="sent")
-        for metric, color in (("bounced", "red"), ("held", "yellow")):
-            view = monitor.series(self.scope, metric, seconds, max_points=MAX_POINTS, band=False)
+            plt.plot(xs[start:], _clean(sent.values[start:]), color="green", marker="hd", label=metric)
+        if self.limit is not None and xs and (self.limit_label == "limit" or sent.learning):
+            line = [self.limit, self.limit]
+            plt.plot([xs[0], xs[-1]], line, color="orange", marker="dot", label=self.limit_label)
+        for other, color in (("bounced", "red"), ("held", "yellow")) if metric == "sent" else ():
+            view = monitor.series(self.scope, other, seconds, max_points=MAX_POINTS, band=False)
             if any(math.isfinite(v) and v > 0 for v in view.values):
                 i = first_finite(view.values)
-                plt.plot(xs[i:], _clean(view.values[i:]), color=color, marker="hd", label=metric)
+                plt.plot(xs[i:], _clean(view.values[i:]), color=color, marker="hd", label=other)
         if sent.markers:
             # findings are stamped at the end of the minute they judged: mark that minute
             mx = [max(xs[0], (t - sent.step - end) / unit) for t, _ in sent.markers]
@@ -179,8 +202,14 @@ class RateChart(PlotextPlot, can_focus=True):
             plt.scatter(
                 mx, [top] * len(mx), marker="x", color="red" if critical else "orange", label="anomaly"
             )
-        state = "learning (no baseline yet)" if sent.learning else "band = expected +/- 3 sd"
-        plt.title(chart_title(self.scope.display, label, state, self.size.width))
+        if not sent.learning:
+            state = "band = expected +/- 3 sd"
+        elif self.limit is not None:
+            state = "against its limit" if self.limit_label == "limit" else "against the alert's expectation"
+        else:
+            state = "learning (no baseline yet)"
+        name = self.scope.display if metric == "sent" else f"{self.scope.display} · {metric}"
+        plt.title(chart_title(name, label, state, self.size.width))
         plt.xlabel("minutes ago" if unit == 60 else "hours ago")
         self.refresh()
 
@@ -198,6 +227,6 @@ def detection_widgets(
     set_marker(lambda seq: marker_style(monitor.marked.get(seq)) if monitor.marked else None)
     chart = RateChart(monitor)
     alerts = AlertList(monitor)
-    alerts.on_select = chart.set_scope
+    alerts.on_select = chart.show_alert
     yield chart
     yield alerts

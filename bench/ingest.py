@@ -217,7 +217,7 @@ async def _load(engine: object, files: list[Path]) -> None:
                     continue
                 lines = splitter.feed(chunk)
                 while engine.pending >= READ_AHEAD:
-                    await asyncio.sleep(0)  # ingest keeps up: nothing sampled, every line retained
+                    await asyncio.sleep(0)  # read no further ahead than a source would: every line retained
                 if lines:
                     await engine.submit("mx1", component, lines)
         await engine.drain()

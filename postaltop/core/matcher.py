@@ -35,7 +35,7 @@ import sys
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
-from itertools import compress, repeat
+from itertools import accumulate, compress, repeat
 from operator import add
 from typing import Literal, Protocol
 
@@ -71,6 +71,10 @@ then ``bytes.find`` ~0.1 us per line plus ~0.7 us per matching line)."""
 _DENSE_LOWERED = 0.02
 """Above this share, searching a block's lower-cased copy kept by the store beats one RE2 call per
 match; blocks are copied (once, within the store's budget) from that share on."""
+_NEAR = 16
+"""``_mark_exact`` looks for a hit's line among the next ``_NEAR`` lines first (4 probes of the
+offsets instead of ~12 over a whole block; each probe of an ``array`` allocates an int), then
+beyond: where it is used, a match is a few lines after the previous one."""
 _WINDOW = 16384
 """Longest haystack per ``bytes.find`` call in ``_mark_exact``: over a longer one CPython prepares
 the needle (two-way search) on every call, which costs ~0.3 us per hit when hits are frequent."""
@@ -244,7 +248,12 @@ def _mark_exact(text: bytes, lit: bytes, ctx: _Ctx, mask: bytearray) -> None:
                 break
             pos = end - back
             continue
-        line = bisect_right(offs, hit, line, stop) - 1
+        near = line + _NEAR
+        if near < stop:
+            found = bisect_right(offs, hit, line, near)
+            line = (found if found < near else bisect_right(offs, hit, near, stop)) - 1
+        else:
+            line = bisect_right(offs, hit, line, stop) - 1
         mask[line - start] = 1
         line += 1
         if line >= stop:
@@ -702,18 +711,25 @@ class Matcher:
 
 
 def _emit(out: array[int], mask: bytes | None, first: int, n: int) -> None:
-    """Append ``first + i`` for each set ``mask[i]`` (every i when ``mask`` is None)."""
+    """Append ``first + i`` for each set ``mask[i]`` (every i when ``mask`` is None).
+
+    Below half the lines, the mask is cut at each set byte (one C call) and the running sum of the
+    pieces' lengths gives the hits' positions, so only hits cost anything (~25 ns each; measured
+    on 4,096-line masks: 2x cheaper than ``compress`` at 16 % and than a ``find`` loop from 2 %);
+    above, ``compress`` over the line range wins.
+    """
     hits = n if mask is None else mask.count(1)
     if hits == n:
         out.extend(range(first, first + n))
-    elif hits * 8 < n:
+    elif hits * 2 < n:
         assert mask is not None
-        find, append = mask.find, out.append
-        i = find(1)
-        while i >= 0:
-            append(first + i)
-            i = find(1, i + 1)
-    elif hits:
+        if hits:
+            pieces = mask.split(b"\x01")
+            pieces.pop()
+            ends = accumulate(map(add, map(len, pieces), repeat(1)), initial=first - 1)
+            next(ends)
+            out.fromlist(list(ends))
+    else:
         assert mask is not None
         out.extend(compress(range(first, first + n), mask))
 

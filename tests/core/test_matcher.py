@@ -355,3 +355,50 @@ def test_case_insensitive_words_switch_strategy_between_dense_and_sparse_blocks(
     query = parse_query("accepted", now=NOW)
     assert scan_all(query, store) == reference(query, store)
     assert len(scan_all(query, store)) > 1_000
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=300), st.integers(min_value=0, max_value=10**9))
+def test_emit_appends_exactly_the_set_lines_in_order(flags: list[bool], first: int) -> None:
+    from postaltop.core.matcher import _emit
+
+    mask = bytes(flags)
+    out = array("q", [-1])
+    _emit(out, mask, first, len(mask))
+    assert out.tolist() == [-1] + [first + i for i, f in enumerate(flags) if f]
+    everything = array("q")
+    _emit(everything, None, first, len(mask))
+    assert everything.tolist() == list(range(first, first + len(mask)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    gaps=st.lists(st.integers(min_value=0, max_value=70), min_size=1, max_size=120),
+    fillers=st.lists(st.sampled_from(["", "x", "unque", "queue un", "a" * 300]), min_size=1, max_size=5),
+    spelling=st.sampled_from(["unqueue", "UNQUEUE", "UnQueue"]),
+)
+def test_dense_folded_words_found_near_and_far_from_the_previous_hit(
+    gaps: list[int], fillers: list[str], spelling: str
+) -> None:
+    import postaltop.core.matcher as matcher
+
+    calls: list[int] = []
+    original = matcher._mark_exact
+
+    def counted(*args: object) -> None:
+        calls.append(1)
+        original(*args)  # type: ignore[arg-type]
+
+    texts = [f"{k} dense {spelling}" for k in range(40)]  # a dense first block: later blocks use find
+    for g, gap in enumerate(gaps):
+        texts.extend(f"{len(texts)} {fillers[(g + j) % len(fillers)]}" for j in range(gap))
+        texts.append(f"{len(texts)} hit {spelling} {'unqueue' if g % 3 == 0 else ''}")
+    store = LogStore(capacity=100_000, block_lines=64)
+    n = len(texts)
+    store.append_batch([t.encode() for t in texts], [NOW] * n, [2] * n, [0] * n, [0] * n, [1] * n)
+    query = parse_query("unqueue", now=NOW)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "_mark_exact", counted)
+        found = scan_all(query, store)
+    assert found == reference(query, store)
+    if n > 128:  # at least one sealed block after a dense one: the lower-cased copy was searched
+        assert calls

@@ -67,11 +67,17 @@ def cut_middle(text: str, width: int) -> str:
 
 
 def short_scope(scope: Scope, width: int) -> str:
-    """``cred main smtp``, ``srv acme/transactional``, ``ip 192.0.2.221``, cut in the middle to ``width``."""
+    """``cred main smtp``, ``srv acme/transactional``, ``ip 192.0.2.221``, cut in the middle to ``width``.
+
+    A credential labelled ``name on org/server`` drops its server first when it does not fit.
+    """
     if scope.kind is ScopeKind.GLOBAL:
         return "all servers"[:width]
-    name = scope.label or scope.key
-    return cut_middle(f"{SCOPE_SHORT.get(scope.kind, scope.kind.value)} {display_text(name)}", width)
+    name = display_text(scope.label or scope.key)
+    prefix = SCOPE_SHORT.get(scope.kind, scope.kind.value)
+    if scope.kind is ScopeKind.CREDENTIAL and len(prefix) + 1 + len(name) > width and " on " in name:
+        name = name.rsplit(" on ", 1)[0]  # ``main smtp on acme/transactional``: the name says more
+    return cut_middle(f"{prefix} {name}", width)
 
 
 def fmt_value(metric: str, value: float | None) -> str:

@@ -53,6 +53,7 @@ from postaltop.core.detect.static import StaticDetector, Threshold
 from postaltop.core.detect.zscore import ZScoreDetector, ZScoreSettings
 from postaltop.core.facts import AuthFailure
 from postaltop.core.source_health import SOURCE_DOWN, UP_METRIC, down_reason, health_finding
+from postaltop.signals import CompromiseSignals
 
 if TYPE_CHECKING:
     from postaltop.config.sections.detection import DetectionConfig
@@ -169,7 +170,11 @@ class Monitor:
                 pending_for=settings.pending_seconds,
                 critical_pending_for=settings.critical_pending_seconds,
                 resolve_after=settings.resolve_after_seconds,
-                pending_overrides=(("auth_burst", 0.0), (SOURCE_DOWN, SOURCE_DOWN_GRACE)),
+                pending_overrides=(
+                    ("auth_burst", 0.0),
+                    (SOURCE_DOWN, SOURCE_DOWN_GRACE),
+                    ("client_network", 0.0),
+                ),
             ),
             silences=silences,
             acks=acks,
@@ -235,6 +240,8 @@ class Monitor:
         """True once baselines exist (restored from the store or bootstrapped from Postal's statistics)."""
         self.db_status = "waiting"
         self._unsubscribe: list[Callable[[], None]] = []
+        self.signals = CompromiseSignals(self)
+        """Client-network novelty and the recipient country mix (:mod:`postaltop.signals`)."""
         self._engine: Any = None
         self.alerts_manager.on_event(self._remember_markers)
         self._history_provider: HistoryProvider | None = None
@@ -279,6 +286,8 @@ class Monitor:
         self._engine = engine
         self._unsubscribe.append(engine.on_facts(self.on_facts))
         self._unsubscribe.append(engine.on_metrics(self.on_metrics))
+        self.signals.attach(engine)
+        self._unsubscribe.append(self.signals.detach)
         for result in list(getattr(engine, "metrics_history", ())):
             self.on_metrics(result)
 
@@ -732,6 +741,10 @@ class Monitor:
             return  # far too late (skew, replay): dropped rather than rewriting judged minutes
         pending = self._pending.setdefault((scope, metric), {})
         pending[minute] = pending.get(minute, 0.0) + value
+
+    def report(self, findings: list[Finding], ts: float) -> None:
+        """Findings of detectors that live outside the monitor (``postaltop.signals``), observed at ``ts``."""
+        self._advance(ts, [f for f in findings if not self._host_down(f.source)])
 
     def _advance(self, now: float, findings: list[Finding]) -> None:
         if now > self._now + 7 * 86400 and self._now > 0:

@@ -489,6 +489,25 @@ known_hosts = ["~/.ssh/known_hosts", "/etc/postaltop/known_hosts"]
 ssh_config = []
 connect_timeout = 7.5
 merge_window = 0.5
+
+[[respond]]
+name = "night-hold"
+action = "credential-hold"
+kinds = ["zscore", "novelty"]
+agree = 2
+mode = "act"
+protected = ["acme/billing"]
+business_hours = "mon-fri 08:00-19:00"
+utc_offset = "+01:00"
+act_in_business_hours = false
+[[respond]]
+name = "throttle"
+action = "server-send-limit"
+send_limit = 100
+
+[respond_control]
+kill_switch = true
+max_actions_per_hour = 2
 """
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from postaltop import locations
@@ -46,6 +46,7 @@ from postaltop.config.models import ActionsConfig, DatabaseConfig, HostConfig, U
 from postaltop.config.password import ResolvedPassword, resolve_db_password
 from postaltop.config.sections.detection import DetectionConfig
 from postaltop.config.sections.notify import NotifyConfig
+from postaltop.config.sections.respond import RespondControlConfig, RespondPolicyConfig, check_unique_names
 from postaltop.config.sections.review import ReviewConfig
 from postaltop.config.sections.ssh import SshSection
 from postaltop.config.toml import effective_config_text, toml_string
@@ -126,6 +127,15 @@ class Settings(BaseSettings):
     """Alert notifications sent by ``postaltop watch`` (Alertmanager, Slack, PagerDuty, e-mail)."""
     ssh: SshSection = Field(default_factory=SshSection)
     """How hosts are reached over SSH (known_hosts, ssh config, timeouts, merge window)."""
+    respond: list[RespondPolicyConfig] = Field(default_factory=list)
+    """Automatic response policies run by ``watch`` (notify-only unless a policy says ``mode = "act"``)."""
+    respond_control: RespondControlConfig = Field(default_factory=RespondControlConfig)
+    """The kill switch and the fleet-wide rate limit of automatic actions."""
+
+    @field_validator("respond")
+    @classmethod
+    def _unique_policies(cls, value: list[RespondPolicyConfig]) -> list[RespondPolicyConfig]:
+        return check_unique_names(value)
 
     @classmethod
     def settings_customise_sources(

@@ -99,6 +99,14 @@ class SmtpRejected(Fact):
 
 
 @dataclass(frozen=True, slots=True)
+class ClientIdentified(Fact):
+    """``Client identified as <ip>``: the address of an SMTP connection (``trace_id`` names it)."""
+
+    ip: str
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageHeld(Fact):
     """The worker held a message; ``send_limit`` is set for send-limit holds."""
 
@@ -320,6 +328,7 @@ _AUTH_FAIL = re.compile(r"Authentication failure for (\S+)(?: \((.*)\))?")
 _AUTH_CRED = re.compile(r"Authenticated with with credential (\d+)")
 _REPLY = re.compile(r"=> ([2-5]\d\d)[ -]?(.*)")
 _GRANTED = re.compile(r"Granted for ([^/\s]+)/(\S+)")
+_CLIENT = re.compile(rb"(?:\x1b\[35m)?Client identified as ([^\s\x1b]{1,64})")
 _SENDING = re.compile(rb"Sending message (\d{1,18})::(\d{1,18}) to (\S+)")
 _ACCEPTED = re.compile(rb"Accepted by ([^\s:]+|\[[^\]\s]*\])(?::(\d{1,5}))? \(([^)\s]*)\) for (\S+)")
 _NET = re.compile(r"(Net::\w+): ?(.*)")
@@ -374,6 +383,14 @@ def _reply(line: bytes, ms: int, b: _Base) -> Fact | None:
     if code == 535 and text.startswith("Mail server has been suspended"):
         return SuspendedRejection(ts=b[0], host=b[1], seq=b[2], trace_id=trace)
     return SmtpRejected(ts=b[0], host=b[1], seq=b[2], code=code, reply=text[:MAX_FIELD], trace_id=trace)
+
+
+def _client(line: bytes, ms: int, b: _Base) -> Fact | None:
+    # normal mode: no escapes; proxy-protocol mode wraps the message in `\x1b[35m … \x1b[0m`
+    m = _CLIENT.match(line, ms)
+    if m is None:
+        return None
+    return ClientIdentified(b[0], b[1], b[2], _d(m[1]), _tag_text(line, b" trace_id="))
 
 
 def _sending(line: bytes, ms: int, b: _Base) -> Fact | None:
@@ -560,6 +577,8 @@ _REPLY_CODES = frozenset({b"235"} | {str(c).encode() for c in range(400, 600)})
 _DISPATCH: dict[bytes, _Handler] = {
     b"Auth": _auth,
     b"\x1b[34": _reply_sgr,
+    b"Clie": _client,
+    b"\x1b[35": _client,
     b"=> 2": _reply,
     b"=> 4": _reply,
     b"=> 5": _reply,
@@ -704,6 +723,7 @@ _KINDS: dict[_Handler, tuple[type[Fact], ...]] = {
     _auth: (AuthFailure, CredentialAuthenticated),
     _reply: (AuthGranted, InvalidCredential, SuspendedRejection, SmtpRejected),
     _reply_sgr: (AuthGranted, InvalidCredential, SuspendedRejection, SmtpRejected),
+    _client: (ClientIdentified,),
     _sending: (SendingMessage,),
     _accepted: (DeliveryAccepted,),
     _net: (DeliveryFailed,),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,7 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
     attach_detection(runtime.monitor, feed)
     if runtime.monitor is None:
         log.log("detection_disabled", "warning", reason="[detection] enabled = false in the configuration")
+    responder = _responder(runtime, dispatcher, log)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -129,7 +130,7 @@ async def run_watch(loaded: LoadedSettings, options: WatchOptions, log: JsonLogg
     )
     notify_task = asyncio.create_task(dispatcher.run(tick_every=options.tick), name="notify")
     house_task = asyncio.create_task(
-        _housekeeping(options.tick, exporter, feed, runtime.recorder, SourceStateLog(log))
+        _housekeeping(options.tick, exporter, feed, runtime.recorder, SourceStateLog(log), responder)
     )
     try:
         return await _until_stopped(runtime, stop, log)
@@ -235,6 +236,7 @@ async def _housekeeping(
     feed: AlertFeed,
     recorder: Recorder | None,
     sources: SourceStateLog | None = None,
+    responder: Any = None,
 ) -> None:
     while True:
         if sources is not None:
@@ -243,7 +245,27 @@ async def _housekeeping(
         exporter.refresh()
         if recorder is not None:
             recorder.flush()
+        if responder is not None:
+            await responder()
         await asyncio.sleep(every)
+
+
+def _responder(
+    runtime: Runtime, dispatcher: Dispatcher, log: JsonLogger
+) -> Callable[[], Coroutine[Any, Any, Any]] | None:
+    """One review of the open alerts by the ``[[respond]]`` policies, or None when there is none to run."""
+    from postaltop.watch.respond import attach_response, response_executor
+
+    monitor = runtime.monitor
+    executor = response_executor(runtime, log) if monitor is not None else None
+    if monitor is None or executor is None:
+        return None
+    runner = attach_response(
+        runtime.settings, runtime.engine, executor, dispatcher.submit, log, lambda: monitor.now
+    )
+    if runner is None:
+        return None
+    return lambda: runner.review(monitor.alerts, monitor.now)
 
 
 def open_incident_store(loaded: LoadedSettings, options: WatchOptions, log: JsonLogger) -> Any:

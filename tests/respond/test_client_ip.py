@@ -1,0 +1,92 @@
+"""Client-network novelty: Postal's SMTP lines joined by trace id, judged per server and credential (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from postaltop.core.alerts import Scope, ScopeKind, Severity
+from postaltop.core.detect.client_ip import ClientNetworkDetector, ClientNetworkSettings, network_of
+
+SERVER = "acme/transactional"
+CRED = Scope(ScopeKind.CREDENTIAL, "3", "main smtp")
+
+
+@pytest.mark.parametrize(
+    ("ip", "net"),
+    [
+        ("203.0.113.45", "203.0.113.0/24"),
+        ("2001:db8:1:2::5", "2001:db8:1::/48"),
+        ("::ffff:198.51.100.7", "198.51.100.0/24"),
+        ("[2001:db8::1]", "2001:db8::/48"),
+        ("not-an-ip", None),
+        ("203.0.113.45\x1b[0m", None),
+        ("", None),
+    ],
+)
+def test_network_of(ip: str, net: str | None) -> None:
+    assert network_of(ip) == net
+
+
+def session(det: ClientNetworkDetector, n: int, ip: str, ts: float, credential: Scope | None = None) -> list:
+    trace = f"T{n:07d}"
+    det.identified(trace, ip, ts)
+    _session, findings = det.granted(trace, SERVER, ts, "mx1", credential)
+    return findings
+
+
+def test_learns_usual_networks_then_flags_a_new_one_and_escalates_with_volume() -> None:
+    det = ClientNetworkDetector(ClientNetworkSettings(learn_for=3600, critical_sessions=5, window=600))
+    n = 0
+    for minute in range(120):  # two hours of the customer's two app servers
+        for ip in ("203.0.113.10", "203.0.113.77", "198.51.100.4"):
+            n += 1
+            assert session(det, n, ip, minute * 60.0, CRED) == []
+    t = 7200.0
+    first = session(det, 10_000, "192.0.2.250", t, CRED)
+    assert {f.scope for f in first} == {Scope(ScopeKind.SERVER, SERVER), CRED}
+    assert all(f.severity is Severity.WARNING for f in first)
+    assert "192.0.2.0/24" in first[0].why and "203.0.113.0/24" in first[0].why
+    for i in range(1, 5):
+        found = session(det, 10_000 + i, f"192.0.2.{i}", t + i * 10, CRED)
+    assert all(f.severity is Severity.CRITICAL for f in found), "5 sessions in 10 min from the new network"
+    assert session(det, 20_000, "203.0.113.99", t + 100, CRED) == [], "a known network"
+    assert session(det, 30_000, "192.0.2.9", t + 3700, CRED) == [], "new for an hour only"
+
+
+def test_a_new_server_only_learns_at_first() -> None:
+    det = ClientNetworkDetector(ClientNetworkSettings(learn_for=3600))
+    assert session(det, 1, "203.0.113.10", 0.0) == []
+    assert session(det, 2, "192.0.2.1", 60.0) == [], "still learning"
+
+
+def test_grants_without_a_client_line_are_counted_not_guessed() -> None:
+    det = ClientNetworkDetector()
+    sess, findings = det.granted("NOTSEEN1", SERVER, 0.0)
+    assert sess is None and findings == []
+    det.identified("BADIP001", "999.1.1.1", 0.0)
+    assert det.granted("BADIP001", SERVER, 1.0) == (None, [])
+    assert det.sessions_unjoined == 2
+    assert det.sessions_joined == 0
+
+
+def test_the_join_memory_is_bounded() -> None:
+    det = ClientNetworkDetector(ClientNetworkSettings(max_sessions=100))
+    for i in range(1000):
+        det.identified(f"T{i}", "203.0.113.1", float(i))
+    assert det.granted("T0", SERVER, 2000.0)[0] is None
+    assert det.granted("T999", SERVER, 2000.0)[0] is not None
+
+
+def test_client_identified_fact_in_normal_and_proxy_protocol_mode() -> None:
+    from postaltop.core.facts import ClientIdentified, extract_fact
+
+    head = b"2026-04-28 09:14:07 +0000 DEBUG  "
+    normal = head + b"Client identified as 203.0.113.45 trace_id=Q7RZK2PD component=smtp-server"
+    proxy = head + b"\x1b[35mClient identified as 2001:db8::5\x1b[0m trace_id=Q7RZK2PD component=smtp-server"
+    hostile = head + b"Client identified as \x1b]0;pwn\x07 trace_id=X component=smtp-server"
+    assert extract_fact(normal, 33, ts=1.0, host="mx1", seq=1) == ClientIdentified(
+        1.0, "mx1", 1, "203.0.113.45", "Q7RZK2PD"
+    )
+    fact = extract_fact(proxy, 33, ts=1.0, host="mx1", seq=2)
+    assert isinstance(fact, ClientIdentified) and fact.ip == "2001:db8::5"
+    assert extract_fact(hostile, 33, ts=1.0, host="mx1", seq=3) is None

@@ -4,37 +4,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from postaltop.core.alerts import Alert, AlertState, Scope, ScopeKind, Severity
+from postaltop.core.alerts import Alert, Scope, ScopeKind
 from postaltop.core.respond import ResponseDecider, ResponseMode, ResponsePolicy
 from postaltop.sources.action_executor import DbActionExecutor
 from postaltop.sources.response_runner import KillSwitch, ResponseReport, ResponseRunner
 from tests.actions.conftest import checksums, rows
+from tests.respond.test_decide import alert
 from tests.support.postal_builder import Dataset
 
 T0 = 1_790_000_000.0
 
 
 def firing(cred_id: int, name: str, *, fired: float = T0) -> Alert:
-    scope = Scope(ScopeKind.CREDENTIAL, str(cred_id), name)
-    return Alert(
-        key=f"novelty|{scope}",
-        kind="novelty",
-        scope=scope,
-        metric="new_domains",
-        severity=Severity.CRITICAL,
-        state=AlertState.FIRING,
-        observed=240.0,
-        expected=2.0,
-        why="240 new recipient domains in 10 minutes",
-        action=None,
-        source="db",
-        first_seen=fired,
-        last_seen=fired,
-        fired_at=fired,
-    )
+    """A firing critical novelty alert on one credential (the shape of :func:`test_decide.alert`)."""
+    found = alert("novelty", Scope(ScopeKind.CREDENTIAL, str(cred_id), name), fired=fired)
+    return replace(found, metric="new_domains", observed=240.0, expected=2.0, why="240 new recipient domains")
 
 
 def runner(

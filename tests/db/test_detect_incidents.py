@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
-from postaltop.core.alerts import Scope, ScopeKind, Severity
+from postaltop.core.alerts import Alert, Scope, ScopeKind, Severity
 from tests.support import mysql
 from tests.support.incident_db import Incident, Server, installation, shift_to
-from tests.support.incident_run import installation_db, on_scope, watching
+from tests.support.incident_run import Fired, installation_db, on_scope, watching
 
 pytestmark = pytest.mark.mysql
 
@@ -95,7 +96,12 @@ async def test_incidents_starting_while_postaltop_runs_are_flagged(mysql_target:
             written = start
             deadline = start + 240
             polls_at_start = watch.polls
-            while time.time() < deadline and not all(watch.first(m) for m in wanted.values()):
+
+            def since_start(match: Callable[[Alert], bool]) -> Fired | None:
+                # bulk runs near its limit: a warning before the test began is right, and not the incident
+                return next((f for f in watch.fired if f.polls > polls_at_start and match(f.alert)), None)
+
+            while time.time() < deadline and not all(since_start(m) for m in wanted.values()):
                 await asyncio.sleep(1.0)
                 upto = time.time()
                 await asyncio.to_thread(writer.append, written, upto, live)
@@ -104,10 +110,9 @@ async def test_incidents_starting_while_postaltop_runs_are_flagged(mysql_target:
             summary = [(f.alert.key, f.alert.severity.value, round(f.seconds, 1)) for f in watch.fired]
             poll = config.poll_interval
             for name, match in wanted.items():
-                found = watch.first(match)
+                found = since_start(match)
                 assert found is not None, (name, summary)
                 began = throttled_at if name == "send_limit" and throttled_at else start
-                assert found.polls > polls_at_start
                 # the evidence must exist first: a whole minute for rates, ~20 attempts for a ratio. A bounce
                 # storm on a server doing ~14 attempts a minute misses the 130 s target (95-205 s measured:
                 # bench/detect_db.py, which reports it as not met): here it must only be flagged before the

@@ -12,7 +12,8 @@ from postaltop.config import DatabaseConfig
 from postaltop.core.alerts import GLOBAL, Scope, ScopeKind, Transition
 from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo, ServerSample, WindowCounts
 from postaltop.monitoring import Monitor
-from postaltop.sources.postal_db import PostalDbSource, _Cursor
+from postaltop.sources.postal_db import PostalDbSource
+from postaltop.sources.postal_db.windows import Cursor
 
 T0 = 1777366800.0  # Tuesday 09:00 UTC
 APP = ServerInfo(1, "acme", "app", "App", "Live", False, None, None, "postal-server-1")
@@ -98,7 +99,7 @@ def test_counters_going_backwards_are_skipped() -> None:
 def test_db_source_reseeds_when_ids_go_backwards() -> None:
     source = PostalDbSource(DatabaseConfig(), environ={})
     first = source._plan(1, (T0, 5000, 9000, 0, 0, 0))
-    source._cursors[1] = _Cursor(first.max_msg, first.max_del, T0)
+    source._cursors[1] = Cursor(first.max_msg, first.max_del, T0)
     again = source._plan(1, (T0 + 5, 120, 300, 0, 0, 0))  # tables restored from an older backup
     assert again.from_msg <= again.max_msg == 120 and again.from_del <= again.max_del == 300
     assert again.seconds > 0 and again.min_ts > 0  # a bounded recent range, as at first sight

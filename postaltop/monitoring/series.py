@@ -1,0 +1,66 @@
+"""The per-minute and hourly rings behind the monitor's series, and what the chart draws of one."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+
+from postaltop.core.alerts import Scope, Severity
+
+MINUTES_KEPT = 24 * 60
+"""Per-minute values kept per series (the 24 h chart); the 7 d chart uses hourly means."""
+HOURS_KEPT = 7 * 24
+
+
+class Ring:
+    """Fixed-size ring of floats indexed by an integer period (minute or hour); NaN = no data."""
+
+    __slots__ = ("last", "size", "values")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values = array("d", [math.nan]) * size
+        self.last = -1
+
+    def set(self, period: int, value: float) -> None:
+        if self.last >= 0 and period <= self.last - self.size:
+            return
+        if period > self.last:
+            if self.last >= 0:
+                for p in range(max(self.last + 1, period - self.size + 1), period):
+                    self.values[p % self.size] = math.nan
+            self.last = period
+        self.values[period % self.size] = value
+
+    def get(self, period: int) -> float:
+        if period > self.last or period <= self.last - self.size:
+            return math.nan
+        return self.values[period % self.size]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesView:
+    """What the chart draws for one (scope, metric) over a window."""
+
+    scope: Scope
+    metric: str
+    step: int
+    """Seconds per point (60, or 3600 for the 7 d window)."""
+    times: list[float]
+    values: list[float]
+    """Per-minute rate (NaN where there is no data)."""
+    expected: list[float]
+    low: list[float]
+    high: list[float]
+    learning: bool
+    markers: list[tuple[float, Severity]]
+
+
+class Series:
+    __slots__ = ("hours", "hsum", "minutes")
+
+    def __init__(self) -> None:
+        self.minutes = Ring(MINUTES_KEPT)
+        self.hours = Ring(HOURS_KEPT)
+        self.hsum: tuple[int, float, int] = (-1, 0.0, 0)

@@ -21,8 +21,9 @@ from postaltop.runtime.actions import demo_actions
 from postaltop.ui.app import PostaltopApp
 from postaltop.ui.screens.actions import ActionsScreen
 from postaltop.ui.screens.alert_detail import AlertDetailScreen
-from postaltop.ui.widgets.alert_list import AlertList, alert_line
+from postaltop.ui.widgets.alert_list import AlertList
 from postaltop.ui.widgets.alert_prompts import AckPrompt, SilencePrompt
+from postaltop.ui.widgets.alert_rows import alert_line
 from postaltop.ui.widgets.host_bar import HostBar
 from postaltop.ui.widgets.rate_chart import RateChart
 from tests.ui import make_app

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static
 
 from postaltop.core.alerts import Alert, AlertState, Severity
 from postaltop.core.sanitize import display_text
-from postaltop.ui.widgets.alert_list import LIMIT_KINDS, fmt_age, fmt_value, state_label
+from postaltop.ui.widgets.alert_rows import LIMIT_KINDS, fmt_age, fmt_value, state_label
 from postaltop.ui.widgets.rate_chart import RateChart
 
 if TYPE_CHECKING:

@@ -152,7 +152,7 @@ class RateChart(PlotextPlot, can_focus=True):
 
     def show_alert(self, alert: Alert) -> None:
         """Chart what ``alert`` is about: its scope's series of its metric, with its limit if it has one."""
-        from postaltop.ui.widgets.alert_list import LIMIT_KINDS
+        from postaltop.ui.widgets.alert_rows import LIMIT_KINDS
 
         self.scope = alert.scope
         has_own = self.monitor is not None and self.monitor.has_series(alert.scope, alert.metric)

@@ -13,9 +13,14 @@ import argparse
 import asyncio
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postaltop.cli import Command, _err, _out, add_subcommand, load_from_args, register_command
+
+if TYPE_CHECKING:
+    from postaltop.config import ActionsConfig
+    from postaltop.core.actions import ActionPlan
+    from postaltop.sources.action_executor import DbActionExecutor, ExecResult
 
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -124,7 +129,7 @@ def _run_act(args: argparse.Namespace) -> int:
 async def _act(args: argparse.Namespace, settings: Any) -> int:
     import pymysql
 
-    from postaltop.core.actions import ActionArgs, MailFilter, PlanError, RefusedAction, build
+    from postaltop.core.actions import PlanError, RefusedAction
     from postaltop.core.actions.describe import needs_typed_confirmation, preview_lines
     from postaltop.runtime.actions import database_actions
     from postaltop.sources.action_executor import DbActionExecutor
@@ -135,50 +140,9 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
     executor, actions = built.executor, built.config
     assert isinstance(executor, DbActionExecutor)  # the database's, not the demo's
     try:
-        if args.action == "undo":
-            if len(args.targets) != 1 or not args.targets[0].isdigit():
-                _err("postaltop act undo: give one AUDIT_ID (see `postaltop audit`)")
-                return 2
-            plan = executor.plan_undo(int(args.targets[0]))
-        else:
-            server_text = args.server or (args.targets[0] if args.targets else None)
-            if not server_text:
-                _err(
-                    "postaltop act: error: give the server (id or org/server), "
-                    "e.g. `postaltop act hold-queued acme/main`"
-                )
-                return 2
-            server = await executor.resolve_server(server_text)
-            cred_text = args.credential or (args.targets[1] if len(args.targets) > 1 else None)
-            credential = await executor.resolve_credential(server, cred_text) if cred_text else None
-            filter_cred = credential.id if credential is not None else None
-            if args.filter_credential:
-                filter_cred = (await executor.resolve_credential(server, args.filter_credential)).id
-            mail_filter = MailFilter(
-                credential_id=filter_cred,
-                sender=args.sender,
-                recipient_domain=args.recipient_domain,
-                hold_reason=args.hold_reason,
-                older_than_s=args.older_than,
-                newer_than_s=args.newer_than,
-            )
-            if args.action == "server-send-limit" and not hasattr(args, "limit"):
-                _err("postaltop act server-send-limit: give --limit N (or --limit none to clear it)")
-                return 2
-            plan = build(
-                args.action,
-                ActionArgs(
-                    server=server,
-                    credential=credential,
-                    reason=args.reason,
-                    mode=args.mode,
-                    limit=getattr(args, "limit", None),
-                    addresses=args.recipient,
-                    domain=args.domain,
-                    filter=mail_filter,
-                    ip_pools=actions.ip_pools,
-                ),
-            )
+        plan = await _plan_from_args(args, executor, actions)
+        if plan is None:
+            return 2
         preview = await executor.preview(plan)
     except (pymysql.err.MySQLError, OSError, TimeoutError, SshError) as exc:
         server_label = args.server or (args.targets[0] if args.targets else "")
@@ -211,6 +175,63 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
         _err("Cancelled: nothing was changed.")
         return 1
     result = await executor.execute(plan, preview)
+    _report(result)
+    return 0 if result.result in ("ok", "no-op") else 1
+
+
+async def _plan_from_args(
+    args: argparse.Namespace, executor: DbActionExecutor, actions: ActionsConfig
+) -> ActionPlan | None:
+    """The plan the arguments ask for (an undo, or an action on typed targets); None after a usage error."""
+    from postaltop.core.actions import ActionArgs, MailFilter, build
+
+    if args.action == "undo":
+        if len(args.targets) != 1 or not args.targets[0].isdigit():
+            _err("postaltop act undo: give one AUDIT_ID (see `postaltop audit`)")
+            return None
+        return executor.plan_undo(int(args.targets[0]))
+    server_text = args.server or (args.targets[0] if args.targets else None)
+    if not server_text:
+        _err(
+            "postaltop act: error: give the server (id or org/server), "
+            "e.g. `postaltop act hold-queued acme/main`"
+        )
+        return None
+    server = await executor.resolve_server(server_text)
+    cred_text = args.credential or (args.targets[1] if len(args.targets) > 1 else None)
+    credential = await executor.resolve_credential(server, cred_text) if cred_text else None
+    filter_cred = credential.id if credential is not None else None
+    if args.filter_credential:
+        filter_cred = (await executor.resolve_credential(server, args.filter_credential)).id
+    mail_filter = MailFilter(
+        credential_id=filter_cred,
+        sender=args.sender,
+        recipient_domain=args.recipient_domain,
+        hold_reason=args.hold_reason,
+        older_than_s=args.older_than,
+        newer_than_s=args.newer_than,
+    )
+    if args.action == "server-send-limit" and not hasattr(args, "limit"):
+        _err("postaltop act server-send-limit: give --limit N (or --limit none to clear it)")
+        return None
+    return build(
+        args.action,
+        ActionArgs(
+            server=server,
+            credential=credential,
+            reason=args.reason,
+            mode=args.mode,
+            limit=getattr(args, "limit", None),
+            addresses=args.recipient,
+            domain=args.domain,
+            filter=mail_filter,
+            ip_pools=actions.ip_pools,
+        ),
+    )
+
+
+def _report(result: ExecResult) -> None:
+    """An execution's result, its failed (or all, when few) checks and its audit id."""
     from postaltop.store.audit import UNDOABLE_RESULTS
 
     _out(f"[{result.result}] {result.message}")
@@ -227,7 +248,6 @@ async def _act(args: argparse.Namespace, settings: Any) -> int:
             f"Audit #{result.record.id}"
             + (f"; undo with: postaltop undo {result.record.id}" if result.result in UNDOABLE_RESULTS else "")
         )
-    return 0 if result.result in ("ok", "no-op") else 1
 
 
 def _confirm(plan: Any, typed: bool) -> bool:

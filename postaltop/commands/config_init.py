@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from postaltop.core.setup_discovery import PostalDatabase
+    from postaltop.core.setup_discovery import PostalDatabase, SshHostEntry, StarterConfig
 
 PASSWORD_FILE_NAME = "db-password"
 """Default name of the database password file, next to the configuration."""
@@ -83,29 +83,41 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+class _Stop(Exception):
+    """Stop with this exit status (the message was printed)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 def run(args: argparse.Namespace) -> int:
     """Discover, show, ask, write, check."""
-    import asyncio
-
     from postaltop import locations
-    from postaltop.cli import _err, _out
-    from postaltop.config import ConfigError, HostConfig, load_settings
-    from postaltop.config.mycnf import default_path as default_my_cnf
-    from postaltop.config.mycnf import read_client_options
-    from postaltop.core.setup_discovery import StarterConfig, parse_ssh_config_hosts, starter_config_text
-    from postaltop.sources.postal_config import (
-        DEFAULT_POSTAL_YML,
-        PostalConfigUnavailable,
-        read_postal_database,
-    )
-    from postaltop.sources.ssh import SshOptions
+    from postaltop.cli import _err
+    from postaltop.core.setup_discovery import starter_config_text
 
     target: Path = getattr(args, "config", None) or locations.default_config_path()
     if target.exists() and not args.force:
         _err(f"postaltop config init: {target} already exists; use --force to replace it, or --config FILE")
         return 2
+    try:
+        ssh_config, usable = _ssh_hosts(args)
+        known_hosts = [p.expanduser() for p in args.known_hosts] if args.known_hosts else None
+        postal_host, database = _postal_database(args, ssh_config, usable, known_hosts)
+        starter = _starter(args, target, ssh_config, usable, known_hosts, postal_host, database)
+        text = starter_config_text(starter, header=HEADER)
+        return _write(args, target, text, starter, database)
+    except _Stop as stop:
+        return stop.status
 
-    # -- OpenSSH client config ----------------------------------------------------------------------
+
+def _ssh_hosts(args: argparse.Namespace) -> tuple[Path, list[SshHostEntry]]:
+    """The OpenSSH client config and its Host entries usable (and chosen) as postaltop hosts."""
+    from postaltop.cli import _err, _out
+    from postaltop.config import HostConfig
+    from postaltop.core.setup_discovery import parse_ssh_config_hosts
+
     ssh_config: Path = (args.ssh_config or Path("~/.ssh/config")).expanduser()
     entries = []
     if ssh_config.is_file():
@@ -113,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             entries = parse_ssh_config_hosts(ssh_config.read_text(encoding="utf-8", errors="replace"))
         except OSError as exc:
             _err(f"postaltop config init: cannot read {ssh_config}: {exc.strerror or exc}")
-            return 2
+            raise _Stop(2) from None
     usable = []
     for entry in entries:
         try:
@@ -127,49 +139,79 @@ def run(args: argparse.Namespace) -> int:
         unknown = [name for name in wanted if name not in {e.alias for e in usable}]
         if unknown:
             _err(f"postaltop config init: not a Host in {ssh_config}: {', '.join(unknown)}")
-            return 2
+            raise _Stop(2)
         usable = [e for e in usable if e.alias in wanted]
     _out(f"SSH hosts in {ssh_config}: {len(usable)}" if ssh_config.is_file() else f"no {ssh_config}")
     for entry in usable:
         _out(f"  {entry.alias:<20} {entry.describe()}")
+    return ssh_config, usable
 
-    known_hosts = [p.expanduser() for p in args.known_hosts] if args.known_hosts else None
+
+def _postal_database(
+    args: argparse.Namespace, ssh_config: Path, usable: list[SshHostEntry], known_hosts: list[Path] | None
+) -> tuple[str | None, PostalDatabase | None]:
+    """The host postal.yml is read from (asked when interactive) and its database values, shown."""
+    import asyncio
+
+    from postaltop.cli import _err, _out
+    from postaltop.config import HostConfig
+    from postaltop.sources.postal_config import (
+        DEFAULT_POSTAL_YML,
+        PostalConfigUnavailable,
+        read_postal_database,
+    )
+    from postaltop.sources.ssh import SshOptions
+
     options = SshOptions(known_hosts=known_hosts, ssh_config=[ssh_config] if ssh_config.is_file() else [])
-
-    # -- Postal's postal.yml ----------------------------------------------------------------------
     postal_host: str | None = args.postal_host
     if postal_host is None and usable and _interactive():
         names = ", ".join(e.alias for e in usable)
         postal_host = _ask(f"Read Postal's postal.yml from which host? ({names}, or Enter to skip) ") or None
     if postal_host in ("none", ""):
         postal_host = None
-    database = None
-    if postal_host is not None:
-        if postal_host not in {e.alias for e in usable}:
-            _err(f"postaltop config init: --postal-host {postal_host!r} is not a Host in {ssh_config}")
-            return 2
-        path = args.postal_config or DEFAULT_POSTAL_YML
-        try:
-            database = asyncio.run(
-                read_postal_database(HostConfig(name=postal_host, address=postal_host), options, path)
-            )
-        except PostalConfigUnavailable as exc:
-            _err(f"postaltop config init: {exc}")
-            return 1
-        problem = _unusable(database)
-        if problem:
-            _err(f"postaltop config init: {path} on {postal_host}: {problem}")
-            return 2
-        where = "on the Postal host" if database.on_postal_host else database.host
-        _out(f"Postal's {path} on {postal_host}:")
-        _out(f"  main database  {database.database} at {database.host}:{database.port} ({where})")
-        _out(f"  user           {database.username}")
-        _out(f"  password       {'set (written to a 0600 file, not shown)' if database.password else 'none'}")
-        _out(f"  message DBs    {database.message_db_prefix}-server-<id>")
-        for note in database.notes:
-            _out(f"  note: {note}")
+    if postal_host is None:
+        return None, None
+    if postal_host not in {e.alias for e in usable}:
+        _err(f"postaltop config init: --postal-host {postal_host!r} is not a Host in {ssh_config}")
+        raise _Stop(2)
+    path = args.postal_config or DEFAULT_POSTAL_YML
+    try:
+        database = asyncio.run(
+            read_postal_database(HostConfig(name=postal_host, address=postal_host), options, path)
+        )
+    except PostalConfigUnavailable as exc:
+        _err(f"postaltop config init: {exc}")
+        raise _Stop(1) from None
+    problem = _unusable(database)
+    if problem:
+        _err(f"postaltop config init: {path} on {postal_host}: {problem}")
+        raise _Stop(2)
+    where = "on the Postal host" if database.on_postal_host else database.host
+    _out(f"Postal's {path} on {postal_host}:")
+    _out(f"  main database  {database.database} at {database.host}:{database.port} ({where})")
+    _out(f"  user           {database.username}")
+    _out(f"  password       {'set (written to a 0600 file, not shown)' if database.password else 'none'}")
+    _out(f"  message DBs    {database.message_db_prefix}-server-<id>")
+    for note in database.notes:
+        _out(f"  note: {note}")
+    return postal_host, database
 
-    # -- ~/.my.cnf ----------------------------------------------------------------------------------
+
+def _starter(
+    args: argparse.Namespace,
+    target: Path,
+    ssh_config: Path,
+    usable: list[SshHostEntry],
+    known_hosts: list[Path] | None,
+    postal_host: str | None,
+    database: PostalDatabase | None,
+) -> StarterConfig:
+    """What the file will hold: the hosts, postal.yml's database (else ~/.my.cnf's [client], shown)."""
+    from postaltop.cli import _err, _out
+    from postaltop.config.mycnf import default_path as default_my_cnf
+    from postaltop.config.mycnf import read_client_options
+    from postaltop.core.setup_discovery import StarterConfig
+
     my_cnf = (args.my_cnf or default_my_cnf()).expanduser()
     client = read_client_options(my_cnf)
     if client.warning:
@@ -204,9 +246,19 @@ def run(args: argparse.Namespace) -> int:
     )
     if not usable and database is None and not (client.user or client.host):
         _err("postaltop config init: found nothing to configure (no SSH hosts, no postal.yml, no ~/.my.cnf)")
-        return 2
-    text = starter_config_text(starter, header=HEADER)
+        raise _Stop(2)
+    return starter
 
+
+def _write(
+    args: argparse.Namespace, target: Path, text: str, starter: StarterConfig, database: PostalDatabase | None
+) -> int:
+    """Show the file, ask, write it (and the password file, 0600), then check it as ``config check`` does."""
+    from postaltop import locations
+    from postaltop.cli import _err, _out
+    from postaltop.config import ConfigError, load_settings
+
+    password_file = Path(starter.password_file) if starter.password_file else None
     _out("")
     _out(f"--- {target} ---")
     _out(text, end="")

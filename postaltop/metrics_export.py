@@ -263,42 +263,8 @@ class MetricsExporter(Collector):
         yield from self._build_gauges(latest)
 
     def _build_gauges(self, latest: PollResult | None) -> Iterable[Metric]:
-        labels = ["server"]
-        sent_rate = GaugeMetricFamily(
-            "postaltop_server_sent_per_second", "Deliveries sent per second, last poll window.", labels=labels
-        )
-        out_rate = GaugeMetricFamily(
-            "postaltop_server_outgoing_messages_per_second",
-            "New outgoing messages per second, last poll window.",
-            labels=labels,
-        )
-        bounce = GaugeMetricFamily(
-            "postaltop_server_bounce_ratio",
-            "Bounced and hard-failed deliveries over all deliveries, last poll window (0-1).",
-            labels=labels,
-        )
-        spam = GaugeMetricFamily(
-            "postaltop_server_spam_ratio",
-            "Spam-flagged deliveries over all deliveries, last poll window (0-1).",
-            labels=labels,
-        )
-        queue = GaugeMetricFamily(
-            "postaltop_server_queue_messages", "Messages in Postal's queue.", labels=["server", "state"]
-        )
-        oldest = GaugeMetricFamily(
-            "postaltop_server_queue_oldest_age_seconds", "Age of the oldest queued message.", labels=labels
-        )
-        held = GaugeMetricFamily("postaltop_server_held_messages", "Messages currently held.", labels=labels)
-        limit = GaugeMetricFamily(
-            "postaltop_server_send_limit_usage_ratio",
-            "Last-hour outgoing volume over the send limit (0-1+; absent without a limit).",
-            labels=labels,
-        )
-        stale = GaugeMetricFamily(
-            "postaltop_server_stale",
-            "1 when the server's figures could not be read this cycle.",
-            labels=labels,
-        )
+        families = _server_gauges()
+        sent_rate, out_rate, bounce, spam, queue, oldest, held, limit, stale = families
         if latest is not None:
             names = {s.id: s.full_permalink for s in latest.servers}
             for sample in latest.samples:
@@ -323,7 +289,48 @@ class MetricsExporter(Collector):
                 if sample.send_limit_usage_pct is not None:
                     limit.add_metric(server, sample.send_limit_usage_pct / 100.0)
                 stale.add_metric(server, 1.0 if sample.stale else 0.0)
-        yield from (sent_rate, out_rate, bounce, spam, queue, oldest, held, limit, stale)
+        yield from families
+
+
+def _server_gauges() -> tuple[GaugeMetricFamily, ...]:
+    """The per-server gauges, empty: rates, ratios, queue, oldest queued, held, send-limit usage, stale."""
+    labels = ["server"]
+    sent_rate = GaugeMetricFamily(
+        "postaltop_server_sent_per_second", "Deliveries sent per second, last poll window.", labels=labels
+    )
+    out_rate = GaugeMetricFamily(
+        "postaltop_server_outgoing_messages_per_second",
+        "New outgoing messages per second, last poll window.",
+        labels=labels,
+    )
+    bounce = GaugeMetricFamily(
+        "postaltop_server_bounce_ratio",
+        "Bounced and hard-failed deliveries over all deliveries, last poll window (0-1).",
+        labels=labels,
+    )
+    spam = GaugeMetricFamily(
+        "postaltop_server_spam_ratio",
+        "Spam-flagged deliveries over all deliveries, last poll window (0-1).",
+        labels=labels,
+    )
+    queue = GaugeMetricFamily(
+        "postaltop_server_queue_messages", "Messages in Postal's queue.", labels=["server", "state"]
+    )
+    oldest = GaugeMetricFamily(
+        "postaltop_server_queue_oldest_age_seconds", "Age of the oldest queued message.", labels=labels
+    )
+    held = GaugeMetricFamily("postaltop_server_held_messages", "Messages currently held.", labels=labels)
+    limit = GaugeMetricFamily(
+        "postaltop_server_send_limit_usage_ratio",
+        "Last-hour outgoing volume over the send limit (0-1+; absent without a limit).",
+        labels=labels,
+    )
+    stale = GaugeMetricFamily(
+        "postaltop_server_stale",
+        "1 when the server's figures could not be read this cycle.",
+        labels=labels,
+    )
+    return (sent_rate, out_rate, bounce, spam, queue, oldest, held, limit, stale)
 
 
 def _add(table: dict[tuple[str, str], int], key: tuple[str, str], n: int) -> None:

@@ -61,6 +61,34 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
+def _parse_v3(
+    data: bytes, prefix_ts: float | None, prefix: str | None, ansi: bool, controls: bool
+) -> ParsedLine | None:
+    """A v3 (Klogger) line's fields; None when its stamp or severity does not read."""
+    ts = parse_stamp(data[:25])
+    sev = SEVERITY_FIELD.get(data[26:33])
+    start = MESSAGE_START
+    if sev is None:
+        found = severity_and_message_start(data)
+        if found is not None:
+            sev, start = found
+    if ts is not None and sev is not None:
+        message, tags = split_message(_decode(data[start:]))
+        return ParsedLine(
+            fmt=LineFormat.V3,
+            message=message,
+            tags=tags,
+            timestamp=_decode(data[:25]),
+            ts=prefix_ts if prefix_ts is not None else ts,
+            severity=_decode(data[26:start]).strip(),
+            level=Level(sev),
+            prefix=prefix,
+            ansi_stripped=ansi,
+            has_controls=controls,
+        )
+    return None
+
+
 def parse_fields(text: str) -> ParsedLine:
     """Split one line (as stored or as received) into its fields. Never raises.
 
@@ -83,27 +111,9 @@ def parse_fields(text: str) -> ParsedLine:
     data = plain.encode("utf-8", "backslashreplace")
 
     if looks_v3(data):
-        ts = parse_stamp(data[:25])
-        sev = SEVERITY_FIELD.get(data[26:33])
-        start = MESSAGE_START
-        if sev is None:
-            found = severity_and_message_start(data)
-            if found is not None:
-                sev, start = found
-        if ts is not None and sev is not None:
-            message, tags = split_message(_decode(data[start:]))
-            return ParsedLine(
-                fmt=LineFormat.V3,
-                message=message,
-                tags=tags,
-                timestamp=_decode(data[:25]),
-                ts=stripped.ts if stripped.ts is not None else ts,
-                severity=_decode(data[26:start]).strip(),
-                level=Level(sev),
-                prefix=prefix,
-                ansi_stripped=ansi,
-                has_controls=controls,
-            )
+        v3 = _parse_v3(data, stripped.ts, prefix, ansi, controls)
+        if v3 is not None:
+            return v3
     head = match_v2(data)
     if head is not None:
         close = data.find(b"] [")

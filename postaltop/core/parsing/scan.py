@@ -133,7 +133,7 @@ class Scanner:
         component_id: int | None,
         received_at: float,
     ) -> ScanResult:
-        """Scan one batch of one stream.
+        """Scan one batch of one stream into columns (``lines`` without transport prefixes) and facts.
 
         The common case (every line a well-formed v3 record) runs as a few list comprehensions
         and C-level ``map`` calls over the batch; lines that miss a cache or are not plain v3
@@ -144,9 +144,6 @@ class Scanner:
             state: the stream's state; updated in place.
             component_id: the stream's component id, or None to take it from each line.
             received_at: arrival time, used until the stream has shown a time.
-
-        Returns:
-            The columns (``lines`` has transport prefixes removed) and the fact candidates.
         """
         n = len(lines)
         res = ScanResult(lines)

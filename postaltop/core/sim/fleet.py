@@ -232,28 +232,21 @@ class Fleet:
         rng = self.rng
         server = self.installation.servers[cred.server_id - 1]
         host = SMTP_HOSTS[rng.random() < 0.5]
-        trace = self.random_id()
-        t = ts
-        emit = self.emit
-
-        def say(text: str, gap: float = 0.002) -> None:
-            nonlocal t
-            t += gap
-            emit(t, host, "smtp", text)
-
+        talk = _SmtpTalk(self, host, self.random_id(), ts)
+        say, trace = talk.say, talk.trace
         say(L.smtp_debug(f"Client identified as {ip}", trace), 0.0)
         say(L.smtp_in(f"EHLO {helo or cred.helo}", trace), 0.01 + rng.random() * 0.03)
         for reply in L.EHLO_REPLY:
             say(L.smtp_out(reply, trace))
         say(L.smtp_in("AUTH PLAIN [redacted]", trace), 0.01)
         if cred.deleted:
-            self.counters.auth_failure(t, ip)
+            self.counters.auth_failure(talk.t, ip)
             say(L.smtp_auth_failure(ip, trace), 0.004)
             say(L.smtp_out("535 Invalid credential", trace), 0.001)
             say(L.smtp_in("QUIT", trace), 0.01)
             say(L.smtp_out("221 Closing Connection", trace))
             say(L.smtp_debug("Connection closed", trace), 0.001)
-            return t
+            return talk.t
         say(L.smtp_out(f"235 Granted for {server.full_permalink}", trace), 0.004)
         if recipients is None:
             recipients = [
@@ -261,37 +254,47 @@ class Fleet:
                 for _ in range(pick_count(rng, TRANSACTIONS_PER_SESSION))
             ]
         for batch in recipients:
-            sender = rng.choice(server.senders)
-            say(L.smtp_in(f"MAIL FROM:<{sender}>", trace), 0.01 + rng.random() * 0.02)
-            say(L.smtp_out("250 OK", trace))
-            accepted: list[str] = []
-            for rcpt in batch:
-                say(L.smtp_in(f"RCPT TO:<{rcpt}>", trace), 0.005 + rng.random() * 0.01)
-                if server.is_suspended:
-                    say(L.smtp_out("535 Mail server has been suspended", trace))
-                    continue
-                say(L.smtp_debug(f"Added external address '{rcpt}'", trace))
-                say(L.smtp_out("250 OK", trace), 0.001)
-                accepted.append(rcpt)
-            if not accepted:
+            if not self._smtp_transaction(talk, server, cred, batch):
                 break
-            say(L.smtp_in("DATA", trace), 0.01)
-            say(L.smtp_out("354 Go ahead", trace))
-            first = rng.choice(L.FIRST_DATA_LINES).format(
-                date=self.stamps.rfc2822(t),
-                sender=sender,
-                token=self.random_id().lower(),
-                domain=sender.split("@")[1],
-            )
-            say(L.smtp_in(first, trace), 0.005)
-            say(L.smtp_debug("Not logging further message data.", trace))
-            say(L.smtp_out("250 OK", trace), 0.05 + rng.random() * 0.4)
-            for rcpt in accepted:
-                self.create_outgoing(t, server, cred, rcpt)
         say(L.smtp_in("QUIT", trace), 0.01)
         say(L.smtp_out("221 Closing Connection", trace))
         say(L.smtp_debug("Connection closed", trace), 0.001)
-        return t
+        return talk.t
+
+    def _smtp_transaction(
+        self, talk: _SmtpTalk, server: MailServer, cred: Credential, batch: list[str]
+    ) -> bool:
+        """One MAIL FROM .. DATA transaction of a session; False when no recipient was accepted."""
+        rng = self.rng
+        say, trace = talk.say, talk.trace
+        sender = rng.choice(server.senders)
+        say(L.smtp_in(f"MAIL FROM:<{sender}>", trace), 0.01 + rng.random() * 0.02)
+        say(L.smtp_out("250 OK", trace))
+        accepted: list[str] = []
+        for rcpt in batch:
+            say(L.smtp_in(f"RCPT TO:<{rcpt}>", trace), 0.005 + rng.random() * 0.01)
+            if server.is_suspended:
+                say(L.smtp_out("535 Mail server has been suspended", trace))
+                continue
+            say(L.smtp_debug(f"Added external address '{rcpt}'", trace))
+            say(L.smtp_out("250 OK", trace), 0.001)
+            accepted.append(rcpt)
+        if not accepted:
+            return False
+        say(L.smtp_in("DATA", trace), 0.01)
+        say(L.smtp_out("354 Go ahead", trace))
+        first = rng.choice(L.FIRST_DATA_LINES).format(
+            date=self.stamps.rfc2822(talk.t),
+            sender=sender,
+            token=self.random_id().lower(),
+            domain=sender.split("@")[1],
+        )
+        say(L.smtp_in(first, trace), 0.005)
+        say(L.smtp_debug("Not logging further message data.", trace))
+        say(L.smtp_out("250 OK", trace), 0.05 + rng.random() * 0.4)
+        for rcpt in accepted:
+            self.create_outgoing(talk.t, server, cred, rcpt)
+        return True
 
     def api_submission(self, ts: float, cred: Credential, ip: str) -> None:
         """Render one ``POST /api/v1/send/message`` and queue the messages it creates."""
@@ -339,3 +342,17 @@ class Fleet:
             The time the connection closed.
         """
         return self.background.auth_attack_session(ts, ip, attempts, rng, helo)
+
+
+@dataclass(slots=True)
+class _SmtpTalk:
+    """One SMTP session's lines: each said ``gap`` seconds after the previous one, on one host and trace."""
+
+    fleet: Fleet
+    host: str
+    trace: str
+    t: float
+
+    def say(self, text: str, gap: float = 0.002) -> None:
+        self.t += gap
+        self.fleet.emit(self.t, self.host, "smtp", text)

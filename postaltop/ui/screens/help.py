@@ -42,18 +42,21 @@ def help_sections(
 
     ``app_bindings``: the app's own ("Everywhere"; the app passes them: this module does not import it).
     """
+    return [
+        ("Everywhere", binding_rows(list(app_bindings), keymap)),
+        *_main_sections(keymap),
+        *_screen_sections(keymap),
+    ]
+
+
+Section = tuple[str, list[tuple[str, str, str]]]
+
+
+def _main_sections(keymap: Mapping[str, str]) -> list[Section]:
+    """The main screen and its widgets."""
     # Imported here: the screens import this module.
-    from postaltop.ui.replay_keys import REPLAY_BINDINGS
-    from postaltop.ui.screens.action_preview import ActionPreviewScreen
-    from postaltop.ui.screens.actions import ActionsScreen, AuditScreen
     from postaltop.ui.screens.alert_detail import AlertDetailScreen
-    from postaltop.ui.screens.detail import DetailScreen
-    from postaltop.ui.screens.export import ExportScreen
-    from postaltop.ui.screens.first_run import FirstRunScreen
     from postaltop.ui.screens.main import MainScreen
-    from postaltop.ui.screens.review import ReviewScreen
-    from postaltop.ui.screens.too_small import TooSmallScreen
-    from postaltop.ui.screens.trace import TraceScreen
     from postaltop.ui.widgets.alert_list import AlertList
     from postaltop.ui.widgets.alert_prompts import AckPrompt
     from postaltop.ui.widgets.filter_bar import FilterInput
@@ -63,7 +66,6 @@ def help_sections(
 
     move = ("↑, ↓", "Move the selection", "")
     return [
-        ("Everywhere", binding_rows(list(app_bindings), keymap)),
         ("Main screen", binding_rows(MainScreen.BINDINGS, keymap)),
         ("Log panel (when it has focus)", binding_rows(LogPanel.BINDINGS, keymap)),
         ("Filter input (after /)", [*binding_rows(FilterInput.BINDINGS, keymap), ("⏎", "Apply filter", "")]),
@@ -78,6 +80,23 @@ def help_sections(
             "Servers table (after s)",
             [*binding_rows(ServersTable.BINDINGS, keymap), move, ("⏎", "Narrow the log to the server", "")],
         ),
+    ]
+
+
+def _screen_sections(keymap: Mapping[str, str]) -> list[Section]:
+    """The other screens: actions, audit, trace, detail, export, replay, review, help and the rest."""
+    from postaltop.ui.replay_keys import REPLAY_BINDINGS
+    from postaltop.ui.screens.action_preview import ActionPreviewScreen
+    from postaltop.ui.screens.actions import ActionsScreen, AuditScreen
+    from postaltop.ui.screens.detail import DetailScreen
+    from postaltop.ui.screens.export import ExportScreen
+    from postaltop.ui.screens.first_run import FirstRunScreen
+    from postaltop.ui.screens.review import ReviewScreen
+    from postaltop.ui.screens.too_small import TooSmallScreen
+    from postaltop.ui.screens.trace import TraceScreen
+
+    move = ("↑, ↓", "Move the selection", "")
+    return [
         ("Actions menu (after x)", [*binding_rows(ActionsScreen.BINDINGS, keymap), move]),
         (
             "Action preview and confirmation",

@@ -18,6 +18,7 @@ from postaltop.core.events import LogEvent
 from postaltop.core.parsing.fields import parse_fields
 from postaltop.core.records import Record
 from postaltop.core.sanitize import display_text
+from postaltop.ui.services import app_services
 
 
 def tag_pairs(tags: Any) -> list[tuple[str, str]]:
@@ -116,6 +117,6 @@ class DetailScreen(Screen[None]):
         """Open the trace of the message this event is about (every host and component)."""
         from postaltop.ui.screens.trace import open_trace
 
-        engine = getattr(self.app, "engine", None)
-        if engine is not None:
-            open_trace(self.app, engine.store, self.record.text)
+        services = app_services(self.app)
+        if services is not None:
+            open_trace(self.app, services.engine.store, self.record.text)

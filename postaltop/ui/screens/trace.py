@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from postaltop.core.logstore import LogStore
 from postaltop.core.sanitize import display_text
 from postaltop.core.trace import TraceResult, trace
+from postaltop.ui.services import app_services
 
 Lookup = Callable[[str], Awaitable[Any]]
 """``ref -> LookupResult`` (postaltop.sources.message_lookup)."""
@@ -157,5 +158,6 @@ def open_trace(app: Any, store: LogStore, text: str) -> bool:
             severity="warning",
         )
         return False
-    app.push_screen(TraceScreen(store, refs[0], getattr(app, "message_lookup", None)))
+    services = app_services(app)
+    app.push_screen(TraceScreen(store, refs[0], services.message_lookup if services is not None else None))
     return True

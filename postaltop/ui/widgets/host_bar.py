@@ -15,6 +15,7 @@ from textual.widgets import Static
 from postaltop.core.sanitize import display_text
 from postaltop.core.source_health import down_reason
 from postaltop.engine import HostStatus
+from postaltop.ui.services import app_services
 
 
 def _state_class(state: str) -> str:
@@ -232,7 +233,8 @@ class HostBar(Horizontal):
 
     def on_mount(self) -> None:
         """Draw what arrived before the bar was mounted."""
-        self.versions.update(getattr(self.app, "host_versions", None) or {})
+        services = app_services(self.app)
+        self.versions.update(services.host_versions if services is not None else {})
         if self._pending is not None:
             hosts, rates = self._pending
             self._pending = None

@@ -101,22 +101,33 @@ def _running(argv: list[str], url: str, log_path: Path, ready_path: str) -> Iter
 
 
 @contextlib.contextmanager
-def running_prometheus(root: Path, config_text: str) -> Iterator[Server]:
-    """Prometheus with ``config_text`` as its configuration, data under ``root``."""
-    exe = binary("prometheus")
+def _running_tool(
+    exe: str, root: Path, name: str, config_text: str, storage_flag: str, extra: list[str]
+) -> Iterator[Server]:
+    """``exe`` (Prometheus or Alertmanager) on a free port; its ``name``.yml and data under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    config = root / "prometheus.yml"
+    config = root / f"{name}.yml"
     config.write_text(config_text)
     port = free_port()
     argv = [
         exe,
         f"--config.file={config}",
-        f"--storage.tsdb.path={root / 'data'}",
+        f"{storage_flag}={root / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
-        "--web.enable-lifecycle",
+        *extra,
         "--log.level=warn",
     ]
-    with _running(argv, f"http://127.0.0.1:{port}", root / "prometheus.log", "/-/ready") as server:
+    with _running(argv, f"http://127.0.0.1:{port}", root / f"{name}.log", "/-/ready") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_prometheus(root: Path, config_text: str) -> Iterator[Server]:
+    """Prometheus with ``config_text`` as its configuration, data under ``root``."""
+    exe = binary("prometheus")
+    with _running_tool(
+        exe, root, "prometheus", config_text, "--storage.tsdb.path", ["--web.enable-lifecycle"]
+    ) as server:
         yield server
 
 
@@ -124,19 +135,9 @@ def running_prometheus(root: Path, config_text: str) -> Iterator[Server]:
 def running_alertmanager(root: Path, config_text: str) -> Iterator[Server]:
     """Alertmanager with ``config_text`` as its configuration, data under ``root``, clustering off."""
     exe = binary("prometheus-alertmanager")
-    root.mkdir(parents=True, exist_ok=True)
-    config = root / "alertmanager.yml"
-    config.write_text(config_text)
-    port = free_port()
-    argv = [
-        exe,
-        f"--config.file={config}",
-        f"--storage.path={root / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-        "--log.level=warn",
-    ]
-    with _running(argv, f"http://127.0.0.1:{port}", root / "alertmanager.log", "/-/ready") as server:
+    with _running_tool(
+        exe, root, "alertmanager", config_text, "--storage.path", ["--cluster.listen-address="]
+    ) as server:
         yield server
 
 

@@ -13,28 +13,15 @@ from postaltop.core.notification import NotificationEvent
 from postaltop.notify.channels import AlertmanagerChannel, PagerDutyChannel, SlackChannel
 from postaltop.notify.dispatcher import Dispatcher, RetryPolicy
 from postaltop.notify.setup import build_channels
+from tests.watch.events import T0, notification_event
 from tests.watch.receiver import Receiver
-
-T0 = 1_790_000_000.0
 
 
 def event(
     status: str = "firing", severity: str = "critical", key: str = "zscore|credential:1", at: float = T0
 ) -> NotificationEvent:
-    return NotificationEvent(
-        key=key,
-        status="resolved" if status == "resolved" else "firing",
-        severity=severity,
-        title="Sending far above normal",
-        scope="credential main smtp (#1) <b>&",
-        metric="sent",
-        observed="941",
-        expected="25",
-        why="sent 941/min vs 25/min expected (z=9.1)",
-        runbook="alert-sending-far-above-normal",
-        started_at=T0,
-        at=at,
-        ended_at=at if status == "resolved" else None,
+    return notification_event(
+        key, status=status, severity=severity, at=at, scope="credential main smtp (#1) <b>&"
     )
 
 

@@ -17,6 +17,7 @@ from postaltop.recording.records import AlertRecord, LinesRecord, MetricsRecord
 from postaltop.recording.replay import Recording, ReplayController
 from postaltop.sources.demo import DemoBatch, group_lines
 from postaltop.sources.demo_metrics import DemoMetricsSource
+from tests.watch.events import notification_event
 
 START = 1_790_000_000.0
 
@@ -37,20 +38,7 @@ async def demo_batches(fleet: Fleet, clock: FakeClock, minutes: int) -> AsyncIte
 
 
 def alert(status: str, at: float) -> NotificationEvent:
-    return NotificationEvent(
-        "zscore|credential:1",
-        "firing" if status == "firing" else "resolved",
-        "critical",
-        "Sending far above normal",
-        "credential main smtp (#1)",
-        "sent",
-        "941",
-        "25",
-        "why",
-        "alert-sending-far-above-normal",
-        START,
-        at,
-    )
+    return notification_event(status=status, at=at, started_at=START, why="why")
 
 
 async def record_demo(path: Path) -> tuple[list[LinesRecord], list[MetricsRecord], Engine]:

@@ -19,6 +19,7 @@ from postaltop.notify.silences import Matcher, SilenceGate, parse_silences
 from postaltop.store.incidents import IncidentStore
 from tests.support.promstack import binary, running_alertmanager
 from tests.support.sshd import free_port
+from tests.watch.events import notification_event
 
 AM_CONFIG = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
 
@@ -26,21 +27,10 @@ AM_CONFIG = "route:\n  receiver: none\nreceivers:\n  - name: none\n"
 def event(
     key: str, *, severity: str = "critical", status: str = "firing", at: float = 1000.0
 ) -> NotificationEvent:
-    return NotificationEvent(
-        key=key,
-        status="resolved" if status == "resolved" else "firing",
-        severity=severity,
-        title="Sending far above normal",
-        scope="credential main smtp (#1)",
-        metric="outgoing",
-        observed="900",
-        expected="40",
-        why="z-score 9",
-        runbook="alert-sending-far-above-normal",
-        started_at=at,
-        at=at,
-        ended_at=at if status == "resolved" else None,
-    )
+    return notification_event(
+        key, status=status, severity=severity, at=at, started_at=at,
+        metric="outgoing", observed="900", expected="40", why="z-score 9",
+    )  # fmt: skip
 
 
 def test_gate_matches_amtool_silences_with_alertmanager_semantics(tmp_path: Path) -> None:

@@ -17,8 +17,11 @@ Action = Callable[[float], object]
 """Something the simulation runs at a time (``action(ts)``)."""
 
 
-class ScenarioRates(Protocol):
-    """What the worker asks the running scenario."""
+class ScenarioRates:
+    """What the worker asks the running scenario; these defaults are normal traffic's answers.
+
+    :class:`~postaltop.core.sim.scenarios.Scenario` builds on it and incidents override what they change.
+    """
 
     def failure_rates(
         self,
@@ -29,10 +32,12 @@ class ScenarioRates(Protocol):
         soft: float,
         hard: float,
     ) -> tuple[float, float]:
-        """``(soft, hard)`` failure probabilities of one delivery attempt."""
+        """``(soft, hard)`` failure probabilities of one delivery attempt (given the normal ones)."""
+        return soft, hard
 
     def bounce_rate(self, server: MailServer, ts: float, base: float) -> float:
         """Probability that a sent message of ``server`` bounces back later."""
+        return base
 
 
 class FleetPort(Protocol):

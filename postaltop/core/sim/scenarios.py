@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from postaltop.core.sim.ports import FleetPort
+from postaltop.core.sim.ports import FleetPort, ScenarioRates
 
 if TYPE_CHECKING:
     from postaltop.core.sim.model import Credential, Domain, MailServer
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 Param = float | str
 
 
-class Scenario:
-    """Normal traffic; subclasses override the hooks they need."""
+class Scenario(ScenarioRates):
+    """Normal traffic; subclasses override the hooks they need (``failure_rates`` and ``bounce_rate``
+    come from :class:`~postaltop.core.sim.ports.ScenarioRates`)."""
 
     def __init__(self, rng: random.Random, start: float) -> None:
         self.rng = rng
@@ -37,22 +38,6 @@ class Scenario:
     def volume_factor(self, server: MailServer, ts: float) -> float:
         """Multiplier of ``server``'s normal message rate at ``ts``."""
         return 1.0
-
-    def failure_rates(
-        self,
-        server: MailServer,
-        credential: Credential | None,
-        domain: Domain,
-        ts: float,
-        soft: float,
-        hard: float,
-    ) -> tuple[float, float]:
-        """``(soft, hard)`` failure probabilities of one delivery attempt (given the normal ones)."""
-        return soft, hard
-
-    def bounce_rate(self, server: MailServer, ts: float, base: float) -> float:
-        """Probability that a sent message of ``server`` bounces back later."""
-        return base
 
     def _active(self, ts: float, onset: float, duration: float) -> bool:
         return self.start + onset <= ts < self.start + onset + duration

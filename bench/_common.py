@@ -17,7 +17,10 @@ def upper_quantile(values: list[float], q: float) -> float:
 
 
 def percentile(values: list[float], pct: float) -> float:
-    """The nearest-rank ``pct`` percentile (rank ``round(pct / 100 * (n - 1))``): the database bench's."""
+    """The nearest-rank ``pct`` percentile (rank ``round(pct / 100 * (n - 1))``; NaN for none): the database,
+    soak and first-paint benches'."""
+    if not values:
+        return math.nan
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]

@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import percentile  # noqa: E402
+
 from tests.support.sshd import SshdServer, start_sshd  # noqa: E402
 
 TARGET_S = 1.0
@@ -63,11 +65,6 @@ Bare().run()
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def timed_run(argv: list[str], env: dict[str, str], want_data: bool) -> tuple[float, float | None]:

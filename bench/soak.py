@@ -37,6 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import percentile
+
 from postaltop.sources.host_status import HostState
 from postaltop.sources.logs import Backoff, HostLogStream
 from postaltop.sources.postal_db import PostalDbSource
@@ -49,13 +51,6 @@ from tests.support.sshd import start_sshd
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))]
 
 
 class Writer(threading.Thread):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from postaltop.core.actions.plan import NO_WEBHOOKS, ActionPlan, Check, PlanError, Snapshot, Sql
 from postaltop.core.actions.refs import ServerRef
+from postaltop.core.sqltext import like_escape
 
 KEEP_S = 30 * 86400
 """``postal.default_suppression_list_automatic_removal_days`` (30) in seconds."""
@@ -43,7 +44,7 @@ def _domain(domain: str) -> str:
 
 
 def _like(domain: str) -> str:
-    return "%@" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%@" + like_escape(domain)
 
 
 def _union(values: tuple[str, ...]) -> str:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from postaltop.core.parsing.v3 import SGR
+
 ESC_SHOWN = "\u241b"
 """What an escape character (outside a removed SGR sequence) looks like on screen: ``␛``."""
 TAB_SIZE = 8
 
-_SGR = re.compile(r"\x1b\[[0-9;]*m")
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Unicode categories a terminal may interpret (controls, format characters, separators, lone surrogates)."""
 _suspect: re.Pattern[str] | None = None
@@ -85,7 +86,7 @@ def display_text(s: str) -> str:
     if s.isprintable():
         return s
     if "\x1b" in s:
-        s = _SGR.sub("", s)
+        s = SGR.sub("", s)
     s = _suspect_pattern().sub(_show_match, s)
     if "\t" in s:
         s = s.expandtabs(TAB_SIZE)

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from postaltop.core.events import Level
 from postaltop.core.parsing.prefixes import civil_to_epoch
+from postaltop.core.parsing.v3 import SGR_BYTES
 
 _V2 = re.compile(
     rb"(?:\x1b\[[0-9;]*m)*\[([^\]\x00]{1,80})\](?:\x1b\[[0-9;]*m)* "
@@ -25,7 +26,6 @@ _LEVELS = {
     b"ERROR": Level.ERROR,
     b"FATAL": Level.FATAL,
 }
-_SGR = re.compile(rb"\x1b\[[0-9;]*m")
 _PROC_COMPONENTS = {
     b"smtp_server": "smtp",
     b"smtp": "smtp",
@@ -67,7 +67,7 @@ def match_v2(line: bytes) -> V2Head | None:
 
 
 def _proc_component(proc: bytes) -> str | None:
-    name = _SGR.sub(b"", proc).split(b":", 1)[0].split(b".", 1)[0]
+    name = SGR_BYTES.sub(b"", proc).split(b":", 1)[0].split(b".", 1)[0]
     if not name or name.isdigit():
         return None
     return _PROC_COMPONENTS.get(name)

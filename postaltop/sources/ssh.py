@@ -180,6 +180,21 @@ def preferred_ciphers() -> list[str]:
     return gcm + [alg for alg in algs if alg not in gcm]
 
 
+async def _route(
+    host_cfg: HostConfig, options: SshOptions, depth: int
+) -> tuple[list[asyncssh.SSHClientConnection], dict[str, object]]:
+    """The jump host's connections (nearest first; none without one) and the arguments to connect through."""
+    tunnels: list[asyncssh.SSHClientConnection] = []
+    if host_cfg.jump_host:
+        jump_cfg = options.hosts.get(host_cfg.jump_host) or parse_jump(host_cfg.jump_host)
+        jump = await connect(jump_cfg, options, depth)
+        tunnels = [jump.conn, *jump.tunnels]
+    kwargs = _connect_kwargs(host_cfg, options)
+    if tunnels:
+        kwargs["tunnel"] = tunnels[0]
+    return tunnels, kwargs
+
+
 def _connect_kwargs(host_cfg: HostConfig, options: SshOptions) -> dict[str, object]:
     kwargs: dict[str, object] = {
         "encryption_algs": preferred_ciphers(),
@@ -209,18 +224,11 @@ async def connect(host_cfg: HostConfig, options: SshOptions | None = None, _dept
         SshConnectError: anything transient (refused, unreachable, timeout, lost).
     """
     options = options or SshOptions()
-    tunnels: list[asyncssh.SSHClientConnection] = []
-    if host_cfg.jump_host:
-        if _depth > 4:
-            raise SshConnectError(f"jump_host chain of {host_cfg.name} is too long (a loop?)")
-        jump_cfg = options.hosts.get(host_cfg.jump_host) or parse_jump(host_cfg.jump_host)
-        jump = await connect(jump_cfg, options, _depth + 1)
-        tunnels = [jump.conn, *jump.tunnels]
+    if host_cfg.jump_host and _depth > 4:
+        raise SshConnectError(f"jump_host chain of {host_cfg.name} is too long (a loop?)")
+    tunnels, kwargs = await _route(host_cfg, options, _depth + 1)
     files = options.known_hosts_files()
     recorder = _KeyRecorder()
-    kwargs = _connect_kwargs(host_cfg, options)
-    if tunnels:
-        kwargs["tunnel"] = tunnels[0]
     try:
         conn = await asyncssh.connect(
             host_cfg.address,
@@ -283,15 +291,8 @@ async def fetch_host_key(host_cfg: HostConfig, options: SshOptions | None = None
         SshConnectError: the host could not be reached.
     """
     options = options or SshOptions()
-    tunnels: list[asyncssh.SSHClientConnection] = []
-    if host_cfg.jump_host:
-        jump_cfg = options.hosts.get(host_cfg.jump_host) or parse_jump(host_cfg.jump_host)
-        jump = await connect(jump_cfg, options, 1)
-        tunnels = [jump.conn, *jump.tunnels]
+    tunnels, kwargs = await _route(host_cfg, options, 1)
     recorder = _KeyRecorder()
-    kwargs = _connect_kwargs(host_cfg, options)
-    if tunnels:
-        kwargs["tunnel"] = tunnels[0]
     try:
         conn = await asyncssh.connect(
             host_cfg.address,

@@ -167,17 +167,7 @@ class ComponentStream:
         self, hc: HostConnection, command: str, sink: Sink, *, final: bool
     ) -> tuple[int | None, int]:
         """Run one file command, feeding the position; ``final``: a complete file (its last line is final)."""
-        process = await asyncio.wait_for(
-            hc.conn.create_process(
-                command,
-                encoding=None,
-                stdin=asyncssh.DEVNULL,
-                stderr=asyncssh.DEVNULL,
-                window=CHANNEL_WINDOW,
-                max_pktsize=MAX_PACKET,
-            ),
-            CHANNEL_TIMEOUT,
-        )
+        process = await _open(hc, command, asyncssh.DEVNULL)
         splitter = LineSplitter()
         delivered = 0
         try:
@@ -210,17 +200,7 @@ class ComponentStream:
             self.docker.begin_resume()
         else:
             self.journal.begin_resume()
-        process = await asyncio.wait_for(
-            hc.conn.create_process(
-                self.command(),
-                encoding=None,
-                stdin=asyncssh.DEVNULL,
-                stderr=asyncssh.STDOUT,
-                window=CHANNEL_WINDOW,
-                max_pktsize=MAX_PACKET,
-            ),
-            CHANNEL_TIMEOUT,
-        )
+        process = await _open(hc, self.command(), asyncssh.STDOUT)
         splitter = LineSplitter()
         delivered = 0
         first = True
@@ -273,3 +253,18 @@ class ComponentStream:
         if lines:
             await sink(self.host, self.spec.component, lines)
         return len(lines)
+
+
+async def _open(hc: HostConnection, command: str, stderr: int) -> asyncssh.SSHClientProcess[bytes]:
+    """Start ``command`` on its own channel (bytes out, the wide window) within the channel timeout."""
+    return await asyncio.wait_for(
+        hc.conn.create_process(
+            command,
+            encoding=None,
+            stdin=asyncssh.DEVNULL,
+            stderr=stderr,
+            window=CHANNEL_WINDOW,
+            max_pktsize=MAX_PACKET,
+        ),
+        CHANNEL_TIMEOUT,
+    )

@@ -115,17 +115,7 @@ GROUP BY 1, 2, 3, 4, 5
 Parameters: the five held-reason patterns, the future bound, last seen id, newest id, minimum timestamp.
 """
 
-SCALARS_PART = """
-SELECT %s,
-       UNIX_TIMESTAMP(NOW(6)),
-       (SELECT COALESCE(MAX(id), 0) FROM {db}.`messages`),
-       (SELECT COALESCE(MAX(id), 0) FROM {db}.`deliveries`),
-       (SELECT COUNT(*) FROM {db}.`messages` WHERE held = 1),
-       (SELECT COALESCE(SUM(`count`), 0) FROM {db}.`live_stats`
-         WHERE type = 'outgoing' AND `timestamp` > FLOOR((UNIX_TIMESTAMP() - %s) / 60) * 60),
-       (SELECT COALESCE(SUM(`count`), 0) FROM {db}.`live_stats`
-         WHERE type = 'incoming' AND `timestamp` > FLOOR((UNIX_TIMESTAMP() - %s) / 60) * 60)
-"""
+SCALARS_PART = SERVER_SCALARS.replace("\nSELECT ", "\nSELECT %s,\n       ", 1)
 """One server's part of the merged scalars statement: :data:`SERVER_SCALARS` with the server id first.
 
 Parameters: server id, the live-stats window in seconds, twice. :func:`merged_scalars` joins one part per

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.pty_read import read_until
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,20 +75,8 @@ def _spawn_session_leader(mode: str, marker: Path) -> tuple[int, int]:
 
 
 def _wait_ready(master: int) -> None:
-    buffer = b""
-    deadline = time.monotonic() + 20
     # Wait for the newline too: closing the terminal between "READY" and "\n" would fail that print.
-    while b"READY\r\n" not in buffer and b"READY\n" not in buffer:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"child never became ready; output so far: {buffer!r}"
-        readable, _, _ = select.select([master], [], [], remaining)
-        if readable:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                chunk = b""
-            assert chunk, f"child ended before becoming ready; output: {buffer!r}"
-            buffer += chunk
+    read_until(master, lambda out: b"READY\r\n" in out or b"READY\n" in out, 20, "READY")
 
 
 def _wait_exit(pid: int, deadline_s: float) -> tuple[int | None, float]:

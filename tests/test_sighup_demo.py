@@ -5,14 +5,13 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import signal
 import struct
 import sys
 import termios
-import time
 from pathlib import Path
 
+from tests.support.pty_read import read_until
 from tests.test_sighup import EXIT_DEADLINE, _assert_gone, _wait_exit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,20 +33,7 @@ def _spawn_demo() -> tuple[int, int]:
 
 def _wait_for_screen(master: int) -> bytes:
     """Read the terminal until the main screen's status line has been drawn."""
-    seen = b""
-    deadline = time.monotonic() + 60
-    while b"retained" not in seen:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"the demo never drew its main screen; tail: {seen[-400:]!r}"
-        readable, _, _ = select.select([master], [], [], remaining)
-        if readable:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                chunk = b""
-            assert chunk, f"the demo ended before drawing; tail: {seen[-400:]!r}"
-            seen = (seen + chunk)[-200_000:]
-    return seen
+    return read_until(master, lambda out: b"retained" in out, 60, "the main screen")
 
 
 def test_demo_exits_on_sighup() -> None:

@@ -185,23 +185,23 @@ class MinuteLayer(ChartLayer):
 
     def _add_counts(
         self, scope: Scope, minute: int, outgoing: float, bounced: float, held: float, spam: float,
-        sent: float, hard_fail: float,
+        sent: float, hard_fail: float, at: float, span: float,
     ) -> list[Finding]:  # fmt: skip
         for metric, value in (("sent", outgoing), ("bounced", bounced), ("held", held), ("spam", spam)):
             self._add(scope, metric, minute, value)
             self._add(GLOBAL, metric, minute, value)
-        # ratios are judged at every poll (not when the minute closes): a storm shows within a poll or two
-        total = self._global_ratio.setdefault(minute, [0.0, 0.0, 0.0])
+        # ratios are judged at every poll, on the counts up to ``at`` (the current minute's too)
+        total = self._global_ratio.setdefault(at, [0.0, 0.0, 0.0, span])
         total[0] += sent + hard_fail
         total[1] += hard_fail + bounced
         total[2] += spam
-        return self.ratios.update(scope, minute * 60, sent + hard_fail, hard_fail + bounced, spam)
+        return self.ratios.update(scope, at, sent + hard_fail, hard_fail + bounced, spam, span)
 
     def _judge_global_ratio(self) -> list[Finding]:
         """The installation's ratios, once per poll (or replayed minute) over every server's counts."""
         out: list[Finding] = []
-        for minute, (attempts, failed, spam) in sorted(self._global_ratio.items()):
-            out += self.ratios.update(GLOBAL, minute * 60, attempts, failed, spam)
+        for at, (attempts, failed, spam, span) in sorted(self._global_ratio.items()):
+            out += self.ratios.update(GLOBAL, at, attempts, failed, spam, span)
         self._global_ratio.clear()
         return out
 

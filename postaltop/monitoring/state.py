@@ -206,8 +206,9 @@ class MonitorState:
         self._credential_labels: dict[int, str] = {}
         self._profiled: set[Scope] = set()
         """Scopes whose message history was read at connect (they may use the hour-of-day fallback)."""
-        self._global_ratio: dict[int, list[float]] = {}
-        """Delivery attempts, failures and spam of all servers per minute, since the last judgement."""
+        self._global_ratio: dict[float, list[float]] = {}
+        """All servers' delivery attempts, failures, spam (and span) per counted stretch's end, since the last
+        judgement."""
 
     def _init_health(self) -> None:
         self._side: OrderedDict[tuple[Scope, str], Series] = OrderedDict()

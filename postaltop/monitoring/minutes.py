@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from postaltop.core.alerts import GLOBAL, Finding, Scope, ScopeKind
-from postaltop.core.baseline import MAD_TO_SIGMA, Expectation, median
+from postaltop.core.baseline import Expectation
+from postaltop.core.recent_baseline import recent_expectation
 from postaltop.core.source_health import down_reason
 from postaltop.monitoring.chart import ChartLayer
-from postaltop.monitoring.series import Series
-from postaltop.monitoring.state import DOWN_STATES, RATE_METRICS, RECENT_MIN_POINTS, RECENT_MINUTES
+from postaltop.monitoring.series import MINUTES_KEPT, Series
+from postaltop.monitoring.state import DOWN_STATES, RATE_METRICS
 
 
 class MinuteLayer(ChartLayer):
@@ -138,7 +139,17 @@ class MinuteLayer(ChartLayer):
             ):
                 if found is not None:
                     out.append(found)
+            if spike is not None or trend is not None:
+                self._flag(scope, metric, minute)
         return out
+
+    def _flag(self, scope: Scope, metric: str, minute: int) -> None:
+        """An anomalous minute is learnt neither by the hour-of-week baseline nor the short-term one."""
+        self.baselines.mark_anomalous(scope, metric, minute * 60.0)
+        flagged = self._series[(scope, metric)].flagged
+        flagged[minute] = None
+        while len(flagged) > MINUTES_KEPT:
+            del flagged[next(iter(flagged))]
 
     def _store(self, scope: Scope, metric: str, minute: int, value: float) -> None:
         series = self._series.get((scope, metric))
@@ -168,15 +179,8 @@ class MinuteLayer(ChartLayer):
         if series is None:
             return exp
         last = series.minutes.last
-        recent = [
-            v for m in range(last - RECENT_MINUTES, last - 1) if math.isfinite(v := series.minutes.get(m))
-        ]
-        if len(recent) < RECENT_MIN_POINTS:
-            return exp
-        med = median(recent)
-        mad = median([abs(v - med) for v in recent])
-        spread = max(mad * MAD_TO_SIGMA, med * 0.2, 1.0)
-        return Expectation(med, spread, len(recent), False)
+        recent = recent_expectation(series.minutes.get, last, last - MINUTES_KEPT, series.flagged)
+        return exp if recent is None else recent
 
     def _senders(self, by_credential: Mapping[int, int]) -> dict[str, int]:
         return {

@@ -42,9 +42,6 @@ RATE_METRICS: tuple[str, ...] = ("sent", "bounced", "held", "spam")
 """Per-minute counts taken from each poll (``sent`` = outgoing messages created, as Postal's stats count)."""
 MAX_MARKED = 20_000
 """Most log lines remembered as having raised an alert (for the log panel's markers)."""
-RECENT_MINUTES = 60
-"""Short-term baseline: a scope without hour-of-week history is compared with its own last hour."""
-RECENT_MIN_POINTS = 8
 DOWN_STATES = ("error", "not connected", "disconnected", "unreachable", "down")
 """Host states (prefixes) that inhibit alerts from that host."""
 SOURCE_DOWN_GRACE = 20.0

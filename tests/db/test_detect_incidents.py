@@ -114,9 +114,9 @@ async def test_incidents_starting_while_postaltop_runs_are_flagged(mysql_target:
                 assert found is not None, (name, summary)
                 began = throttled_at if name == "send_limit" and throttled_at else start
                 # the evidence must exist first: a whole minute for rates, enough failures for a ratio. The
-                # bounce storm on a server doing ~14 attempts a minute is flagged in 40-60 s typically, but a
-                # storm whose first attempts happen to fail less takes longer (about 4 % of storms over 130 s in
-                # a model of this server: docs/detection.md), so here it must only come before the deadline
+                # bounce storm on a server doing ~14 attempts a minute is flagged in 40-60 s typically, but
+                # a storm whose first attempts happen to fail less takes longer (about 4 % of storms over
+                # 130 s in a model of this server: docs/detection.md): here it must come before the deadline
                 bound = deadline - began if name == "bounce" else 120 + 2 * poll
                 assert found.wall - began <= bound, (name, found.wall - began, summary)
 

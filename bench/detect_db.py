@@ -13,7 +13,7 @@ The real database runner, source (pool, merged polls, state at connect), monitor
   postaltop runs, rows inserted every second; time-to-flag from the incident's start (for the send limit:
   from the first message Postal held). Targets: 2 poll cycles once the evidence exists (a whole minute
   for a rate, the novelty at once, the send limit at once), 120 s + 2 polls for the bounce storm on a small
-  server (20 delivery attempts needed).
+  server (enough failures that they are improbable under its usual ratio).
 * **clean seasonal day**: a clean installation, its last 24 h judged at connect (``backfill_minutes =
   1440``: the same detectors minute by minute), on a local Monday morning (a weekend in the history):
   false criticals (target 0) and warnings.

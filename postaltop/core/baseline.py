@@ -78,6 +78,8 @@ class _HourAcc:
     hour: int = -1
     total: float = 0.0
     minutes: int = 0
+    anomalous: int = 0
+    """Minutes of the hour a detector flagged: the hour is then not learnt as normal."""
 
 
 @dataclass(slots=True)
@@ -211,7 +213,9 @@ class Baselines:
         """Feed one live per-minute value; completed hours become samples.
 
         Minutes must arrive in time order per series; a value from an earlier hour than the one being
-        accumulated (clock skew, replays) is ignored. NaN/inf/negative values are ignored.
+        accumulated (clock skew, replays) is ignored. NaN/inf/negative values are ignored. An hour with a
+        minute flagged by a detector (:meth:`mark_anomalous`) is not learnt: an incident that lasts hours
+        must not become its own baseline.
         """
         if not math.isfinite(value) or value < 0 or not math.isfinite(minute_epoch):
             return
@@ -221,11 +225,18 @@ class Baselines:
         if hour < acc.hour:
             return
         if hour > acc.hour:
-            if acc.hour >= 0 and acc.minutes >= self.settings.min_minutes_per_hour:
+            complete = acc.minutes >= self.settings.min_minutes_per_hour
+            if acc.hour >= 0 and complete and not acc.anomalous:
                 self.add_sample(scope, metric, acc.hour, acc.total / acc.minutes)
             series.acc = acc = _HourAcc(hour)
         acc.total += value
         acc.minutes += 1
+
+    def mark_anomalous(self, scope: Scope, metric: str, minute_epoch: float) -> None:
+        """A detector flagged this minute: its hour, being an incident, is not learnt as a sample."""
+        series = self.series.get((scope, metric))
+        if series is not None and series.acc.hour == int(minute_epoch // 3600 * 3600):
+            series.acc.anomalous += 1
 
     def _slot_median(self, series: SeriesBaseline, slot: int) -> tuple[float, list[float]] | None:
         own = list(series.slots.get(slot % HOURS_PER_WEEK, {}).values())

@@ -10,14 +10,16 @@ for a :class:`ConnectState`:
   server and credential, recipient domains (top N plus ``other``), deliveries by delivery time (status, spam,
   held reason) — bounded row counts, never one row per message;
 * ``credential_hours`` and ``credential_domains``: each credential's hourly volume and usual recipient
-  domains **before** the backfill window, from the message history (credential baselines and novelty).
+  domains **before** the backfill window, from the message history (credential baselines and novelty);
+* ``domain_hours``: the hourly volume to each server's top recipient domains over that same history
+  (recipient-domain baselines).
 
 Pure data and the arithmetic on it; the SQL is in ``postaltop.sources.db_queries``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from postaltop.core.dbmetrics import HistoryPoint
@@ -109,6 +111,18 @@ class CredentialHour:
 
 
 @dataclass(frozen=True, slots=True)
+class DomainHour:
+    """Outgoing messages to one recipient domain (or :data:`OTHER_DOMAIN`) of one server in one clock hour
+    before the backfill (recipient-domain baselines); the domains are the backfill's top ones."""
+
+    server_id: int
+    hour: int
+    """Epoch of the hour's start."""
+    domain: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class CredentialInfo:
     """A credential's name, type and server (never its key)."""
 
@@ -149,6 +163,8 @@ class ConnectState:
     """Start of the credential history read (its domains count as known since then)."""
     credentials: tuple[CredentialInfo, ...] = ()
     errors: tuple[str, ...] = field(default=())
+    domain_hours: tuple[DomainHour, ...] = ()
+    """Hourly messages to each server's top recipient domains, over the history of ``credential_hours``."""
 
 
 @dataclass(slots=True)
@@ -251,3 +267,30 @@ def top_domains(spans: Iterable[CredentialDomainSpan], limit: int) -> list[str]:
             totals[span.domain] = totals.get(span.domain, 0) + span.count
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     return [d for d, _ in ranked[: max(0, limit)] if d != OTHER_DOMAIN]
+
+
+def domain_hour_rates(
+    hours: Iterable[DomainHour], server_key: Callable[[int], str], since: float, before: float
+) -> dict[str, dict[int, float]]:
+    """Recipient-domain scope key -> {hour epoch: mean per-minute rate} from the hours before the backfill.
+
+    A domain is keyed as the monitor keys its series (lower case; ``other (org/server)`` for a server's
+    other domains) and summed over the servers that read it. Every whole hour from the server's first hour
+    with any message (``since`` at the earliest: retention may be shorter) up to ``before`` gets a sample,
+    0 when the domain was not mailed in it, so a quiet hour is learnt as quiet.
+    """
+    rows = [h for h in hours if h.count >= 0 and since <= h.hour and h.hour + 3600 <= before]
+    first: dict[int, int] = {}
+    mailed: set[tuple[str, int]] = set()
+    out: dict[str, dict[int, float]] = {}
+    for h in rows:
+        first[h.server_id] = min(first.get(h.server_id, h.hour), h.hour)
+        key = h.domain.lower() if h.domain != OTHER_DOMAIN else f"{OTHER_DOMAIN} ({server_key(h.server_id)})"
+        mailed.add((key, h.server_id))
+        slot = out.setdefault(key, {})
+        slot[h.hour] = slot.get(h.hour, 0.0) + h.count / 60.0
+    last = int(before // 3600) * 3600
+    for key, sid in mailed:
+        for hour in range(first[sid], last, 3600):
+            out[key].setdefault(hour, 0.0)
+    return out

@@ -7,13 +7,31 @@ suspension, top-N domains, staleness) is plain code that can be tested without a
 Counting windows are id windows: each poll reads the rows with ``last_seen_id < id <= max_id`` (ids are
 monotonic in Postal's message tables), so a figure is "rows that appeared during ``window_seconds``" and
 the rate is ``count * 60 / window_seconds``.
+
+The per-credential and per-domain figures live in :mod:`postaltop.core.db_samples`, the connection's health
+in :mod:`postaltop.core.db_health`; both are re-exported here, so ``dbmetrics.<name>`` keeps working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from math import floor
+
+from postaltop.core.db_health import DB_STATES as DB_STATES
+from postaltop.core.db_health import HealthSample as HealthSample
+from postaltop.core.db_health import backoff_delay as backoff_delay
+from postaltop.core.db_health import classify_failure as classify_failure
+from postaltop.core.db_health import degraded_state as degraded_state
+from postaltop.core.db_health import queue_latency_text as queue_latency_text
+from postaltop.core.db_samples import MAX_DOMAINS_PER_CREDENTIAL as MAX_DOMAINS_PER_CREDENTIAL
+from postaltop.core.db_samples import CredentialDomainSample as CredentialDomainSample
+from postaltop.core.db_samples import CredentialSample as CredentialSample
+from postaltop.core.db_samples import DomainSample as DomainSample
+from postaltop.core.db_samples import credential_domains as credential_domains
+from postaltop.core.db_samples import credential_samples as credential_samples
+from postaltop.core.db_samples import rate_per_minute as rate_per_minute
+from postaltop.core.db_samples import top_domains as top_domains
 
 SEND_LIMIT_WINDOW_MINUTES = 60
 """Postal measures a server's send volume over the last 60 minutes of ``live_stats`` (facts §3.7)."""
@@ -161,42 +179,6 @@ class ServerSample:
 
 
 @dataclass(frozen=True, slots=True)
-class CredentialSample:
-    """Messages submitted with one credential in the window (the key is never read)."""
-
-    credential_id: int
-    server_id: int
-    name: str
-    type: str
-    """``SMTP``, ``API`` or ``SMTP-IP``; ``?`` when the credential row is gone."""
-    count: int
-    per_minute: float
-
-
-@dataclass(frozen=True, slots=True)
-class DomainSample:
-    """One of a server's top recipient domains (outgoing) in the window."""
-
-    server_id: int
-    domain: str
-    count: int
-    per_minute: float
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialDomainSample:
-    """Outgoing messages one credential submitted to one recipient domain in the window.
-
-    The novelty detector's input (a credential suddenly mailing many domains it never used).
-    """
-
-    credential_id: int
-    server_id: int
-    domain: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
 class HistoryPoint:
     """One ``stats_hourly`` or ``stats_daily`` row of a server."""
 
@@ -210,89 +192,6 @@ class HistoryPoint:
     spam: int
     bounces: int
     held: int
-
-
-@dataclass(frozen=True, slots=True)
-class HealthSample:
-    """What one Postal process's health-server ``/metrics`` said (v3; read over SSH)."""
-
-    host: str
-    component: str
-    """``worker`` (port 9090, queue latency) or ``smtp`` (port 9091)."""
-    fetched_at: float
-    ok: bool
-    error: str | None = None
-    queue_latency_mean: float | None = None
-    """Mean seconds between queueing and processing, over the observations since the previous scrape."""
-    queue_latency_p50: float | None = None
-    queue_latency_p95: float | None = None
-    queue_latency_observations: float = 0.0
-    """Messages dequeued since the previous scrape (the histogram's count delta)."""
-    counters: tuple[tuple[str, float], ...] = ()
-    """Selected counter totals (``name{labels}``, value) as exposed."""
-
-
-def queue_latency_text(samples: Iterable[HealthSample]) -> str | None:
-    """``mx1 0.8 s (p95 2.1 s)`` for every worker with a latency figure; None when there is none."""
-    parts = []
-    for sample in samples:
-        if sample.component != "worker":
-            continue
-        if not sample.ok:
-            parts.append(f"{sample.host} ?")
-        elif sample.queue_latency_mean is not None:
-            text = f"{sample.host} {sample.queue_latency_mean:.1f} s"
-            if sample.queue_latency_p95 is not None:
-                text += f" (p95 {sample.queue_latency_p95:.1f} s)"
-            parts.append(text)
-    return ", ".join(parts) if parts else None
-
-
-DB_STATES = (
-    "ok",
-    "degraded",
-    "missing-message-db",
-    "not-answering",
-    "refused",
-    "auth-failed",
-    "missing-grant",
-    "unreachable",
-    "error",
-)
-"""How the database is doing: ``not-answering`` (accepted, no reply in time), ``refused`` (nothing listens),
-``auth-failed`` (wrong account or password), ``unreachable`` (no route, unknown host, tunnel down),
-``missing-grant``, ``missing-message-db`` (some server's message database is absent), ``degraded`` (other
-per-server problems), ``error`` (anything else)."""
-
-_REFUSED_CODES = frozenset({2002, 2003})
-_AUTH_CODES = frozenset({1045, 1698})
-_GRANT_CODES = frozenset({1044, 1142, 1143})
-_UNREACHABLE_CODES = frozenset({2002, 2003, 2005, 2026, 2006, 2013, 2014, 2055, 0})
-
-
-def classify_failure(code: int | None, text: str, *, timed_out: bool) -> str:
-    """The :data:`DB_STATES` value of a failed connection or main query (``code``: MySQL error number)."""
-    if timed_out:
-        return "not-answering"
-    lowered = text.lower()
-    if code in _AUTH_CODES:
-        return "auth-failed"
-    if code in _GRANT_CODES:
-        return "missing-grant"
-    if code in _REFUSED_CODES and ("refused" in lowered or "errno 111" in lowered):
-        return "refused"
-    if code in _UNREACHABLE_CODES:
-        return "unreachable"
-    return "error"
-
-
-def degraded_state(errors: Sequence[str]) -> str:
-    """``ok``, ``missing-message-db`` (every problem is a missing message database) or ``degraded``."""
-    if not errors:
-        return "ok"
-    if all("message database missing" in e for e in errors):
-        return "missing-message-db"
-    return "degraded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,13 +232,6 @@ class PollResult:
             if found.server_id == server_id:
                 return found
         return None
-
-
-def rate_per_minute(count: int, window_seconds: float) -> float:
-    """``count`` events over ``window_seconds`` as events per minute (0 for an empty window)."""
-    if window_seconds <= 0:
-        return 0.0
-    return count * 60.0 / window_seconds
 
 
 def send_limit_usage_pct(volume: int, send_limit: int | None) -> float | None:
@@ -406,69 +298,6 @@ def merge_message_counts(
     return replace(counts, outgoing=counts.outgoing + outgoing, incoming=counts.incoming + incoming)
 
 
-def credential_samples(
-    server_id: int,
-    rows: Iterable[tuple[str | None, int | None, str | None, int]],
-    names: Mapping[int, tuple[str, str]],
-    window_seconds: float,
-) -> list[CredentialSample]:
-    """Messages per credential from the message groups; ``names`` maps id -> (name, type)."""
-    per_id: dict[int, int] = {}
-    for _scope, cred, _domain, count in rows:
-        if cred is not None and cred > 0:
-            per_id[cred] = per_id.get(cred, 0) + int(count)
-    out = []
-    for cred, count in sorted(per_id.items(), key=lambda item: (-item[1], item[0])):
-        name, kind = names.get(cred, (f"#{cred} (deleted)", "?"))
-        out.append(
-            CredentialSample(cred, server_id, name, kind, count, rate_per_minute(count, window_seconds))
-        )
-    return out
-
-
-MAX_DOMAINS_PER_CREDENTIAL = 200
-"""Most recipient domains reported per credential and poll (busiest first): novelty needs only dozens."""
-
-
-def credential_domains(
-    server_id: int,
-    rows: Iterable[tuple[str | None, int | None, str | None, int]],
-    limit: int = MAX_DOMAINS_PER_CREDENTIAL,
-) -> list[CredentialDomainSample]:
-    """Outgoing messages per (credential, recipient domain) from the message groups, ``limit`` per credential.
-
-    Rows without a credential or a domain, and incoming rows, are left out.
-    """
-    per: dict[int, dict[str, int]] = {}
-    for scope, cred, domain, count in rows:
-        if scope != "outgoing" or cred is None or cred <= 0 or not domain:
-            continue
-        domains = per.setdefault(int(cred), {})
-        key = domain.lower()
-        domains[key] = domains.get(key, 0) + int(count)
-    out: list[CredentialDomainSample] = []
-    for cred in sorted(per):
-        ranked = sorted(per[cred].items(), key=lambda item: (-item[1], item[0]))[: max(limit, 0)]
-        out.extend(CredentialDomainSample(cred, server_id, d, c) for d, c in ranked)
-    return out
-
-
-def top_domains(
-    server_id: int,
-    rows: Iterable[tuple[str | None, int | None, str | None, int]],
-    limit: int,
-    window_seconds: float,
-) -> list[DomainSample]:
-    """The ``limit`` busiest outgoing recipient domains (ties broken by name, so output is stable)."""
-    per_domain: dict[str, int] = {}
-    for scope, _cred, domain, count in rows:
-        if scope == "outgoing":
-            key = (domain or "").lower()
-            per_domain[key] = per_domain.get(key, 0) + int(count)
-    ranked = sorted(per_domain.items(), key=lambda item: (-item[1], item[0]))[: max(limit, 0)]
-    return [DomainSample(server_id, d, c, rate_per_minute(c, window_seconds)) for d, c in ranked]
-
-
 def mark_stale(previous: ServerSample | None, server_id: int, now: float, error: str) -> ServerSample:
     """The sample for a server this cycle could not read: the last good figures, flagged with their age.
 
@@ -482,17 +311,3 @@ def mark_stale(previous: ServerSample | None, server_id: int, now: float, error:
         return ServerSample(server_id, now, 0.0, stale=True, stale_age=None, error=error)
     age = max(0.0, now - previous.sampled_at)
     return replace(previous, stale=True, stale_age=age, error=error)
-
-
-def backoff_delay(attempt: int, base: float, cap: float, jitter: float) -> float:
-    """Seconds to wait before reconnect attempt ``attempt`` (0-based): exponential, capped, jittered.
-
-    Args:
-        attempt: how many attempts already failed in a row.
-        base: the first delay.
-        cap: the longest delay.
-        jitter: a random number in [0, 1); the delay is scaled into [50 %, 100 %] of the exponential
-            value so that many clients restarted together do not reconnect in lock step.
-    """
-    exponential = min(cap, base * (2.0 ** min(attempt, 30)))
-    return exponential * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 
 from postaltop.core.alerts import Scope, ScopeKind, Severity
 from postaltop.core.dbmetrics import ServerInfo
+from postaltop.core.recent_baseline import RECENT_MIN_POINTS, RECENT_MINUTES
 from postaltop.monitoring.monitor import Monitor
 from postaltop.monitoring.series import HOURS_KEPT, MINUTES_KEPT, SeriesView
 from postaltop.monitoring.state import (
@@ -37,8 +38,6 @@ from postaltop.monitoring.state import (
     MAX_SIDE_SERIES,
     MAX_TRANSITIONS,
     RATE_METRICS,
-    RECENT_MIN_POINTS,
-    RECENT_MINUTES,
     SOURCE_DOWN_GRACE,
     HistoryProvider,
     StateProvider,

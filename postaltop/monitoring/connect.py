@@ -9,7 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from postaltop.core.alerts import GLOBAL, Finding, Scope, ScopeKind
-from postaltop.core.connect_state import OTHER_DOMAIN, Backfill, ConnectRequest, ConnectState, fold_backfill
+from postaltop.core.connect_state import (
+    OTHER_DOMAIN,
+    Backfill,
+    ConnectRequest,
+    ConnectState,
+    domain_hour_rates,
+    fold_backfill,
+)
 from postaltop.core.dbmetrics import HistoryPoint, PollResult, ServerInfo
 from postaltop.monitoring.health import HealthLayer
 from postaltop.monitoring.state import (
@@ -169,6 +176,14 @@ class ConnectLayer(HealthLayer):
             first = max(since, min(hours))
             for hour in range(first, last, 3600):
                 self.baselines.add_sample(scope, "sent", hour, hours.get(hour, 0.0) / 60.0, record=False)
+        domain_rates = domain_hour_rates(
+            state.domain_hours, lambda sid: self.scope_of_server(sid).key, since, before
+        )
+        for key, rates in domain_rates.items():
+            scope = Scope(ScopeKind.DOMAIN, key)
+            self._profiled.add(scope)
+            for hour, rate in rates.items():
+                self.baselines.add_sample(scope, "sent", hour, rate, record=False)
 
     def _replay(self, backfill: Backfill) -> None:
         """Judge the backfill minute by minute, as if each had been polled live (zero minutes included)."""
@@ -183,6 +198,7 @@ class ConnectLayer(HealthLayer):
             per_server = figures.get(minute, {})
             findings: list[Finding] = []
             ts = minute * 60.0 + 30.0
+            upto = min(minute * 60.0 + 60.0, backfill.end)  # the minute's end (the last one is partial)
             for sid in servers:
                 fig = per_server.get(sid)
                 scope = self.scope_of_server(sid)
@@ -192,7 +208,7 @@ class ConnectLayer(HealthLayer):
                         self._add(GLOBAL, metric, minute, 0.0)
                     continue
                 findings += self._add_counts(scope, minute, fig.outgoing, fig.bounced, fig.held, fig.spam,
-                                             fig.sent, fig.hard_fail)  # fmt: skip
+                                             fig.sent, fig.hard_fail, upto, upto - minute * 60.0)  # fmt: skip
                 for cred, count in fig.credentials.items():
                     self._add(self.credential_scope(cred), "sent", minute, count)
                 for domain, count in fig.domains.items():

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from postaltop.core.alerts import GLOBAL, Finding, Scope, ScopeKind
-from postaltop.core.baseline import MAD_TO_SIGMA, Expectation, median
+from postaltop.core.baseline import Expectation
+from postaltop.core.recent_baseline import recent_expectation
 from postaltop.core.source_health import down_reason
 from postaltop.monitoring.chart import ChartLayer
-from postaltop.monitoring.series import Series
-from postaltop.monitoring.state import DOWN_STATES, RATE_METRICS, RECENT_MIN_POINTS, RECENT_MINUTES
+from postaltop.monitoring.series import MINUTES_KEPT, Series
+from postaltop.monitoring.state import DOWN_STATES, RATE_METRICS
 
 
 class MinuteLayer(ChartLayer):
@@ -138,7 +139,17 @@ class MinuteLayer(ChartLayer):
             ):
                 if found is not None:
                     out.append(found)
+            if spike is not None or trend is not None:
+                self._flag(scope, metric, minute)
         return out
+
+    def _flag(self, scope: Scope, metric: str, minute: int) -> None:
+        """An anomalous minute is learnt neither by the hour-of-week baseline nor the short-term one."""
+        self.baselines.mark_anomalous(scope, metric, minute * 60.0)
+        flagged = self._series[(scope, metric)].flagged
+        flagged[minute] = None
+        while len(flagged) > MINUTES_KEPT:
+            del flagged[next(iter(flagged))]
 
     def _store(self, scope: Scope, metric: str, minute: int, value: float) -> None:
         series = self._series.get((scope, metric))
@@ -168,15 +179,8 @@ class MinuteLayer(ChartLayer):
         if series is None:
             return exp
         last = series.minutes.last
-        recent = [
-            v for m in range(last - RECENT_MINUTES, last - 1) if math.isfinite(v := series.minutes.get(m))
-        ]
-        if len(recent) < RECENT_MIN_POINTS:
-            return exp
-        med = median(recent)
-        mad = median([abs(v - med) for v in recent])
-        spread = max(mad * MAD_TO_SIGMA, med * 0.2, 1.0)
-        return Expectation(med, spread, len(recent), False)
+        recent = recent_expectation(series.minutes.get, last, last - MINUTES_KEPT, series.flagged)
+        return exp if recent is None else recent
 
     def _senders(self, by_credential: Mapping[int, int]) -> dict[str, int]:
         return {
@@ -185,23 +189,23 @@ class MinuteLayer(ChartLayer):
 
     def _add_counts(
         self, scope: Scope, minute: int, outgoing: float, bounced: float, held: float, spam: float,
-        sent: float, hard_fail: float,
+        sent: float, hard_fail: float, at: float, span: float,
     ) -> list[Finding]:  # fmt: skip
         for metric, value in (("sent", outgoing), ("bounced", bounced), ("held", held), ("spam", spam)):
             self._add(scope, metric, minute, value)
             self._add(GLOBAL, metric, minute, value)
-        # ratios are judged at every poll (not when the minute closes): a storm shows within a poll or two
-        total = self._global_ratio.setdefault(minute, [0.0, 0.0, 0.0])
+        # ratios are judged at every poll, on the counts up to ``at`` (the current minute's too)
+        total = self._global_ratio.setdefault(at, [0.0, 0.0, 0.0, span])
         total[0] += sent + hard_fail
         total[1] += hard_fail + bounced
         total[2] += spam
-        return self.ratios.update(scope, minute * 60, sent + hard_fail, hard_fail + bounced, spam)
+        return self.ratios.update(scope, at, sent + hard_fail, hard_fail + bounced, spam, span)
 
     def _judge_global_ratio(self) -> list[Finding]:
         """The installation's ratios, once per poll (or replayed minute) over every server's counts."""
         out: list[Finding] = []
-        for minute, (attempts, failed, spam) in sorted(self._global_ratio.items()):
-            out += self.ratios.update(GLOBAL, minute * 60, attempts, failed, spam)
+        for at, (attempts, failed, spam, span) in sorted(self._global_ratio.items()):
+            out += self.ratios.update(GLOBAL, at, attempts, failed, spam, span)
         self._global_ratio.clear()
         return out
 

@@ -76,8 +76,9 @@ class Monitor(ConnectLayer):
             self.future_rows += sample.future_rows
             if not covered:
                 c = sample.counts
+                span = min(max(sample.window_seconds, 0.0), 60.0)
                 early += self._add_counts(
-                    scope, minute, c.outgoing, c.bounced, c.held, c.spam, c.sent, c.hard_fail
+                    scope, minute, c.outgoing, c.bounced, c.held, c.spam, c.sent, c.hard_fail, ts, span
                 )
                 if sample.held_send_limit:
                     held = self._senders(dict(sample.held_send_limit_by_credential))

@@ -58,9 +58,11 @@ class SeriesView:
 
 
 class Series:
-    __slots__ = ("hours", "hsum", "minutes")
+    __slots__ = ("flagged", "hours", "hsum", "minutes")
 
     def __init__(self) -> None:
         self.minutes = Ring(MINUTES_KEPT)
         self.hours = Ring(HOURS_KEPT)
         self.hsum: tuple[int, float, int] = (-1, 0.0, 0)
+        self.flagged: dict[int, None] = {}
+        """Minutes a detector flagged (oldest first), left out of the short-term baseline."""

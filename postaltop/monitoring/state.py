@@ -42,9 +42,6 @@ RATE_METRICS: tuple[str, ...] = ("sent", "bounced", "held", "spam")
 """Per-minute counts taken from each poll (``sent`` = outgoing messages created, as Postal's stats count)."""
 MAX_MARKED = 20_000
 """Most log lines remembered as having raised an alert (for the log panel's markers)."""
-RECENT_MINUTES = 60
-"""Short-term baseline: a scope without hour-of-week history is compared with its own last hour."""
-RECENT_MIN_POINTS = 8
 DOWN_STATES = ("error", "not connected", "disconnected", "unreachable", "down")
 """Host states (prefixes) that inhibit alerts from that host."""
 SOURCE_DOWN_GRACE = 20.0
@@ -206,8 +203,9 @@ class MonitorState:
         self._credential_labels: dict[int, str] = {}
         self._profiled: set[Scope] = set()
         """Scopes whose message history was read at connect (they may use the hour-of-day fallback)."""
-        self._global_ratio: dict[int, list[float]] = {}
-        """Delivery attempts, failures and spam of all servers per minute, since the last judgement."""
+        self._global_ratio: dict[float, list[float]] = {}
+        """All servers' delivery attempts, failures, spam (and span) per counted stretch's end, since the last
+        judgement."""
 
     def _init_health(self) -> None:
         self._side: OrderedDict[tuple[Scope, str], Series] = OrderedDict()

@@ -17,6 +17,7 @@ from postaltop.core.connect_state import (
     CredentialHour,
     CredentialInfo,
     DeliveryMinute,
+    DomainHour,
     DomainMinute,
     MessageMinute,
 )
@@ -141,6 +142,7 @@ def connect_state_from_dict(data: dict[str, Any]) -> ConnectState:
         credential_since=float(data.get("credential_since", 0.0)),
         credentials=tuple(CredentialInfo(**c) for c in data.get("credentials", ())),
         errors=tuple(str(e) for e in data.get("errors", ())),
+        domain_hours=tuple(DomainHour(**h) for h in data.get("domain_hours", ())),
     )
 
 

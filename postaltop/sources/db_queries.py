@@ -237,6 +237,18 @@ GROUP BY 1, 2
 """.replace("{range}", OUTGOING_RANGE)
 """Outgoing messages per clock hour and credential before the backfill (credential baselines)."""
 
+DOMAIN_HOURS = """
+SELECT FLOOR(`timestamp` / 3600) * 3600,
+       CASE WHEN LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)) IN ({domains})
+            THEN LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)) ELSE 'other' END,
+       COUNT(*)
+FROM {db}.`messages`
+WHERE {range}
+GROUP BY 1, 2
+""".replace("{range}", OUTGOING_RANGE)
+"""Outgoing messages per clock hour to each of the backfill's top domains and to ``other``, before the
+backfill (recipient-domain baselines). Parameters: the domains, start, end."""
+
 CREDENTIAL_USUAL_DOMAINS = """
 SELECT credential_id, LOWER(SUBSTRING_INDEX(rcpt_to, '@', -1)), COUNT(*)
 FROM {db}.`messages`
@@ -280,6 +292,7 @@ POLL_STATEMENTS: dict[str, str] = {
     "FUTURE_MESSAGES": FUTURE_MESSAGES,
     "CREDENTIAL_HOURS": CREDENTIAL_HOURS,
     "CREDENTIAL_USUAL_DOMAINS": CREDENTIAL_USUAL_DOMAINS,
+    "DOMAIN_HOURS": DOMAIN_HOURS,
 }
 """The statements on the poll path (the EXPLAIN test walks this)."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from postaltop.core.alerts import Alert, Scope, ScopeKind, Severity
+from postaltop.core.alerts import Alert, AlertState, Scope, ScopeKind, Severity, Transition
 from tests.support import mysql
 from tests.support.incident_db import Incident, Server, installation, shift_to
 from tests.support.incident_run import Fired, installation_db, on_scope, watching
@@ -113,10 +113,10 @@ async def test_incidents_starting_while_postaltop_runs_are_flagged(mysql_target:
                 found = since_start(match)
                 assert found is not None, (name, summary)
                 began = throttled_at if name == "send_limit" and throttled_at else start
-                # the evidence must exist first: a whole minute for rates, ~20 attempts for a ratio. A bounce
-                # storm on a server doing ~14 attempts a minute misses the 130 s target (95-205 s measured:
-                # bench/detect_db.py, which reports it as not met): here it must only be flagged before the
-                # deadline, at the right scope
+                # the evidence must exist first: a whole minute for rates, enough failures for a ratio. The
+                # bounce storm on a server doing ~14 attempts a minute is flagged in 40-60 s typically, but
+                # a storm whose first attempts happen to fail less takes longer (about 4 % of storms over
+                # 130 s in a model of this server: docs/detection.md): here it must come before the deadline
                 bound = deadline - began if name == "bounce" else 120 + 2 * poll
                 assert found.wall - began <= bound, (name, found.wall - began, summary)
 
@@ -184,3 +184,35 @@ async def test_bad_input_empty_servers_no_history_missing_db_future_rows_and_clo
             # aggregated in SQL: rows read are bounded by minutes x credentials, whatever the message count
             minutes = int(state.backfill.end - state.backfill.start) // 60 + 1
             assert len(state.backfill.messages) <= minutes * 4 * len(read)
+
+
+async def test_incidents_that_ended_before_connect_are_not_open(mysql_target: mysql.MysqlTarget) -> None:
+    now = time.time()
+    servers = installation()
+    ids = {s.permalink: s.id for s in servers}
+    cred = servers[0].creds[0].id
+    ended = [
+        # inside the backfill: judged as the recent past is replayed, then over
+        Incident("credential", ids["app"], now - 5 * 3600, credential_id=cred, factor=30, end=now - 4 * 3600),
+        Incident("bounce", ids["mail"], now - 2 * 3600, fail_ratio=0.45, end=now - 40 * 60),
+        # before the backfill: history, never an alert
+        Incident("bounce", ids["bulk"], now - 20 * 3600, fail_ratio=0.45, end=now - 19 * 3600),
+    ]
+    with installation_db(mysql_target, servers, ended, shift=shift_to(now, WEDNESDAY, 15)) as (_w, config):
+        async with watching(config) as watch:
+            assert await watch.until(lambda: watch.monitor.connect_state is not None and watch.polls >= 2, 90)
+            seen = [(e.transition, e.alert.key, e.at) for e in watch.events]
+            storm = f"ratio:bounce|{Scope(ScopeKind.SERVER, 'initech/mail')}"
+            stolen = [e.alert.key for e in watch.events if e.alert.scope.key == str(cred)]
+            assert stolen and storm in {k for _, k, _ in seen}, seen  # the replay saw both
+            for key in (stolen[0], storm):
+                fired = [at for t, k, at in seen if k == key and t is Transition.FIRED]
+                resolved = [at for t, k, at in seen if k == key and t is Transition.RESOLVED]
+                assert fired and resolved and resolved[-1] > fired[-1], (key, seen)
+                # over on the data's clock well before connect: the ratio's 10 min window, then 5 min quiet
+                assert resolved[-1] < now - 15 * 60
+            listed = {a.key: a for a in watch.monitor.alerts_manager.alerts}
+            # ended 40 min ago: listed as resolved; ended 4 h ago: resolved and forgotten (kept an hour)
+            assert listed[storm].state is AlertState.RESOLVED
+            assert not any(listed.get(k) and listed[k].is_open for k in stolen)
+            assert not [k for k in listed if "hooli/bulk" in k and k.startswith("ratio:bounce")]

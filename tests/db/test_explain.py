@@ -61,6 +61,8 @@ def _statements(dataset: Dataset, admin: Any) -> dict[str, tuple[str, tuple[Any,
         out[name] = (q.for_server(getattr(q, name), dataset.prefix, sid), args)
     domains = q.for_server(q.BACKFILL_DOMAINS, dataset.prefix, sid).replace("{domains}", "%s, %s")
     out["BACKFILL_DOMAINS"] = (domains, ("gmail.com", "yahoo.com", start, now))
+    hours = q.for_server(q.DOMAIN_HOURS, dataset.prefix, sid).replace("{domains}", "%s, %s")
+    out["DOMAIN_HOURS"] = (hours, ("gmail.com", "yahoo.com", since, start))
     out["MESSAGE_WINDOW"] = (out["MESSAGE_WINDOW"][0], (now + 60, *out["MESSAGE_WINDOW"][1][:3]))
     out["DELIVERY_WINDOW"] = (out["DELIVERY_WINDOW"][0], (*held, now + 60, *out["DELIVERY_WINDOW"][1][:3]))
     # The merged statements the poll really sends: one part per server, joined with UNION ALL.

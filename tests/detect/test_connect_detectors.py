@@ -66,9 +66,9 @@ def test_bounce_ratio_against_the_usual_rate_and_small_samples() -> None:
     assert storm and storm[0].severity is Severity.WARNING  # 40 % over 2 min: 3x its usual, not 5x
     assert "usually 10.0%" in storm[0].why
     small = RatioDetector()
-    assert small.update(GLOBAL, 0, 10.0, 6.0, 0.0) == []  # under 20 attempts: never judged
+    assert small.update(GLOBAL, 0, 10.0, 4.0, 0.0) == []  # 4 failures: too few to judge
     assert wilson_low(13, 30) > 0.15 > wilson_low(5, 20)
-    found = small.update(GLOBAL, 60, 20.0, 12.0, 0.0)
+    found = small.update(GLOBAL, 60, 10.0, 8.0, 0.0)  # 12 of 20 over the two minutes
     assert found and found[0].severity is Severity.CRITICAL
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postaltop.core.alerts import ScopeKind, Severity
+from postaltop.core.alerts import ScopeKind, Severity, Transition
 from tests.detect.scenario_run import Run, run_scenario
 
 
@@ -85,3 +85,19 @@ def test_sim_credential_domains_add_up_to_the_credential_counts() -> None:
             per_cred[c.credential_id] = per_cred.get(c.credential_id, 0) + c.count
     assert totals == per_cred  # every outgoing message counted once, under its credential
     assert len(domains) > 100  # the spammer's harvested list: many domains the fleet never mails
+
+
+def test_an_ongoing_compromise_keeps_its_credential_alerts_open_until_it_ends() -> None:
+    # the stolen credential sends from 10 to 40 min (stepped simulation, no sleeping): its alerts must stay
+    # open all along, not resolve once its own recent past or its new domains have absorbed the incident
+    run = run_scenario("compromised-credential", 60, lines="auth", poll=10.0, step=10.0)
+    start, onset, end = run.fleet.start, 10.0, 40.0
+    cred = [e for e in run.events if e.alert.scope.kind is ScopeKind.CREDENTIAL]
+    for kind in ("zscore", "novelty"):
+        mine = [e for e in cred if e.alert.kind == kind]
+        fired = [(e.at - start) / 60 for e in mine if e.transition is Transition.FIRED]
+        resolved = [(e.at - start) / 60 for e in mine if e.transition is Transition.RESOLVED]
+        assert fired and onset <= fired[0] <= onset + 2, (kind, fired)
+        # one alert for the whole incident: resolved only once the incident is over
+        assert len(fired) == 1 and all(r > end for r in resolved), (kind, fired, resolved)
+        assert resolved, (kind, "never resolved once the credential stopped")

@@ -143,10 +143,12 @@ class Incident:
     ramp_hours: float = 4.0
     fail_ratio: float = 0.45
     """bounce: share of deliveries that hard-fail."""
+    end: float = math.inf
+    """When it stopped (epoch seconds; never by default)."""
 
     def active(self, ts: float) -> bool:
-        """True from ``start`` on."""
-        return ts >= self.start
+        """True from ``start`` until ``end``."""
+        return self.start <= ts < self.end
 
 
 @dataclass
@@ -286,11 +288,15 @@ class PostalWriter:
                     cred = next(c for c in server.creds if c.id == inc.credential_id)
                     rate = max(inc.min_rate, inc.factor * base * cred.share)
                     pool = self.spam_domains[: inc.domains]
-                    for ts in self._times(poisson(self.rng, rate), minute, max(t0, inc.start), t1):
+                    for ts in self._times(
+                        poisson(self.rng, rate), minute, max(t0, inc.start), min(t1, inc.end)
+                    ):
                         self._message(server, ts, cred, self.rng.choice(pool), mine, t1)
                 elif inc.kind == "send_limit" and server.send_limit:
                     rate = inc.factor * server.send_limit / 60.0
-                    for ts in self._times(poisson(self.rng, rate), minute, max(t0, inc.start), t1):
+                    for ts in self._times(
+                        poisson(self.rng, rate), minute, max(t0, inc.start), min(t1, inc.end)
+                    ):
                         self._message(server, ts, self._pick_cred(server), None, mine, t1)
             minute += 60
 

@@ -47,6 +47,8 @@ class Watch:
     started: float
     polls: int = 0
     fired: list[Fired] = field(default_factory=list)
+    events: list[AlertEvent] = field(default_factory=list)
+    """Every alert transition, in order."""
     results: list[PollResult] = field(default_factory=list)
 
     first_poll_seconds: float | None = None
@@ -60,6 +62,7 @@ class Watch:
         self.results.append(result)
 
     def on_alert(self, event: AlertEvent) -> None:
+        self.events.append(event)
         if event.transition in (Transition.FIRED, Transition.ESCALATED):
             self.fired.append(Fired(event.alert, self.polls, time.monotonic() - self.started, time.time()))
 

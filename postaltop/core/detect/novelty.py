@@ -1,7 +1,8 @@
 """Novelty: a scope (a credential, a server) suddenly sending to many recipient domains it never used.
 
 Each scope remembers the domains it has sent to (with when it first did). Over a sliding window it counts
-domains first seen inside the window; many new domains at once is what a stolen credential mailing a
+the new domains it mailed: first seen inside the window, or less than ``new_for`` (an hour) before it; many
+new domains at once is what a stolen credential mailing a
 harvested list looks like. A scope watched for less than ``learning_seconds`` only learns. The new domains
 must also be at least ``min_new_share`` of the distinct domains mailed in the window: a busy sender with a
 long tail of recipients meets a few new domains every minute, a hijacked one mails mostly new ones.
@@ -28,6 +29,9 @@ class NoveltySettings:
     """New domains must be at least this share of the distinct domains mailed in the window."""
     max_known: int = 50_000
     """Most domains remembered per scope (oldest forgotten first)."""
+    new_for: float = 3600.0
+    """Seconds a domain stays "new" after it was first mailed: a hijacked sender going on through its list
+    keeps mailing domains it never used an hour ago, so its alert stays open while it goes on."""
 
 
 @dataclass(slots=True)
@@ -75,7 +79,7 @@ class NoveltyDetector:
         while len(known.domains) > s.max_known:
             del known.domains[next(iter(known.domains))]
         cutoff = ts - s.window
-        while known.recent and known.recent[0][0] <= cutoff:
+        while known.recent and known.recent[0][0] <= ts - max(s.new_for, s.window):
             known.recent.popleft()
         while known.mailed:
             oldest = next(iter(known.mailed))
@@ -84,7 +88,11 @@ class NoveltyDetector:
             del known.mailed[oldest]
         if ts - known.since < s.learning_seconds:
             return None
-        n = len(known.recent)
+        # new: first mailed within the window, or within ``new_for`` and mailed again in the window (never
+        # while the scope was still learning)
+        since = known.since + s.learning_seconds
+        fresh = [d for t, d in known.recent if t >= since and (t > cutoff or d in known.mailed)]
+        n = len(fresh)
         if n < s.min_new_share * len(known.mailed):
             return None
         if n >= s.critical_new:
@@ -93,7 +101,7 @@ class NoveltyDetector:
             severity = Severity.WARNING
         else:
             return None
-        sample = ", ".join(d for _, d in list(known.recent)[-3:])
+        sample = ", ".join(fresh[-3:])
         why = f"{n} new recipient domains in {s.window / 60:.0f} min (e.g. {sample})"
         return Finding(self.kind, scope, "new_domains", severity, float(n), float(s.warning_new), why, ts,
                        action_for(scope))  # fmt: skip

@@ -29,6 +29,7 @@ class ServerState:
     domains: list[cs.DomainMinute] = field(default_factory=list)
     spans: list[cs.CredentialDomainSpan] = field(default_factory=list)
     hours: list[cs.CredentialHour] = field(default_factory=list)
+    domain_hours: list[cs.DomainHour] = field(default_factory=list)
     known: set[tuple[int, str]] = field(default_factory=set)
     future: int = 0
 
@@ -110,6 +111,7 @@ class ConnectReads(DbReads):
             history=tuple(history),
             backfill=backfill,
             credential_hours=tuple(h for p in parts for h in p.hours),
+            domain_hours=tuple(h for p in parts for h in p.domain_hours),
             credential_domains=tuple(sorted(known)),
             credential_since=request.credential_since,
             credentials=credentials,
@@ -142,6 +144,9 @@ class ConnectReads(DbReads):
             statement = sql(q.BACKFILL_DOMAINS).replace("{domains}", ", ".join(["%s"] * len(top)))
             rows = await self._query(statement, (*top, start, end), deadline)
             out.domains = [cs.DomainMinute(sid, int(r[0]), str(r[1]), int(r[2])) for r in rows]
+            statement = sql(q.DOMAIN_HOURS).replace("{domains}", ", ".join(["%s"] * len(top)))
+            rows = await self._query(statement, (*top, request.credential_since, start), deadline)
+            out.domain_hours = [cs.DomainHour(sid, int(r[0]), str(r[1]), int(r[2])) for r in rows]
         first = await self._query(sql(q.FIRST_OUTGOING_ID), (start - q.DELIVERY_LAG, end), deadline)
         if first and first[0][0] is not None:
             args = (*HELD_PATTERNS, int(first[0][0]), start, end)

@@ -379,7 +379,7 @@ def test_emit_appends_exactly_the_set_lines_in_order(flags: list[bool], first: i
 def test_dense_folded_words_found_near_and_far_from_the_previous_hit(
     gaps: list[int], fillers: list[str], spelling: str
 ) -> None:
-    import postaltop.core.matcher as matcher
+    import postaltop.core.matcher_text as matcher
 
     calls: list[int] = []
     original = matcher._mark_exact

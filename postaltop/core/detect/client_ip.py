@@ -24,7 +24,6 @@ from functools import lru_cache
 
 from postaltop.core.alerts import Finding, Scope, ScopeKind, Severity, SuggestedAction
 
-
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET})\.{_OCTET}")
 """A plain dotted IPv4 address (no leading zeros, as ``ipaddress`` requires): the common case."""

@@ -10,6 +10,7 @@ from itertools import compress
 
 import re2
 
+from postaltop.core import bytescan
 from postaltop.core.matcher_base import _Ctx, _Re2
 
 _BEFORE_TAG = frozenset(b" \t\n")
@@ -27,6 +28,16 @@ _NEAR = 16
 offsets instead of ~12 over a whole block; each probe of an ``array`` allocates an int), then
 beyond: where it is used, a match is a few lines after the previous one."""
 _WINDOW = 16384
+"""Longest haystack per ``bytes.find`` call in ``_mark_exact``: over a longer one CPython prepares
+the needle (two-way search) on every call, which costs ~0.3 us per hit when hits are frequent."""
+_VECTOR = bytescan.AVAILABLE
+"""Search dense case-insensitive words with :mod:`postaltop.core.bytescan` (else lower-cased copies)."""
+_VECTOR_ROWS = 256
+"""From this many candidate rows, a case-insensitive word tests them with one vectorised pass over
+their span (~0.35 ms per 4,096-line block) instead of lower-casing each row (~1-1.5 us)."""
+_DENSE_VECTOR = 0.02
+"""Above this share of matching lines the vectorised search (~0.3 ms per 4,096-line block) beats one
+RE2 call per match (~2 us each)."""
 
 
 def _bounded(text: bytes | bytearray, pos: int, size: int, mode: int) -> bool:
@@ -109,10 +120,30 @@ def _mark_exact(text: bytes, lit: bytes, ctx: _Ctx, mask: bytearray) -> None:
 
 
 def _mark_regex(rx: _Re2, ctx: _Ctx, start: int, stop: int, mask: bytearray) -> None:
+    """Set ``mask[i - start]`` for lines ``i`` in ``[start, stop)`` where ``rx`` matches.
+
+    One RE2 call per matching line (the search resumes at the next line). With numpy, the hit
+    positions are collected (the next line found with ``find``, ~0.1 us) and turned into line
+    numbers at once; else each is bisected in the offsets (~0.4 us: each probe allocates an int).
+    """
     buf, offs = ctx.buf, ctx.offs
     raw, anchor = rx.raw, rx.anchor
     hi = ctx.line_end(stop - 1)
     pos = offs[start]
+    if _VECTOR:
+        hits: list[int] = []
+        add, find = hits.append, buf.find
+        while pos < hi:
+            found = raw(anchor, buf, pos, hi)[0][0]
+            if found < 0 or found >= hi:
+                break
+            add(found)
+            pos = find(b"\n", found, hi) + 1
+            if pos <= 0:
+                break
+        if hits:
+            bytescan.mark(mask, bytescan.lines_at(offs, start, stop, hits), start)
+        return
     line = start
     while True:
         found = raw(anchor, buf, pos, hi)[0][0]
@@ -185,11 +216,21 @@ class _Literal:
     def _mark_folded(self, folded: _Re2, ctx: _Ctx, mask: bytearray) -> None:
         """Case-insensitive search: RE2 per matching line when matches are sparse, else lower-case.
 
-        RE2 skips text at ~2 GB/s but costs ~2 us per matching line; lower-casing the block costs
+        With numpy (:mod:`postaltop.core.bytescan`) a dense block is compared as a whole, no copy
+        kept. Without it: RE2 skips text at ~2 GB/s but costs ~2 us per matching line; lower-casing
+        the block costs
         a pass over it (~0.2 s per million lines) and then ``bytes.find`` costs ~0.7 us per match.
         The last block's match density predicts which is cheaper for the next one; a block whose
         lower-cased copy the store already holds is searched that way from a lower density.
         """
+        if _VECTOR:
+            if self.density < _DENSE_VECTOR:
+                _mark_regex(folded, ctx, ctx.start, ctx.stop, mask)
+            else:
+                found = bytescan.folded_lines(ctx.buf, ctx.offs, ctx.start, ctx.stop, self.lits[0])
+                bytescan.mark(mask, found, ctx.start)
+            self.density = mask.count(1) / len(mask)
+            return
         block = ctx.block
         if block.lowered is not None or (block.sealed is not None and ctx.store.may_lower(block)):
             dense = _DENSE_LOWERED  # the copy is kept: pay the pass once, search it from now on
@@ -219,7 +260,10 @@ class _Literal:
         elif self.fold:
             lit = self.lits[0]
             low = ctx.block.lowered
-            if low is not None and ctx.block.sealed is not None:  # the store's lower-cased copy
+            if _VECTOR and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span beats a copy per row
+                hit = set(bytescan.folded_lines(buf, ctx.offs, rows[0], rows[-1] + 1, lit).tolist())
+                found = [i for i in rows if i in hit]
+            elif low is not None and ctx.block.sealed is not None:  # the store's lower-cased copy
                 find, offs, last = low.find, ctx.offs, len(ctx.offs) - 1
                 found = [i for i in rows if find(lit, offs[i], offs[i + 1] if i < last else len(low)) >= 0]
             else:

@@ -1,0 +1,99 @@
+"""Vectorised searches over a block's text buffer (numpy), for dense case-insensitive words.
+
+A word that matches many lines (``unqueue`` in one line of six) is where a per-hit loop in CPython
+costs most: turning each hit position into a line number (a bisect, ~0.3-0.5 us) and marking it.
+Here the whole block is compared at once, without a lower-cased copy of the text:
+
+* the word's *rarest* byte (by a fixed ranking of how often bytes occur in log text) is looked
+  up over the whole buffer (one comparison, ASCII letters folded with ``| 0x20``), giving the
+  candidate starts;
+* each other byte of the word is then checked at the candidates only, shrinking them as it goes;
+* the surviving starts are mapped to line numbers with ``searchsorted`` over the line offsets.
+
+Measured on 1,000,000 lines (245 blocks, 15.8 % matching ``unqueue``): ~80 ms CPU, against ~100 ms
+for a bare per-line ``word in line`` over the same lines as ``str`` and ~250 ms for the per-hit
+loop over lower-cased copies; no lower-cased copy is kept (the store stays ~1.14x the raw bytes).
+
+ASCII letters fold (``b | 0x20`` equals a lower-case letter only for that letter and its upper
+case); every other byte, including bytes >= 0x80, is compared exactly: the same rule as
+``bytes.lower``. A buffer that may still grow (the open block) is copied first, since numpy keeps
+a view of the memory and a ``bytearray`` with a live view cannot be resized by the ingest thread.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - numpy is a dependency; the matcher keeps a pure path
+    np = None  # type: ignore[assignment]
+
+AVAILABLE = np is not None
+"""Whether the vectorised search can run (else the matcher uses its per-hit path)."""
+
+_COMMON = b" eatsionrlcd0123456789muhpg-=_:.fbywkv/x>|<'jqz"
+"""Bytes of Postal's log text from the most frequent to the rarer ones (measured on the benches'
+lines; only the order matters). Bytes not listed count as rarer than any listed."""
+_RANK = bytes(
+    _COMMON.index(bytes([c]).lower()) if bytes([c]).lower() in _COMMON else len(_COMMON) for c in range(256)
+)
+
+
+def rarest(word: bytes) -> int:
+    """Index of the byte of ``word`` (lower-cased) expected least often in log text."""
+    return max(range(len(word)), key=lambda k: (_RANK[word[k]] if word[k] < 128 else 255, -k))
+
+
+def _eq(values: Any, byte: int) -> Any:
+    """``values == byte``, ASCII case-folded when ``byte`` is a lower-case letter."""
+    if 0x61 <= byte <= 0x7A:
+        return (values | 0x20) == byte
+    return values == byte
+
+
+def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: int, word: bytes) -> Any:
+    """Indexes (ascending, unique, as a numpy array) of the lines in ``[start, stop)`` holding ``word``.
+
+    Args:
+        buf: the block's text (lines joined by ``\\n``, one after the last).
+        offsets: where each line of the block starts in ``buf``.
+        start: the first line to test.
+        stop: one past the last line to test.
+        word: the word, lower-cased (ASCII); it holds no newline.
+    """
+    assert np is not None
+    lo = offsets[start]
+    hi = offsets[stop] if stop < len(offsets) else len(buf)
+    if isinstance(buf, bytes):
+        text = np.frombuffer(buf, dtype=np.uint8, count=hi - lo, offset=lo)
+    else:  # the open block grows under a view: search a copy
+        text = np.frombuffer(bytes(buf[lo:hi]), dtype=np.uint8)
+    size = len(word)
+    anchor = rarest(word)
+    starts = np.flatnonzero(_eq(text, word[anchor])) - anchor
+    starts = starts[(starts >= 0) & (starts <= len(text) - size)]
+    for k in range(size):
+        if k != anchor and len(starts):
+            starts = starts[_eq(text[starts + k], word[k])]
+    if not len(starts):
+        return starts
+    line_starts = np.frombuffer(offsets[start:stop], dtype=np.uint32).astype(np.int64) - lo
+    lines = np.searchsorted(line_starts, starts, side="right") - 1
+    return np.unique(lines) + start
+
+
+def lines_at(offsets: array[int], start: int, stop: int, positions: list[int]) -> Any:
+    """Line indexes (a numpy array) of the byte ``positions`` (ascending, within lines ``[start, stop)``)."""
+    assert np is not None
+    line_starts = np.frombuffer(offsets[start:stop], dtype=np.uint32)
+    return np.searchsorted(line_starts, np.array(positions, dtype=np.uint32), side="right") - 1 + start
+
+
+def mark(mask: bytearray, lines: Any, start: int) -> None:
+    """Set ``mask[i - start]`` to 1 for each line index ``i`` of the numpy array ``lines``."""
+    assert np is not None
+    if len(lines):
+        out = np.frombuffer(mask, dtype=np.uint8)
+        out[lines - start] = 1

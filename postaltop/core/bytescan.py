@@ -22,6 +22,7 @@ a view of the memory and a ``bytearray`` with a live view cannot be resized by t
 
 from __future__ import annotations
 
+import threading
 from array import array
 from typing import Any
 
@@ -53,6 +54,41 @@ def _eq(values: Any, byte: int) -> Any:
     return values == byte
 
 
+_scratch = threading.local()
+
+
+def _fold_mask(byte: int) -> int:
+    return 0x20 if 0x61 <= byte <= 0x7A else 0
+
+
+def _buffers(size: int) -> tuple[Any, Any]:
+    """The thread's scratch buffers (bytes and flags) of at least ``size`` elements.
+
+    A fresh 0.5 MB temporary per block is mapped anew by the allocator and page-faults on first touch
+    (~0.1 ms each); these are touched once.
+    """
+    assert np is not None
+    folded, equal = getattr(_scratch, "folded", None), getattr(_scratch, "equal", None)
+    if folded is None or equal is None or len(folded) < size:
+        folded = _scratch.folded = np.empty(max(size, 1 << 20), dtype=np.uint8)
+        equal = _scratch.equal = np.empty(len(folded), dtype=np.bool_)
+    return folded, equal
+
+
+def _byte_hits(text: Any, byte: int) -> Any:
+    """Positions in ``text`` equal to ``byte`` (folded as :func:`_eq`)."""
+    assert np is not None
+    size = len(text)
+    folded, equal = _buffers(size)
+    out = equal[:size]
+    if _fold_mask(byte):
+        np.bitwise_or(text, 0x20, out=folded[:size])
+        np.equal(folded[:size], byte, out=out)
+    else:
+        np.equal(text, byte, out=out)
+    return np.flatnonzero(out)
+
+
 def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: int, word: bytes) -> Any:
     """Indexes (ascending, unique, as a numpy array) of the lines in ``[start, stop)`` holding ``word``.
 
@@ -67,12 +103,13 @@ def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: 
     lo = offsets[start]
     hi = offsets[stop] if stop < len(offsets) else len(buf)
     if isinstance(buf, bytes):
-        text = np.frombuffer(buf, dtype=np.uint8, count=hi - lo, offset=lo)
+        data, base = buf, lo
     else:  # the open block grows under a view: search a copy
-        text = np.frombuffer(bytes(buf[lo:hi]), dtype=np.uint8)
+        data, base = bytes(buf[lo:hi]), 0
+    text = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=base)
     size = len(word)
     anchor = rarest(word)
-    starts = np.flatnonzero(_eq(text, word[anchor])) - anchor
+    starts = _byte_hits(text, word[anchor]) - anchor
     starts = starts[(starts >= 0) & (starts <= len(text) - size)]
     for k in range(size):
         if k != anchor and len(starts):

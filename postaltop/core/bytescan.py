@@ -118,7 +118,9 @@ def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: 
         return starts
     line_starts = np.frombuffer(offsets[start:stop], dtype=np.uint32).astype(np.int64) - lo
     lines = np.searchsorted(line_starts, starts, side="right") - 1
-    return np.unique(lines) + start
+    if len(lines) > 1:  # ascending: drop repeats (a line holding the word twice)
+        lines = lines[np.concatenate(([True], lines[1:] != lines[:-1]))]
+    return lines + start
 
 
 def lines_at(offsets: array[int], start: int, stop: int, positions: list[int]) -> Any:
@@ -134,3 +136,10 @@ def mark(mask: bytearray, lines: Any, start: int) -> None:
     if len(lines):
         out = np.frombuffer(mask, dtype=np.uint8)
         out[lines - start] = 1
+
+
+def emit(out: array[int], mask: bytes, first: int) -> None:
+    """Append ``first + i`` for each set byte ``mask[i]`` to ``out`` (an ``array('q')``), in C."""
+    assert np is not None and out.typecode == "q"
+    found = np.flatnonzero(np.frombuffer(mask, dtype=np.uint8))
+    out.frombytes((found + first).astype(np.int64).tobytes())

@@ -37,6 +37,7 @@ from operator import add
 
 import re2
 
+from postaltop.core import bytescan
 from postaltop.core.logstore import LogStore
 from postaltop.core.matcher_base import BlockStats, _and, _Ctx, _Scanner
 from postaltop.core.matcher_columns import _AnyOf, _Level, _Name, _Not, _Time
@@ -233,10 +234,13 @@ def _emit(out: array[int], mask: bytes | None, first: int, n: int) -> None:
     Below half the lines, the mask is cut at each set byte (one C call) and the running sum of the
     pieces' lengths gives the hits' positions, so only hits cost anything (~25 ns each; measured
     on 4,096-line masks: 2x cheaper than ``compress`` at 16 % and than a ``find`` loop from 2 %);
-    above, ``compress`` over the line range wins.
+    above, ``compress`` over the line range wins. With numpy, the set bytes are found in one call
+    (~10 us per 4,096-line block whatever the share).
     """
     hits = n if mask is None else mask.count(1)
-    if hits == n:
+    if mask is not None and hits and hits != n and bytescan.AVAILABLE and out.typecode == "q":
+        bytescan.emit(out, mask, first)
+    elif hits == n:
         out.extend(range(first, first + n))
     elif hits * 2 < n:
         assert mask is not None

@@ -267,31 +267,36 @@ class _Parser:
         if lkey == "from":
             return Sender(address=value, negated=negated, span=span)
         if lkey == "status":
-            status = _STATUS_ALIASES.get(value.lower(), value.lower())
-            if value.isdigit():
-                return Tag(key="status", value=value, negated=negated, span=span)
-            if status not in STATUS_NAMES:
-                raise QueryError(
-                    f"unknown status {value!r} at {_col(vpos)}; valid: {', '.join(STATUS_NAMES)} "
-                    "(or an HTTP status code such as status:500)",
-                    vpos,
-                )
-            return Status(status=status, negated=negated, span=span)
+            return _status(value, vpos, negated, span)
         if lkey == "msgid":
             return MessageRef(value=value, negated=negated, span=span)
-        # tag:key or tag:key=value
-        tkey, eq, tvalue = value.partition("=")
-        if not _TAG_KEY_RE.fullmatch(tkey):
-            raise QueryError(
-                f"tag: needs a tag name such as tag:log_id or tag:thread=work0 (at {_col(vpos)})", vpos
-            )
-        if not eq:
-            return Tag(key=tkey, negated=negated, span=span)
-        if not tvalue:
-            raise QueryError(
-                f"tag:{tkey}= needs a value at {_col(vpos + len(tkey) + 1)}", vpos + len(tkey) + 1
-            )
-        return _tag(tkey, tvalue, negated, span)
+        return _tag_field(value, vpos, negated, span)
+
+
+def _status(value: str, vpos: int, negated: bool, span: tuple[int, int]) -> Term:
+    """``status:held`` (a delivery outcome, or an alias of one) or ``status:500`` (the HTTP tag)."""
+    status = _STATUS_ALIASES.get(value.lower(), value.lower())
+    if value.isdigit():
+        return Tag(key="status", value=value, negated=negated, span=span)
+    if status not in STATUS_NAMES:
+        raise QueryError(
+            f"unknown status {value!r} at {_col(vpos)}; valid: {', '.join(STATUS_NAMES)} "
+            "(or an HTTP status code such as status:500)",
+            vpos,
+        )
+    return Status(status=status, negated=negated, span=span)
+
+
+def _tag_field(value: str, vpos: int, negated: bool, span: tuple[int, int]) -> Tag:
+    """``tag:key`` (the line has that tag) or ``tag:key=value``."""
+    tkey, eq, tvalue = value.partition("=")
+    if not _TAG_KEY_RE.fullmatch(tkey):
+        raise QueryError(f"tag: needs a tag name such as tag:log_id or tag:thread=work0 (at {_col(vpos)})", vpos)
+    if not eq:
+        return Tag(key=tkey, negated=negated, span=span)
+    if not tvalue:
+        raise QueryError(f"tag:{tkey}= needs a value at {_col(vpos + len(tkey) + 1)}", vpos + len(tkey) + 1)
+    return _tag(tkey, tvalue, negated, span)
 
 
 def _tag(key: str, value: str, negated: bool, span: tuple[int, int]) -> Tag:

@@ -291,7 +291,8 @@ def _tag_field(value: str, vpos: int, negated: bool, span: tuple[int, int]) -> T
     """``tag:key`` (the line has that tag) or ``tag:key=value``."""
     tkey, eq, tvalue = value.partition("=")
     if not _TAG_KEY_RE.fullmatch(tkey):
-        raise QueryError(f"tag: needs a tag name such as tag:log_id or tag:thread=work0 (at {_col(vpos)})", vpos)
+        hint = "tag: needs a tag name such as tag:log_id or tag:thread=work0"
+        raise QueryError(f"{hint} (at {_col(vpos)})", vpos)
     if not eq:
         return Tag(key=tkey, negated=negated, span=span)
     if not tvalue:

@@ -359,15 +359,19 @@ def test_case_insensitive_words_switch_strategy_between_dense_and_sparse_blocks(
 
 @given(st.lists(st.booleans(), min_size=1, max_size=300), st.integers(min_value=0, max_value=10**9))
 def test_emit_appends_exactly_the_set_lines_in_order(flags: list[bool], first: int) -> None:
+    from postaltop.core import bytescan
     from postaltop.core.matcher import _emit
 
     mask = bytes(flags)
-    out = array("q", [-1])
-    _emit(out, mask, first, len(mask))
-    assert out.tolist() == [-1] + [first + i for i, f in enumerate(flags) if f]
-    everything = array("q")
-    _emit(everything, None, first, len(mask))
-    assert everything.tolist() == list(range(first, first + len(mask)))
+    for vector in (False, True):  # the numpy path and the pure one
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bytescan, "AVAILABLE", vector and bytescan.AVAILABLE)
+            out = array("q", [-1])
+            _emit(out, mask, first, len(mask))
+            assert out.tolist() == [-1] + [first + i for i, f in enumerate(flags) if f]
+            everything = array("q")
+            _emit(everything, None, first, len(mask))
+            assert everything.tolist() == list(range(first, first + len(mask)))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -23,17 +23,34 @@ a view of the memory and a ``bytearray`` with a live view cannot be resized by t
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from array import array
 from typing import Any
 
-try:
-    import numpy as np
-except ImportError:  # pragma: no cover - numpy is a dependency; the matcher keeps a pure path
-    np = None  # type: ignore[assignment]
+_np: Any = None
 
-AVAILABLE = np is not None
-"""Whether the vectorised search can run (else the matcher uses its per-hit path)."""
+AVAILABLE = importlib.util.find_spec("numpy") is not None
+"""Whether the vectorised search can run (else the matcher uses its per-hit path). numpy itself is
+imported on first use, not with the matcher: it takes 0.1-0.4 s, which the app's first paint should
+not pay. Dense searches import it; the cheap paths (emitting matches, mapping a few regex hits) use
+it only once it is loaded."""
+
+
+def numpy() -> Any:
+    """The numpy module, imported on first use."""
+    global _np
+    if _np is None:
+        import numpy as np_module
+
+        _np = np_module
+    return _np
+
+
+def loaded() -> bool:
+    """Whether numpy was imported already (cheap paths use it only then)."""
+    return _np is not None
+
 
 _COMMON = b" eatsionrlcd0123456789muhpg-=_:.fbywkv/x>|<'jqz"
 """Bytes of Postal's log text from the most frequent to the rarer ones (measured on the benches'
@@ -68,7 +85,7 @@ def _buffers(size: int) -> tuple[Any, Any]:
     A fresh 0.5 MB temporary per block is mapped anew by the allocator and page-faults on first touch
     (~0.1 ms each); these are touched once.
     """
-    assert np is not None
+    np = numpy()
     folded, equal = getattr(_scratch, "folded", None), getattr(_scratch, "equal", None)
     if folded is None or equal is None or len(folded) < size:
         folded = _scratch.folded = np.empty(max(size, 1 << 20), dtype=np.uint8)
@@ -78,7 +95,7 @@ def _buffers(size: int) -> tuple[Any, Any]:
 
 def _byte_hits(text: Any, byte: int) -> Any:
     """Positions in ``text`` equal to ``byte`` (folded as :func:`_eq`)."""
-    assert np is not None
+    np = numpy()
     size = len(text)
     folded, equal = _buffers(size)
     out = equal[:size]
@@ -100,7 +117,7 @@ def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: 
         stop: one past the last line to test.
         word: the word, lower-cased (ASCII); it holds no newline.
     """
-    assert np is not None
+    np = numpy()
     lo = offsets[start]
     hi = offsets[stop] if stop < len(offsets) else len(buf)
     if isinstance(buf, bytes):
@@ -126,14 +143,14 @@ def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: 
 
 def lines_at(offsets: array[int], start: int, stop: int, positions: list[int]) -> Any:
     """Line indexes (a numpy array) of the byte ``positions`` (ascending, within lines ``[start, stop)``)."""
-    assert np is not None
+    np = numpy()
     line_starts = np.frombuffer(offsets[start:stop], dtype=np.uint32)
     return np.searchsorted(line_starts, np.array(positions, dtype=np.uint32), side="right") - 1 + start
 
 
 def mark(mask: bytearray, lines: Any, start: int) -> None:
     """Set ``mask[i - start]`` to 1 for each line index ``i`` of the numpy array ``lines``."""
-    assert np is not None
+    np = numpy()
     if len(lines):
         out = np.frombuffer(mask, dtype=np.uint8)
         out[lines - start] = 1
@@ -141,6 +158,7 @@ def mark(mask: bytearray, lines: Any, start: int) -> None:
 
 def emit(out: array[int], mask: bytes, first: int) -> None:
     """Append ``first + i`` for each set byte ``mask[i]`` to ``out`` (an ``array('q')``), in C."""
-    assert np is not None and out.typecode == "q"
+    assert out.typecode == "q"
+    np = numpy()
     found = np.flatnonzero(np.frombuffer(mask, dtype=np.uint8))
     out.frombytes((found + first).astype(np.int64).tobytes())

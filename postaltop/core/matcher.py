@@ -238,7 +238,7 @@ def _emit(out: array[int], mask: bytes | None, first: int, n: int) -> None:
     (~10 us per 4,096-line block whatever the share).
     """
     hits = n if mask is None else mask.count(1)
-    if mask is not None and hits and hits != n and bytescan.AVAILABLE and out.typecode == "q":
+    if mask is not None and hits and hits != n and bytescan.loaded() and out.typecode == "q":
         bytescan.emit(out, mask, first)
     elif hits == n:
         out.extend(range(first, first + n))

@@ -32,6 +32,8 @@ _WINDOW = 16384
 the needle (two-way search) on every call, which costs ~0.3 us per hit when hits are frequent."""
 _VECTOR = bytescan.AVAILABLE
 """Search dense case-insensitive words with :mod:`postaltop.core.bytescan` (else lower-cased copies)."""
+_MANY_HITS = 64
+"""Regex hits in one block from which numpy is worth importing to map them to lines."""
 _VECTOR_ROWS = 256
 """From this many candidate rows, a case-insensitive word tests them with one vectorised pass over
 their span (~0.35 ms per 4,096-line block) instead of lower-casing each row (~1-1.5 us)."""
@@ -141,8 +143,13 @@ def _mark_regex(rx: _Re2, ctx: _Ctx, start: int, stop: int, mask: bytearray) -> 
             pos = find(b"\n", found, hi) + 1
             if pos <= 0:
                 break
-        if hits:
+        if len(hits) >= _MANY_HITS or (hits and bytescan.loaded()):
             bytescan.mark(mask, bytescan.lines_at(offs, start, stop, hits), start)
+        else:
+            line = start
+            for hit in hits:
+                line = bisect_right(offs, hit, line, stop) - 1
+                mask[line - start] = 1
         return
     line = start
     while True:

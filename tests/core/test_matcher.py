@@ -365,7 +365,7 @@ def test_emit_appends_exactly_the_set_lines_in_order(flags: list[bool], first: i
     mask = bytes(flags)
     for vector in (False, True):  # the numpy path and the pure one
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(bytescan, "AVAILABLE", vector and bytescan.AVAILABLE)
+            patch.setattr(bytescan, "loaded", lambda vector=vector: vector and bytescan.AVAILABLE)
             out = array("q", [-1])
             _emit(out, mask, first, len(mask))
             assert out.tolist() == [-1] + [first + i for i, f in enumerate(flags) if f]

@@ -19,13 +19,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import AsyncIterable, Callable, Sequence
+from typing import Any
 
 from postaltop.core.dbmetrics import PollResult
 from postaltop.core.ingest import Ingestor, IngestResult
 from postaltop.core.logstore import LogStore
+from postaltop.engine_parts import (
+    BEHIND_AFTER_S,
+    RATE_WINDOW_S,
+    EngineStats,
+    HostStatus,
+    _BackPressure,
+    _groups_of,
+    _listen,
+    _Pending,
+)
 
 Clock = Callable[[], float]
 Listener = Callable[[], None]
@@ -33,7 +42,18 @@ FactListener = Callable[[IngestResult], None]
 MetricsListener = Callable[[PollResult], None]
 LineListener = Callable[[str, str, Sequence[bytes], float], None]
 """Told ``(host, component, lines, received_at)`` of every group before it is ingested (recordings)."""
-_L = TypeVar("_L")
+
+
+__all__ = [
+    "BACKLOG_AGE_S",
+    "BEHIND_AFTER_S",
+    "METRICS_HISTORY",
+    "RATE_WINDOW_S",
+    "SLICE_SECONDS",
+    "Engine",
+    "EngineStats",
+    "HostStatus",
+]
 
 METRICS_HISTORY = 720
 """Poll results kept in :attr:`Engine.metrics_history` (an hour at the default 5 s interval)."""
@@ -41,71 +61,12 @@ METRICS_HISTORY = 720
 SLICE_SECONDS = 0.008
 """Longest stretch of ingest work before the loop is given back to the UI."""
 
-RATE_WINDOW_S = 5
-"""Seconds over which a host's lines/s is averaged."""
 BACKLOG_AGE_S = 15.0
 """Lines logged longer ago than this when ingested are backlog (read at connect, the demo's history):
 kept and counted, but not in the host's lines/s. A host clock off by more than this is flagged anyway."""
 
-BEHIND_AFTER_S = 1.0
-"""The queue must stay more than half full this long after filling up before the front ends say "behind"."""
 
-
-@dataclass(slots=True)
-class HostStatus:
-    """What the front ends show about one host."""
-
-    name: str
-    state: str = "waiting"
-    """A short human state: ``demo``, ``live``, ``connecting``, ``not connected yet (…)``, ``error: …``."""
-    last_line_at: float | None = None
-    """Clock time the last line from this host was ingested."""
-    lines: int = 0
-    """Lines ingested from this host since start."""
-    _buckets: deque[tuple[int, int]] = field(default_factory=deque, repr=False)
-
-    def count(self, n: int, now: float, recent: int | None = None) -> None:
-        """Record ``n`` lines ingested at clock time ``now``, ``recent`` of them new (default: all).
-
-        Only new lines count toward :meth:`rate`: a backlog read at connect (or the demo's history) is
-        not what the host logs per second.
-        """
-        self.lines += n
-        self.last_line_at = now
-        second = int(now)
-        n = n if recent is None else recent
-        if self._buckets and self._buckets[-1][0] == second:
-            self._buckets[-1] = (second, self._buckets[-1][1] + n)
-        else:
-            self._buckets.append((second, n))
-        while self._buckets and self._buckets[0][0] <= second - RATE_WINDOW_S:
-            self._buckets.popleft()
-
-    def rate(self, now: float) -> float:
-        """Lines per second over the last :data:`RATE_WINDOW_S` seconds as of ``now``."""
-        floor = int(now) - RATE_WINDOW_S
-        return sum(n for sec, n in self._buckets if sec > floor) / RATE_WINDOW_S
-
-
-@dataclass(slots=True)
-class _Pending:
-    host: str
-    component: str
-    lines: Sequence[bytes]
-    received_at: float
-
-
-@dataclass(slots=True)
-class EngineStats:
-    """Counters for the status line and benchmarks."""
-
-    ingested: int = 0
-    batches: int = 0
-    queue_full_waits: int = 0
-    ingest_seconds: float = 0.0
-
-
-class Engine:
+class Engine(_BackPressure):
     """Owns the log store and the ingestor, runs sources, and publishes a change signal.
 
     Args:
@@ -413,55 +374,3 @@ class Engine:
         self._last_publish = self._monotonic()
         for listener in list(self._listeners):
             listener()
-
-    # -- back-pressure --------------------------------------------------------------------
-
-    def _note_full(self) -> None:
-        if self.behind_since is None:
-            self.behind_since = self._monotonic()
-            self.behind_since_wall = self.clock()
-
-    def is_behind(self) -> bool:
-        """True while ingest falls behind: the queue filled up and stayed over half full for a while."""
-        if self.behind_since is None:
-            return False
-        if self._queue is None or self._queue.qsize() * 2 <= self._queue_size:
-            self.behind_since = self.behind_since_wall = None  # caught up
-            return False
-        return self._monotonic() - self.behind_since >= BEHIND_AFTER_S
-
-    def behind_text(self) -> str:
-        """``behind since HH:MM:SS: N lines queued (mx1 N, …)`` for the status line, ``""`` when keeping up.
-
-        Queued lines are not lost: the sources wait, and every line is retained once ingested.
-        """
-        if not self.is_behind():
-            return ""
-        since = self.behind_since_wall if self.behind_since_wall is not None else self.clock()
-        hosts = sorted(self.queued_by_host.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = ", ".join(f"{name} {n:,}" for name, n in hosts[:3])
-        if len(hosts) > 3:
-            shown += f", +{len(hosts) - 3} hosts"
-        clock = time.strftime("%H:%M:%S", time.gmtime(since))
-        return f"behind since {clock}: {self.queued_lines:,} lines queued ({shown})"
-
-
-def _listen(listeners: list[_L], listener: _L) -> Callable[[], None]:
-    """Add ``listener`` to ``listeners``; returns a function that removes it again (twice is harmless)."""
-    listeners.append(listener)
-
-    def unsubscribe() -> None:
-        if listener in listeners:
-            listeners.remove(listener)
-
-    return unsubscribe
-
-
-def _groups_of(batch: Any) -> Iterable[tuple[str, str, Sequence[bytes]]]:
-    """Normalise the shapes sources yield into ``(host, component, lines)`` groups."""
-    if isinstance(batch, tuple) and len(batch) == 3 and isinstance(batch[0], str):
-        return [batch]
-    groups = getattr(batch, "groups", None)
-    if groups is not None:
-        return list(groups)
-    return list(batch)

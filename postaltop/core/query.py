@@ -31,13 +31,51 @@ Errors raise ``QueryError`` with a message that says how to fix it and the 0-bas
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import re2
+from postaltop.core.query_terms import (
+    AnyOf,
+    LevelIn,
+    MessageRef,
+    NameIs,
+    Phrase,
+    Query,
+    QueryError,
+    Recipient,
+    Regex,
+    Sender,
+    Status,
+    Tag,
+    Term,
+    TimeRange,
+    Word,
+    _col,
+)
+from postaltop.core.query_values import _group_or, _levels, _time_value, check_regex, re2_options
 
-from postaltop.core.events import Level
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_TERMS",
+    "STATUS_NAMES",
+    "AnyOf",
+    "LevelIn",
+    "MessageRef",
+    "NameIs",
+    "Phrase",
+    "Query",
+    "QueryError",
+    "Recipient",
+    "Regex",
+    "Sender",
+    "Status",
+    "Tag",
+    "Term",
+    "TimeRange",
+    "Word",
+    "check_regex",
+    "parse_query",
+    "re2_options",
+]
 
 MAX_QUERY_CHARS = 4096
 MAX_TERMS = 128
@@ -51,143 +89,6 @@ _STATUS_ALIASES = {
 _KNOWN_KEYS = ("level", "host", "component", "since", "until", "to", "from", "status", "msgid", "tag")
 _FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)(>=|<=|:|=|>|<)")
 _TAG_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-_DURATION_RE = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
-_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_CLOCK_RE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
-
-
-class QueryError(ValueError):
-    """A filter that cannot be parsed.
-
-    Attributes:
-        message: what is wrong and how to fix it (includes the 1-based column).
-        position: 0-based index into the filter text where the problem starts.
-    """
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-
-
-# -- terms ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Term:
-    """Base of every term: whether it is negated and where it sits in the text."""
-
-    negated: bool = False
-    span: tuple[int, int] = (0, 0)
-    """Start and end (0-based, end exclusive) of the term in the filter text."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Word(Term):
-    """Case-insensitive (ASCII) substring."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Phrase(Term):
-    """Exact, case-sensitive substring."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Regex(Term):
-    """An RE2 pattern matched within single lines."""
-
-    pattern: str
-    ignore_case: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LevelIn(Term):
-    """The line's level is one of ``levels``."""
-
-    levels: frozenset[Level]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameIs(Term):
-    """The host or component column names one of ``names`` (lower-case; ``x*`` = prefix)."""
-
-    field: Literal["host", "component"]
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TimeRange(Term):
-    """``since <= ts <= until`` on the time column (None = unbounded)."""
-
-    since: float | None = None
-    until: float | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Tag(Term):
-    """The v3 tag ``key=value`` as a whole tag (``value`` None = any value; ``prefix`` = value prefix)."""
-
-    key: str
-    value: str | None = None
-    prefix: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Recipient(Term):
-    """A recipient address (``@domain`` = any address at that domain)."""
-
-    address: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sender(Term):
-    """An envelope sender address (``@domain`` = any address at that domain)."""
-
-    address: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Status(Term):
-    """A delivery outcome: one of ``STATUS_NAMES``."""
-
-    status: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MessageRef(Term):
-    """A message reference: ``server::message``, a queued message id, a log_id or a trace_id."""
-
-    value: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AnyOf(Term):
-    """``a OR b OR …``."""
-
-    terms: tuple[Term, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A parsed filter: the terms that must all match, plus the text and clock it came from."""
-
-    text: str
-    terms: tuple[Term, ...] = field(default=())
-    now: float = 0.0
-    """The time ``since:``/``until:`` durations were resolved against (re-parse to slide the window)."""
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the query matches every line."""
-        return not self.terms
-
-
-# -- parsing -------------------------------------------------------------------------
 
 
 def parse_query(text: str, *, now: float) -> Query:
@@ -208,10 +109,6 @@ def parse_query(text: str, *, now: float) -> Query:
             f"filter too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})", MAX_QUERY_CHARS
         )
     return Query(text=text, terms=_Parser(text, now).parse(), now=now)
-
-
-def _col(pos: int) -> str:
-    return f"column {pos + 1}"
 
 
 class _Parser:
@@ -370,31 +267,37 @@ class _Parser:
         if lkey == "from":
             return Sender(address=value, negated=negated, span=span)
         if lkey == "status":
-            status = _STATUS_ALIASES.get(value.lower(), value.lower())
-            if value.isdigit():
-                return Tag(key="status", value=value, negated=negated, span=span)
-            if status not in STATUS_NAMES:
-                raise QueryError(
-                    f"unknown status {value!r} at {_col(vpos)}; valid: {', '.join(STATUS_NAMES)} "
-                    "(or an HTTP status code such as status:500)",
-                    vpos,
-                )
-            return Status(status=status, negated=negated, span=span)
+            return _status(value, vpos, negated, span)
         if lkey == "msgid":
             return MessageRef(value=value, negated=negated, span=span)
-        # tag:key or tag:key=value
-        tkey, eq, tvalue = value.partition("=")
-        if not _TAG_KEY_RE.fullmatch(tkey):
-            raise QueryError(
-                f"tag: needs a tag name such as tag:log_id or tag:thread=work0 (at {_col(vpos)})", vpos
-            )
-        if not eq:
-            return Tag(key=tkey, negated=negated, span=span)
-        if not tvalue:
-            raise QueryError(
-                f"tag:{tkey}= needs a value at {_col(vpos + len(tkey) + 1)}", vpos + len(tkey) + 1
-            )
-        return _tag(tkey, tvalue, negated, span)
+        return _tag_field(value, vpos, negated, span)
+
+
+def _status(value: str, vpos: int, negated: bool, span: tuple[int, int]) -> Term:
+    """``status:held`` (a delivery outcome, or an alias of one) or ``status:500`` (the HTTP tag)."""
+    status = _STATUS_ALIASES.get(value.lower(), value.lower())
+    if value.isdigit():
+        return Tag(key="status", value=value, negated=negated, span=span)
+    if status not in STATUS_NAMES:
+        raise QueryError(
+            f"unknown status {value!r} at {_col(vpos)}; valid: {', '.join(STATUS_NAMES)} "
+            "(or an HTTP status code such as status:500)",
+            vpos,
+        )
+    return Status(status=status, negated=negated, span=span)
+
+
+def _tag_field(value: str, vpos: int, negated: bool, span: tuple[int, int]) -> Tag:
+    """``tag:key`` (the line has that tag) or ``tag:key=value``."""
+    tkey, eq, tvalue = value.partition("=")
+    if not _TAG_KEY_RE.fullmatch(tkey):
+        hint = "tag: needs a tag name such as tag:log_id or tag:thread=work0"
+        raise QueryError(f"{hint} (at {_col(vpos)})", vpos)
+    if not eq:
+        return Tag(key=tkey, negated=negated, span=span)
+    if not tvalue:
+        raise QueryError(f"tag:{tkey}= needs a value at {_col(vpos + len(tkey) + 1)}", vpos + len(tkey) + 1)
+    return _tag(tkey, tvalue, negated, span)
 
 
 def _tag(key: str, value: str, negated: bool, span: tuple[int, int]) -> Tag:
@@ -402,126 +305,3 @@ def _tag(key: str, value: str, negated: bool, span: tuple[int, int]) -> Tag:
     if prefix:
         value = value[:-1]
     return Tag(key=key, value=value, prefix=prefix, negated=negated, span=span)
-
-
-def _levels(op: str, value: str, pos: int) -> frozenset[Level]:
-    names = value.split(",") if op in (":", "=") else [value]
-    levels: set[Level] = set()
-    offset = pos
-    for name in names:
-        try:
-            levels.add(Level.from_name(name))
-        except ValueError as exc:
-            raise QueryError(f"{exc} (at {_col(offset)})", offset) from None
-        offset += len(name) + 1
-    if op in (":", "="):
-        return frozenset(levels)
-    (ref,) = levels
-    real = [lv for lv in Level if lv is not Level.UNKNOWN]
-    chosen = {
-        ">=": [lv for lv in real if lv >= ref],
-        ">": [lv for lv in real if lv > ref],
-        "<=": [lv for lv in real if lv <= ref],
-        "<": [lv for lv in real if lv < ref],
-    }[op]
-    return frozenset(chosen)
-
-
-def _time_value(value: str, now: float, key: str, pos: int) -> float:
-    """Resolve a duration (before ``now``) or a UTC time to a UNIX time."""
-    if _DURATION_RE.fullmatch(value):
-        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(value))
-        return now - seconds
-    try:
-        if _CLOCK_RE.fullmatch(value):
-            day = datetime.fromtimestamp(now, tz=UTC).date().isoformat()
-            hour, rest = value.split(":", 1)
-            parsed = datetime.fromisoformat(f"{day}T{hour.zfill(2)}:{rest}")
-        else:
-            parsed = datetime.fromisoformat(value)
-    except (ValueError, OverflowError, OSError):
-        raise QueryError(
-            f"invalid time {value!r} for {key}: at {_col(pos)}; use a duration like 15m, 2h, 1d "
-            "or a UTC time like 2026-04-28T09:14",
-            pos,
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return (parsed - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(seconds=1)
-
-
-def _or_message(pos: int) -> str:
-    return f"OR at {_col(pos)} needs a term on both sides (e.g. error OR warn)"
-
-
-def _group_or(items: list[Term | int]) -> tuple[Term, ...]:
-    out: list[Term] = []
-    k = 0
-    while k < len(items):
-        item = items[k]
-        if isinstance(item, int):
-            raise QueryError(_or_message(item), item)
-        group = [item]
-        while k + 1 < len(items) and isinstance(items[k + 1], int):
-            or_at = items[k + 1]
-            assert isinstance(or_at, int)
-            if k + 2 >= len(items) or isinstance(items[k + 2], int):
-                raise QueryError(
-                    f"OR at {_col(or_at)} needs a term on both sides (e.g. error OR warn)", or_at
-                )
-            nxt = items[k + 2]
-            assert not isinstance(nxt, int)
-            group.append(nxt)
-            k += 2
-        if len(group) == 1:
-            out.append(item)
-        else:
-            out.append(AnyOf(terms=tuple(group), span=(group[0].span[0], group[-1].span[1])))
-        k += 1
-    return tuple(out)
-
-
-# -- regex validation ----------------------------------------------------------------
-
-
-def re2_options(*, ignore_case: bool = False, latin1: bool = False) -> re2.Options:
-    """RE2 options for scanning log blocks: no newline matches, no stderr logging."""
-    opts = re2.Options()
-    opts.log_errors = False  # RE2 would otherwise print parse errors on the terminal
-    opts.never_nl = True  # a match never spans two lines
-    opts.never_capture = True
-    opts.case_sensitive = not ignore_case
-    if latin1:
-        opts.encoding = re2.Options.Encoding.LATIN1
-    return opts
-
-
-_TURNS_OFF_MULTILINE = re.compile(r"\(\?[a-zA-Z]*-[a-zA-Z]*m")
-
-
-def check_regex(pattern: str, position: int = 0) -> None:
-    """Raise ``QueryError`` unless ``pattern`` is a valid RE2 filter regex."""
-    j = 0
-    while j < len(pattern):
-        if pattern[j] == "\\" and j + 1 < len(pattern):
-            if pattern[j + 1] in "Az":
-                raise QueryError(
-                    f"\\{pattern[j + 1]} is not supported in /{pattern}/; use ^ and $ "
-                    "(they match at the start and end of each line)",
-                    position + 1 + j,
-                )
-            j += 2
-        else:
-            j += 1
-    if _TURNS_OFF_MULTILINE.search(pattern):
-        raise QueryError(f"/{pattern}/ turns off (?m); ^ and $ always match at line boundaries", position)
-    try:
-        re2.compile("(?m)" + pattern, re2_options())
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else "invalid pattern"
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        reason = str(reason)
-        if reason.endswith(": " + pattern) or reason.endswith(": (?m)" + pattern):
-            reason = reason.rsplit(": ", 1)[0]
-        raise QueryError(f"invalid regex /{pattern}/: {reason}", position) from None

@@ -101,8 +101,17 @@ def test_a_block_dropped_while_being_lowered_is_not_cached() -> None:
     assert old.lowered is None and store.lowered_bytes == 0
 
 
+@pytest.mark.parametrize("vector", [False, True])
 @pytest.mark.parametrize("ratio", [0.0, 0.4, 1.0])
-def test_case_insensitive_filters_agree_with_reference_across_wrap_around(ratio: float) -> None:
+def test_case_insensitive_filters_agree_with_reference_across_wrap_around(
+    ratio: float, vector: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import postaltop.core.matcher_text as matcher
+    from postaltop.core import bytescan
+
+    if vector and not bytescan.AVAILABLE:
+        pytest.skip("numpy is not installed")
+    monkeypatch.setattr(matcher, "_VECTOR", vector)
     spellings = [
         b"unqueue",
         b"UNQUEUE",
@@ -134,9 +143,20 @@ def test_case_insensitive_filters_agree_with_reference_across_wrap_around(ratio:
     assert _ci_reference(store, "café".encode()) != _ci_reference(store, "CAFÉ".encode())
 
 
+@pytest.mark.parametrize("vector", [False, True])
 @pytest.mark.parametrize("word", ["unqueue", "Ab", "x" * 40])
-def test_dense_search_finds_words_across_find_window_edges(word: str) -> None:
-    """The dense path searches in 16 KiB windows: a word straddling a window edge is still found."""
+def test_dense_search_finds_words_across_find_window_edges(
+    word: str, vector: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dense path searches in 16 KiB windows: a word straddling a window edge is still found.
+
+    With ``vector`` the block is searched whole (numpy) and no lower-cased copy is made."""
+    import postaltop.core.matcher_text as matcher
+    from postaltop.core import bytescan
+
+    if vector and not bytescan.AVAILABLE:
+        pytest.skip("numpy is not installed")
+    monkeypatch.setattr(matcher, "_VECTOR", vector)
     size = 3000
     store = LogStore(capacity=1_000, block_lines=16, lower_cache_ratio=1.0)
 
@@ -153,4 +173,7 @@ def test_dense_search_finds_words_across_find_window_edges(word: str) -> None:
     _fill(store, [line(k, edges.get(k)) for k in range(16)])
     expected = [*range(16), 16 + 5, 16 + 10]
     assert _scan(store, word) == expected == _ci_reference(store, word.encode())
-    assert store.blocks[1].lowered is not None  # the second block really went through the copy
+    if vector:
+        assert store.lowered_bytes == 0
+    else:
+        assert store.blocks[1].lowered is not None  # the second block really went through the copy

@@ -359,15 +359,19 @@ def test_case_insensitive_words_switch_strategy_between_dense_and_sparse_blocks(
 
 @given(st.lists(st.booleans(), min_size=1, max_size=300), st.integers(min_value=0, max_value=10**9))
 def test_emit_appends_exactly_the_set_lines_in_order(flags: list[bool], first: int) -> None:
+    from postaltop.core import bytescan
     from postaltop.core.matcher import _emit
 
     mask = bytes(flags)
-    out = array("q", [-1])
-    _emit(out, mask, first, len(mask))
-    assert out.tolist() == [-1] + [first + i for i, f in enumerate(flags) if f]
-    everything = array("q")
-    _emit(everything, None, first, len(mask))
-    assert everything.tolist() == list(range(first, first + len(mask)))
+    for vector in (False, True):  # the numpy path and the pure one
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bytescan, "loaded", lambda vector=vector: vector and bytescan.AVAILABLE)
+            out = array("q", [-1])
+            _emit(out, mask, first, len(mask))
+            assert out.tolist() == [-1] + [first + i for i, f in enumerate(flags) if f]
+            everything = array("q")
+            _emit(everything, None, first, len(mask))
+            assert everything.tolist() == list(range(first, first + len(mask)))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -379,7 +383,7 @@ def test_emit_appends_exactly_the_set_lines_in_order(flags: list[bool], first: i
 def test_dense_folded_words_found_near_and_far_from_the_previous_hit(
     gaps: list[int], fillers: list[str], spelling: str
 ) -> None:
-    import postaltop.core.matcher as matcher
+    import postaltop.core.matcher_text as matcher
 
     calls: list[int] = []
     original = matcher._mark_exact
@@ -397,8 +401,125 @@ def test_dense_folded_words_found_near_and_far_from_the_previous_hit(
     store.append_batch([t.encode() for t in texts], [NOW] * n, [2] * n, [0] * n, [0] * n, [1] * n)
     query = parse_query("unqueue", now=NOW)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "_VECTOR", False)  # the per-hit path over lower-cased copies (no numpy)
         patch.setattr(matcher, "_mark_exact", counted)
         found = scan_all(query, store)
     assert found == reference(query, store)
-    if n > 128:  # at least one sealed block after a dense one: the lower-cased copy was searched
+    if any(
+        " hit " in t for t in texts[64:128]
+    ):  # a hit in the block after the dense one: its copy was searched
         assert calls
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(
+        st.sampled_from(
+            ["unqueue", "UNQUEUE", "unQueue", "unque", "queue un", "xunqueuex", "caf\u00e9", "CAF\u00c9",
+             "q", "QQ", "", "a" * 90, "Ab ab", "zz\u00ff", "1:2", "unqueueunqueue"]
+        ),
+        min_size=1, max_size=200,
+    ),
+    word=st.sampled_from(["unqueue", "Ab", "q", "caf\u00e9", "1:2", "z\u00ff", "zz", "UnQuEuE"]),
+    block_lines=st.sampled_from([16, 64]),
+    bounds=st.tuples(st.integers(min_value=0, max_value=250), st.integers(min_value=0, max_value=250)),
+)  # fmt: skip
+def test_vectorised_folded_search_agrees_with_the_per_line_reference(
+    texts: list[str], word: str, block_lines: int, bounds: tuple[int, int]
+) -> None:
+    """Dense case-insensitive words searched as whole blocks (numpy) find exactly the reference lines,
+    in sealed and open blocks, over any sub-range of seqs, with no lower-cased copy kept."""
+    from postaltop.core import bytescan
+
+    if not bytescan.AVAILABLE:
+        pytest.skip("numpy is not installed")
+    import postaltop.core.matcher_text as matcher
+
+    calls: list[int] = []
+    original = bytescan.folded_lines
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return original(*args)  # type: ignore[arg-type]
+
+    lines = [f"{k} {t} {texts[(k * 7) % len(texts)]}".encode() for k, t in enumerate(texts * 3)]
+    store = LogStore(capacity=100_000, block_lines=block_lines)
+    n = len(lines)
+    store.append_batch(lines, [NOW] * n, [2] * n, [0] * n, [0] * n, [1] * n)
+    lo, hi = min(bounds), max(bounds)
+    query = parse_query(word, now=NOW)
+    folded = word.encode().lower()
+    expected = [s for s in range(lo, min(hi, n)) if folded in store.raw(s).lower()]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "_VECTOR", True)
+        patch.setattr(bytescan, "folded_lines", counted)
+        out: array[int] = array("q")
+        Matcher(query).scan(store, lo, hi, out)
+    assert out.tolist() == expected
+    assert store.lowered_bytes == 0  # nothing copied
+    tested = min(hi, n) - lo
+    if folded != folded.upper() and len(expected) * 4 > max(tested, 1) and tested > block_lines:
+        assert calls  # dense enough that a block after the first went through the vectorised search
+
+
+def test_vectorised_search_picks_the_rarest_byte_and_folds_only_ascii_letters() -> None:
+    from postaltop.core import bytescan
+
+    if not bytescan.AVAILABLE:
+        pytest.skip("numpy is not installed")
+    assert b"unqueue"[bytescan.rarest(b"unqueue")] == ord("q")
+    assert bytescan.rarest("caf\u00e9".encode()) in (3, 4)  # a byte >= 0x80 is the rarest
+    buf = b"A@ a` [{ \xc3\x89\xc3\xa9\n"  # '@'|0x20 is '`' and '['|0x20 is '{': no letters, no folding
+    offs = array("I", [0])
+    assert bytescan.folded_lines(buf, offs, 0, 1, b"a").tolist() == [0]
+    assert bytescan.folded_lines(buf, offs, 0, 1, b"`").tolist() == [0]
+    assert bytescan.folded_lines(buf, offs, 0, 1, b"@ ").tolist() == [0]
+    assert bytescan.folded_lines(b"x@y\n", offs, 0, 1, b"`").tolist() == []
+    assert bytescan.folded_lines(b"\xc3\x89\n", offs, 0, 1, b"\xc3\xa9").tolist() == []
+
+
+def test_vectorised_search_survives_appends_to_the_open_block_between_scans() -> None:
+    """The open block is searched through a copy: the ingest side can keep growing it (a view held by
+    numpy would make the bytearray refuse to resize)."""
+    from postaltop.core import bytescan
+
+    if not bytescan.AVAILABLE:
+        pytest.skip("numpy is not installed")
+    store = LogStore(capacity=10_000, block_lines=4096)
+    store.append_batch([b"unqueue %d" % k for k in range(100)], [NOW] * 100, [2] * 100, [0] * 100, [0] * 100,
+                       [1] * 100)  # fmt: skip
+    block = store.blocks[-1]
+    assert block.sealed is None
+    found = bytescan.folded_lines(block.buffer, block.offsets, 0, len(block), b"unqueue")
+    store.append(b"UNQUEUE after", NOW)  # would raise BufferError if ``found`` viewed the bytearray
+    assert found.tolist() == list(range(100))
+    out: array[int] = array("q")
+    Matcher(parse_query("unqueue", now=NOW)).scan(store, 0, store.end_seq, out)
+    assert out.tolist() == list(range(101))
+
+
+@pytest.mark.parametrize("vector", [False, True])
+@pytest.mark.parametrize(
+    "pattern", [r"/5\d\d /", "/$/", "/^/", "/x*/", r"/\d+$/", "/^ab/i", "/ b /", r"/(a|b)\s/"]
+)
+def test_regex_hits_map_to_lines_with_and_without_numpy(
+    pattern: str, vector: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collecting RE2 hits and mapping them to lines in one numpy call finds what the bisect path does."""
+    import postaltop.core.matcher_text as matcher
+    from postaltop.core import bytescan
+
+    if vector and not bytescan.AVAILABLE:
+        pytest.skip("numpy is not installed")
+    monkeypatch.setattr(matcher, "_VECTOR", vector)
+    texts = [
+        ["", "ab 500 x", "AB b 1", "550 551 ", "a\tz", "zz 599", "b b b 7"][k % 7] + f" {k}"
+        for k in range(70)
+    ]
+    texts[-1] = ""  # an empty last line in the open block
+    store = _store(texts)
+    query = parse_query(pattern, now=NOW)
+    assert scan_all(query, store) == reference(query, store)
+    out: array[int] = array("q")
+    Matcher(query).scan(store, 5, 37, out)  # a sub-range starting and ending inside blocks
+    assert out.tolist() == [s for s in reference(query, store) if 5 <= s < 37]

@@ -27,6 +27,28 @@ def test_network_of(ip: str, net: str | None) -> None:
     assert network_of(ip) == net
 
 
+@pytest.mark.parametrize(
+    "ip",
+    ["0.0.0.0", "255.255.255.255", "10.1.2.3", "256.1.2.3", "01.2.3.4", "1.2.3", "1.2.3.4.5", " 1.2.3.4",
+     "1.2.3.4 ", "1.2.3.04", "192.168.1.255", "1.2.3.-1", "1..2.3", "[1.2.3.4]", "::1.2.3.4", "1.2.3.٤"],
+)  # fmt: skip
+def test_network_of_fast_path_agrees_with_ipaddress(ip: str) -> None:
+    """The dotted IPv4 fast path gives what the ``ipaddress`` path gives, for valid and invalid text."""
+    import ipaddress
+
+    text = ip.strip().strip("[]")
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        expected = None
+    else:
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        prefix = 24 if addr.version == 4 else 48
+        expected = str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+    assert network_of(ip) == expected
+
+
 def session(det: ClientNetworkDetector, n: int, ip: str, ts: float, credential: Scope | None = None) -> list:
     trace = f"T{n:07d}"
     det.identified(trace, ip, ts)

@@ -133,18 +133,15 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
 
         alerts = DemoAlerts(loaded.settings.detection)
         progress = Progress(window, "simulating the demo fleet")
-
-        def observe(pos: float, found: list[Any], fleet: Any) -> None:
-            alerts.observe(pos, found, fleet)
-            progress.at(pos)
-
-        demo = simulate_window(window, scenario=args.scenario, seed=args.seed, observer=observe)
+        demo = simulate_window(
+            window, scenario=args.scenario, seed=args.seed, observer=alerts.observe, progress=progress.at
+        )
         progress.done()
         hosts = [h for h in demo.hosts if not args.host or h in args.host]
         data = ReviewInput(
             window, demo.store, demo.facts, hosts=hosts if args.host else (), figures=demo.figures,
             versions=[v for v in demo_host_versions(table, demo.hosts) if v.host in hosts],
-            alerts=alerts.records(), top=config.top, sample_lines=config.sample_lines,
+            alerts=alerts.records(), top=config.top, sample_lines=config.sample_lines, note=demo.note,
         )  # fmt: skip
         return Gathered(data, steps, f"demo ({args.scenario}, seed {args.seed})", hosts)
     configured = [h for h in loaded.settings.hosts if not args.host or h.name in args.host]

@@ -9,6 +9,7 @@ clock or any file. The steps live in :mod:`.steps_traffic` (authentication, send
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from postaltop.core.facts import Fact
 from postaltop.core.review.checklist import Step
@@ -46,9 +47,10 @@ def step_evidence(data: ReviewInput, step: Step, facts: list[Fact] | None = None
         wanted = set(data.hosts)
         window_facts = [f for f in window_facts if f.host in wanted]
     compute = _KINDS.get(step.kind)
-    if compute is None:
-        return lines_evidence(data, step)
-    return compute(data, step, window_facts)
+    evidence = compute(data, step, window_facts) if compute is not None else lines_evidence(data, step)
+    if data.note and step.kind != "versions":
+        evidence = replace(evidence, note=" ".join(n for n in (evidence.note, data.note) if n))
+    return evidence
 
 
 def all_evidence(data: ReviewInput, steps: list[Step]) -> list[Evidence]:

@@ -2,7 +2,8 @@
 
 :func:`synthetic_history` produces the rows of the weeks before the simulation from the traffic model's
 seasonality (with deterministic noise), and uses the fleet's own counters for the hours the simulation has
-run, so baselines can be bootstrapped in the demo.
+run, so baselines can be bootstrapped in the demo. :func:`window_history` gives the rows of a review window
+rendered with a :class:`~postaltop.core.sim.sampling.Sampling` plan.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from postaltop.core import dbmetrics as dm
 from postaltop.core.sim.counting import server_total
 from postaltop.core.sim.model import MailServer
+from postaltop.core.sim.sampling import Sampling
 from postaltop.core.sim.traffic import message_rate
 from postaltop.core.sim.worker import BOUNCE_RATE
 
@@ -120,3 +122,41 @@ def _history_point(
 def history_totals(points: Iterable[dm.HistoryPoint], server_id: int, granularity: str) -> int:
     """Outgoing messages summed over ``points`` of one server and granularity (tests, summaries)."""
     return sum(p.outgoing for p in points if p.server_id == server_id and p.granularity == granularity)
+
+
+def scenario_outgoing(
+    fleet: Fleet, server: MailServer, start: float, seconds: float, steps: int = 12
+) -> float:
+    """Mean outgoing messages of ``server`` over ``[start, start + seconds)`` with the running scenario's
+    volume factor (midpoint rule): what the fleet submits there when nothing is thinned."""
+    step = seconds / steps
+    total = 0.0
+    for i in range(steps):
+        ts = start + (i + 0.5) * step
+        rate = message_rate(ts, server.share, server.profile, fleet.volume)
+        total += rate * fleet.scenario.volume_factor(server, ts)
+    return total * step
+
+
+def window_history(fleet: Fleet, start: float, end: float, counted: Sampling) -> list[dm.HistoryPoint]:
+    """The simulated database's ``stats_hourly`` rows of ``[start, end)``, every hour of every server.
+
+    Hours rendered in full (``counted.full``) are summed from the fleet's counters, like
+    :func:`synthetic_history` does for the hours the simulation ran; the others, where the fleet rendered a
+    thin sample of its traffic, come from the traffic model with the scenario's volume factor and bounce
+    rate (deterministic noise), the figures the full simulation would have counted on average.
+    """
+    points: list[dm.HistoryPoint] = []
+    first = int(start - start % 3600)
+    for server in fleet.installation.servers:
+        rng = random.Random(f"postaltop-window-{fleet.seed}-{server.id}")
+        for hour in range(first, math.ceil(end), 3600):
+            if counted.in_full(hour) and counted.in_full(hour + 3599):
+                points.append(_counted_point(fleet, server, "hour", hour, 3600))
+                continue
+            outgoing = _noisy(rng, scenario_outgoing(fleet, server, hour, 3600))
+            rate = fleet.scenario.bounce_rate(server, hour + 1800, BOUNCE_RATE)
+            bounces = _noisy(rng, outgoing * rate)
+            held = outgoing if server.mode == "Development" else 0
+            points.append(dm.HistoryPoint(server.id, "hour", hour, bounces, outgoing, 0, bounces, held))
+    return points

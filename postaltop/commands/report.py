@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,13 +87,21 @@ def resolve_window(args: argparse.Namespace) -> Window:
     return make_window(now=time.time(), since=since, start=args.start, end=args.end)
 
 
-class Progress:
-    """Where a long preparation is, on stderr: rewritten in place on a terminal, every 25 % otherwise."""
+ProgressSink = Callable[[float, str], None]
+"""Receives the share done (0-1) and a line saying where the work is (the review's loading screen)."""
 
-    def __init__(self, window: Window, what: str, *, interval: float = 0.5) -> None:
+
+class Progress:
+    """Where a long preparation is, on stderr (rewritten in place on a terminal, every 25 % otherwise) or,
+    given a ``sink``, handed to it at most every ``interval`` seconds and at the end."""
+
+    def __init__(
+        self, window: Window, what: str, *, interval: float = 0.5, sink: ProgressSink | None = None
+    ) -> None:
         self.window = window
         self.what = what
         self.interval = interval
+        self.sink = sink
         self.tty = sys.stderr.isatty()
         self._shown_at = float("-inf")
         self._quarter = -1
@@ -103,7 +112,12 @@ class Progress:
         share = min(1.0, max(0.0, (pos - self.window.start) / span))
         stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(pos))
         text = f"{self.what}: {stamp} UTC ({share * 100:.0f}%)"
-        if self.tty:
+        if self.sink is not None:
+            now = time.monotonic()
+            if now - self._shown_at >= self.interval or share >= 1.0:
+                self._shown_at = now
+                self.sink(share, text)
+        elif self.tty:
             now = time.monotonic()
             if now - self._shown_at >= self.interval:
                 self._shown_at = now
@@ -114,12 +128,15 @@ class Progress:
 
     def done(self) -> None:
         """The work is finished: end the progress line."""
-        if self.tty and self._shown_at > float("-inf"):
+        if self.sink is None and self.tty and self._shown_at > float("-inf"):
             print(f"\r{self.what}: done\x1b[K", file=sys.stderr, flush=True)
 
 
-def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> Gathered:
-    """Build the evidence input for the window (demo simulation, or log files + SSH versions)."""
+def gather(
+    args: argparse.Namespace, loaded: LoadedSettings, window: Window, sink: ProgressSink | None = None
+) -> Gathered:
+    """Build the evidence input for the window (demo simulation, or log files + SSH versions); progress on
+    stderr, or handed to ``sink``."""
     from postaltop.core.review.inputs import ReviewInput, figures_from_facts
     from postaltop.core.versions import demo_host_versions
     from postaltop.sources.host_version import load_release_table
@@ -132,7 +149,7 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
         from postaltop.core.review.demo import simulate_window
 
         alerts = DemoAlerts(loaded.settings.detection)
-        progress = Progress(window, "simulating the demo fleet")
+        progress = Progress(window, "simulating the demo fleet", sink=sink)
         demo = simulate_window(
             window, scenario=args.scenario, seed=args.seed, observer=alerts.observe, progress=progress.at
         )

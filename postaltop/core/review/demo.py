@@ -95,7 +95,7 @@ def simulate_window(
     pos = window.start
     while pos < window.end:
         full = sampling is None or sampling.in_full(pos)
-        until = _slice_end(pos, window.end, sampling, full)
+        until = slice_end(pos, window.end, sampling, full)
         found = _ingest_slice(fleet, ingest, until)
         facts.extend(found)
         if observer is not None and full:
@@ -116,7 +116,7 @@ def simulate_window(
     return DemoData(store, facts, history, list(fleet.hosts), scenario, seed, sampling_note(sampling))
 
 
-def _slice_end(pos: float, end: float, sampling: Sampling | None, full: bool) -> float:
+def slice_end(pos: float, end: float, sampling: Sampling | None, full: bool) -> float:
     """Where the slice starting at ``pos`` ends: a minute where rendered in full, else up to an hour (never
     past the start of a span rendered in full)."""
     if full:

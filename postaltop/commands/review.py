@@ -18,7 +18,7 @@ from postaltop.cli import Command, load_from_args, register_command
 from postaltop.commands.report import add_window_options
 
 if TYPE_CHECKING:
-    from postaltop.commands.report import ProgressSink
+    from postaltop.commands.progress import ProgressSink
     from postaltop.config import LoadedSettings
     from postaltop.core.review.window import Window
     from postaltop.store.reviews import ReviewRecord, ReviewSession, ReviewStore

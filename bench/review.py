@@ -4,7 +4,8 @@ Runs ``python -m postaltop report --demo --since WINDOW`` in a fresh process (th
 ``postaltop review --demo``: render the window with its sampling plan and ingest its lines slice by slice,
 alert detection over the span rendered in full, sending volumes from the simulated database's hourly
 statistics, evidence, report) and reads its wall time and peak RSS from ``wait4`` (the child's high-water
-mark; the bench process it forks from holds ~20 MB). Beside it, in the same run, the simulator alone renders
+mark; the bench process it forks from holds ~20 MB), and its CPU time (user + system), which a loaded
+machine inflates far less than the wall time. Beside it, in the same run, the simulator alone renders
 the same window with the same plan in a fresh process (producing the review's lines and nothing else): the
 ``reference`` no review of the demo can beat.
 
@@ -51,8 +52,8 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``argv``; returns (seconds, peak RSS in MB, stdout)."""
+def measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run ``argv``; returns (wall seconds, CPU seconds, peak RSS in MB, stdout)."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
@@ -62,7 +63,7 @@ def measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{argv[2:]} failed with exit code {proc.returncode}")
-    return elapsed, usage.ru_maxrss / 1024, out
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
 def run_window(since: str, runs: int, env: dict[str, str], root: Path) -> dict[str, object]:
@@ -70,23 +71,26 @@ def run_window(since: str, runs: int, env: dict[str, str], root: Path) -> dict[s
     report = [sys.executable, "-m", "postaltop", "report", "--demo", "--since", since]
     report += ["--output", str(root / f"report-{since}.md")]
     simulator = [sys.executable, "-c", SIMULATOR_ONLY, since]
-    times, peaks, refs, loads = [], [], [], []
+    times, cpus, peaks, refs, loads = [], [], [], [], []
     lines = 0
     for run in range(runs):
         loads.append(os.getloadavg()[0])
-        seconds, peak, _ = measured(report, env)
-        ref_seconds, _ref_peak, out = measured(simulator, env)
+        seconds, cpu, peak, _ = measured(report, env)
+        ref_seconds, _ref_cpu, _ref_peak, out = measured(simulator, env)
         times.append(seconds)
+        cpus.append(cpu)
         peaks.append(peak)
         refs.append(ref_seconds)
         lines = int(out.strip() or 0)
         log(
-            f"{since} run {run + 1}: report {seconds:.2f} s, {peak:.0f} MB; "
+            f"{since} run {run + 1}: report {seconds:.2f} s ({cpu:.2f} s CPU), {peak:.0f} MB; "
             f"simulator alone {ref_seconds:.2f} s ({lines:,} lines); load {loads[-1]:.2f}"
         )
     return {
         "seconds": round(statistics.median(times), 2),
         "seconds_range": [round(min(times), 2), round(max(times), 2)],
+        "cpu_s": round(statistics.median(cpus), 2),
+        "cpu_s_range": [round(min(cpus), 2), round(max(cpus), 2)],
         "peak_rss_mb": round(max(peaks), 1),
         "peak_rss_mb_range": [round(min(peaks), 1), round(max(peaks), 1)],
         "reference_simulator_s": round(statistics.median(refs), 2),

@@ -83,6 +83,32 @@ async def test_a_failed_preparation_closes_the_app_and_keeps_the_error() -> None
     assert isinstance(app.failure, LookupError) and app.session is None
 
 
+async def test_closing_the_app_while_reading_stops_the_reading() -> None:
+    reports = threading.Event()
+    stopped = threading.Event()
+    raised: list[BaseException] = []
+
+    def prepare(sink: ProgressSink) -> Callable[[], GuidedReview]:
+        try:
+            while True:  # a reading that would never end by itself
+                sink(0.5, "fetching the hosts' logs: 2026-04-28 12:00 UTC (50%)")
+                reports.set()
+                time.sleep(0.01)
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+        finally:
+            stopped.set()
+
+    app = ReviewApp(prepare=prepare)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _until(pilot, reports.is_set)
+        await pilot.press("ctrl+q")
+    assert stopped.wait(60), "the reading thread kept running after the app closed"
+    assert [type(exc).__name__ for exc in raised] == ["ReadingCancelled"]
+    assert app.failure is None and app.session is None
+
+
 def test_the_command_reports_progress_while_it_reads_a_sampled_window(
     xdg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from postaltop.core.review.charts import render_chart
 from postaltop.core.review.model import SEVERITIES, Evidence, Table
@@ -210,6 +211,10 @@ Prepare = Callable[[ProgressSink], Callable[[], GuidedReview]]
 creates the session (called on the UI thread: the review's store belongs to it)."""
 
 
+class ReadingCancelled(Exception):
+    """Raised in the reading thread when the review is closed before its window is read."""
+
+
 class ReviewLoading(Screen[None]):
     """Shown while the review's window is read: what is being read, and how far it got."""
 
@@ -263,14 +268,27 @@ class ReviewApp(App[int]):
         self.run_worker(lambda: self._prepare(loading), thread=True, exclusive=True)
 
     def _prepare(self, loading: ReviewLoading) -> None:
-        """Read the window (in a worker thread), then open the review on the UI thread."""
+        """Read the window (in a worker thread), then open the review on the UI thread.
+
+        Closing the app cancels the worker: the next progress report raises :class:`ReadingCancelled`, so
+        the reading stops instead of keeping the process alive until it is done.
+        """
         assert self.prepare is not None
+        worker = get_current_worker()
+
+        def sink(share: float, text: str) -> None:
+            if worker.is_cancelled:
+                raise ReadingCancelled("the review was closed while its window was read")
+            self.call_from_thread(loading.show, share, text)
+
         try:
-            finish = self.prepare(lambda share, text: self.call_from_thread(loading.show, share, text))
+            finish = self.prepare(sink)
         except Exception as exc:  # shown by the command once the app has closed
-            self.call_from_thread(self._preparation_failed, exc)
+            if not worker.is_cancelled:
+                self.call_from_thread(self._preparation_failed, exc)
             return
-        self.call_from_thread(self._open_review, finish)
+        if not worker.is_cancelled:
+            self.call_from_thread(self._open_review, finish)
 
     def _open_review(self, finish: Callable[[], GuidedReview]) -> None:
         try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from postaltop.cli import Command, load_from_args, register_command
+from postaltop.commands.progress import Progress, ProgressSink
 
 if TYPE_CHECKING:
     from postaltop.config import LoadedSettings
@@ -86,40 +87,11 @@ def resolve_window(args: argparse.Namespace) -> Window:
     return make_window(now=time.time(), since=since, start=args.start, end=args.end)
 
 
-class Progress:
-    """Where a long preparation is, on stderr: rewritten in place on a terminal, every 25 % otherwise."""
-
-    def __init__(self, window: Window, what: str, *, interval: float = 0.5) -> None:
-        self.window = window
-        self.what = what
-        self.interval = interval
-        self.tty = sys.stderr.isatty()
-        self._shown_at = float("-inf")
-        self._quarter = -1
-
-    def at(self, pos: float) -> None:
-        """Report that the work reached time ``pos`` of the window."""
-        span = max(1.0, self.window.end - self.window.start)
-        share = min(1.0, max(0.0, (pos - self.window.start) / span))
-        stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(pos))
-        text = f"{self.what}: {stamp} UTC ({share * 100:.0f}%)"
-        if self.tty:
-            now = time.monotonic()
-            if now - self._shown_at >= self.interval:
-                self._shown_at = now
-                print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
-        elif int(share * 4) > self._quarter:
-            self._quarter = int(share * 4)
-            print(text, file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        """The work is finished: end the progress line."""
-        if self.tty and self._shown_at > float("-inf"):
-            print(f"\r{self.what}: done\x1b[K", file=sys.stderr, flush=True)
-
-
-def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> Gathered:
-    """Build the evidence input for the window (demo simulation, or log files + SSH versions)."""
+def gather(
+    args: argparse.Namespace, loaded: LoadedSettings, window: Window, sink: ProgressSink | None = None
+) -> Gathered:
+    """Build the evidence input for the window (demo simulation, or log files + SSH versions); progress on
+    stderr, or handed to ``sink``."""
     from postaltop.core.review.inputs import ReviewInput, figures_from_facts
     from postaltop.core.versions import demo_host_versions
     from postaltop.sources.host_version import load_release_table
@@ -132,19 +104,16 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
         from postaltop.core.review.demo import simulate_window
 
         alerts = DemoAlerts(loaded.settings.detection)
-        progress = Progress(window, "simulating the demo fleet")
-
-        def observe(pos: float, found: list[Any], fleet: Any) -> None:
-            alerts.observe(pos, found, fleet)
-            progress.at(pos)
-
-        demo = simulate_window(window, scenario=args.scenario, seed=args.seed, observer=observe)
+        progress = Progress(window, "simulating the demo fleet", sink=sink)
+        demo = simulate_window(
+            window, scenario=args.scenario, seed=args.seed, observer=alerts.observe, progress=progress.at
+        )
         progress.done()
         hosts = [h for h in demo.hosts if not args.host or h in args.host]
         data = ReviewInput(
             window, demo.store, demo.facts, hosts=hosts if args.host else (), figures=demo.figures,
             versions=[v for v in demo_host_versions(table, demo.hosts) if v.host in hosts],
-            alerts=alerts.records(), top=config.top, sample_lines=config.sample_lines,
+            alerts=alerts.records(), top=config.top, sample_lines=config.sample_lines, note=demo.note,
         )  # fmt: skip
         return Gathered(data, steps, f"demo ({args.scenario}, seed {args.seed})", hosts)
     configured = [h for h in loaded.settings.hosts if not args.host or h.name in args.host]
@@ -154,10 +123,11 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
             f"nothing to review: {which}, no [database] in {loaded.searched_path} and no --log FILE "
             "(try --demo for the simulated fleet)"
         )
-    store, facts, hosts = _read_logs(args.log)
+    store, facts, hosts = _read_logs(args.log, Progress(window, "reading log files", sink=sink))
     fetched = ""
     if not args.log and configured:
-        store, facts, fetched = _fetch_logs(loaded, configured, window)
+        progress = Progress(window, "fetching the hosts' logs", sink=sink)
+        store, facts, fetched = _fetch_logs(loaded, configured, window, progress)
         hosts = [h.name for h in configured]
     versions = []
     if configured:
@@ -212,8 +182,10 @@ def _db_figures(loaded: LoadedSettings, window: Window) -> SendingFigures | None
         return None
 
 
-def _fetch_logs(loaded: LoadedSettings, hosts: list[Any], window: Window) -> tuple[LogStore, list[Fact], str]:
-    """The window's container logs of the configured hosts, over SSH."""
+def _fetch_logs(
+    loaded: LoadedSettings, hosts: list[Any], window: Window, progress: Progress
+) -> tuple[LogStore, list[Fact], str]:
+    """The window's container logs of the configured hosts, over SSH (progress: the stream most behind)."""
     import asyncio
 
     from postaltop.core.ingest import Ingestor
@@ -225,10 +197,17 @@ def _fetch_logs(loaded: LoadedSettings, hosts: list[Any], window: Window) -> tup
     ingest = Ingestor(store)
     facts: list[Fact] = []
 
+    reached: dict[tuple[str, str], float] = {}
+
     def sink(host: str, component: str, lines: list[bytes]) -> None:
         facts.extend(ingest.feed(host, component, lines, received_at=time.time()).facts)
+        if lines:
+            reached[(host, component)] = store.event(store.end_seq - 1).ts
+            progress.at(min(reached.values()))
 
     errors = asyncio.run(fetch_window(hosts, ssh_options(loaded.settings), window.start, sink))
+    progress.at(window.end)
+    progress.done()
     facts.extend(ingest.flush())
     facts.sort(key=lambda f: f.ts)
     for error in errors:
@@ -287,7 +266,8 @@ class DemoAlerts:
         return None if self.error or self._monitor is None else list(self._records)
 
 
-def _read_logs(paths: list[Path]) -> tuple[LogStore, list[Fact], list[str]]:
+def _read_logs(paths: list[Path], progress: Progress) -> tuple[LogStore, list[Fact], list[str]]:
+    """Ingest log files (progress: the share of their bytes read)."""
     from postaltop.core.ingest import Ingestor
     from postaltop.core.logstore import LogStore
 
@@ -295,6 +275,16 @@ def _read_logs(paths: list[Path]) -> tuple[LogStore, list[Fact], list[str]]:
     ingest = Ingestor(store)
     facts: list[Fact] = []
     hosts: list[str] = []
+    total = max(1, sum(p.expanduser().stat().st_size for p in paths))
+    done = 0
+
+    def feed(host: str, batch: list[bytes], path: Path) -> None:
+        nonlocal done
+        facts.extend(ingest.feed(host, "", batch, received_at=time.time()).facts)
+        done += sum(len(line) + 1 for line in batch)
+        share = min(1.0, done / total)
+        progress.report(share, f"{progress.what}: {path.name} ({share * 100:.0f}%)")
+
     for path in paths:
         host = path.name.split(".", 1)[0] or "host"
         hosts.append(host)
@@ -303,10 +293,12 @@ def _read_logs(paths: list[Path]) -> tuple[LogStore, list[Fact], list[str]]:
             for raw in fh:
                 batch.append(raw.rstrip(b"\r\n"))
                 if len(batch) >= 4096:
-                    facts.extend(ingest.feed(host, "", batch, received_at=time.time()).facts)
+                    feed(host, batch, path)
                     batch = []
             if batch:
-                facts.extend(ingest.feed(host, "", batch, received_at=time.time()).facts)
+                feed(host, batch, path)
+    if paths:
+        progress.done()
     facts.extend(ingest.flush())
     facts.sort(key=lambda f: f.ts)
     return store, facts, hosts

@@ -36,6 +36,10 @@ def test_report_from_a_log_file(tmp_path: Path, xdg: Path, capsys: pytest.Captur
     assert charts and all(len(chart.splitlines()) == 3 for chart in charts), charts[:1]
     # without a database or simulator the sending step says where its figures come from
     assert "log lines (delivery attempts)" in page or "No sending figures" in page
+    # reading the file was shown on stderr (not a terminal: every quarter of its bytes)
+    err = capsys.readouterr().err
+    shown = [line for line in err.splitlines() if line.startswith("reading log files: mx2.smtp.log (")]
+    assert shown and shown[-1].endswith("(100%)"), err
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,11 @@
-"""A review's input from the simulated fleet, generated headlessly over the window (no pacing)."""
+"""A review's input from the simulated fleet, generated headlessly over the window (no pacing).
+
+Windows up to :data:`FULL_WINDOW` are rendered in full. A longer one is rendered with a
+:class:`~postaltop.core.sim.sampling.Sampling` plan: the scenario's incident (and the hour after it) in
+full, a thin sample of the normal traffic elsewhere, and the sending volumes read from the simulated
+database's hourly statistics, as a review of a real installation reads ``stats_hourly``. The lines are
+ingested slice by slice as they are rendered; only the (sampled) lines and their facts are kept.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,26 @@ from dataclasses import dataclass
 from postaltop.core.facts import Fact
 from postaltop.core.ingest import Ingestor
 from postaltop.core.logstore import LogStore
-from postaltop.core.review.inputs import SendingFigures, figures_from_counters
-from postaltop.core.review.window import Window
+from postaltop.core.review.inputs import SendingFigures, figures_from_counters, figures_from_history
+from postaltop.core.review.window import Window, fmt_time
 from postaltop.core.sim import Fleet
+from postaltop.core.sim.history import window_history
+from postaltop.core.sim.sampling import Sampling, plan
 
 DEMO_VOLUME = 0.1
 """Message-rate multiplier of demo reviews: a day renders in seconds and every incident still shows."""
 SLICE = 60.0
-"""Simulated seconds per step (an observer sees every minute, as a poller would)."""
+"""Simulated seconds per step where the window is rendered in full (an observer sees every minute, as a
+poller would)."""
+COARSE_SLICE = 3600.0
+"""Simulated seconds per step where the window is sampled (nothing observes those minutes)."""
+FULL_WINDOW = 6 * 3600.0
+"""Windows up to this long are rendered in full; longer ones are sampled."""
 Observer = Callable[[float, list[Fact], Fleet], None]
-"""Called after each slice with its end time, its facts and the fleet (e.g. to run alert detection)."""
+"""Called after each slice rendered in full with its end time, its facts and the fleet (e.g. to run
+alert detection)."""
+Progress = Callable[[float], None]
+"""Called after every slice with the simulated time reached."""
 
 
 @dataclass(slots=True)
@@ -30,6 +47,28 @@ class DemoData:
     hosts: list[str]
     scenario: str
     seed: int
+    note: str = ""
+    """How the window was sampled (empty when rendered in full): the review says it with its evidence."""
+
+
+def sampling_for(window: Window, fleet: Fleet) -> Sampling | None:
+    """The plan of ``window`` for ``fleet``'s scenario: None (render everything) for a short window."""
+    if window.seconds <= FULL_WINDOW:
+        return None
+    return plan(window.start, window.end, fleet.scenario.incident())
+
+
+def sampling_note(sampling: Sampling) -> str:
+    """What a sampled window's evidence is made of, said in every step."""
+    spans = ", ".join(f"{fmt_time(a)}-{fmt_time(b)[-5:]}" for a, b in sampling.full)
+    where = f"Outside {spans} UTC (rendered in full" if spans else "Across the whole window (no incident span"
+    alerts = "; the alerting engine ran there)" if spans else ", so the alerting engine did not run)"
+    return (
+        f"Sampled demo window. {where}{alerts} the log lines are a 1-in-{sampling.one_in} sample of the "
+        "normal traffic and admin requests, while incident, scheduled-task and Internet password-guess "
+        "lines are whole: counts taken from log lines cover that sample. Sending volumes are the "
+        "simulated database's hourly statistics."
+    )
 
 
 def simulate_window(
@@ -39,8 +78,9 @@ def simulate_window(
     seed: int = 1,
     volume: float = DEMO_VOLUME,
     observer: Observer | None = None,
+    progress: Progress | None = None,
 ) -> DemoData:
-    """Run the fleet from ``window.start`` to ``window.end`` and ingest every line it writes.
+    """Run the fleet from ``window.start`` to ``window.end`` and ingest every line it renders.
 
     The scenario's incident starts at its usual offset after the window's start.
 
@@ -48,22 +88,53 @@ def simulate_window(
         KeyError: for an unknown scenario.
     """
     fleet = Fleet(seed=seed, scenario=scenario, start=window.start, volume=volume)
+    sampling = fleet.sampling = sampling_for(window, fleet)
     store = LogStore(capacity=5_000_000)
     ingest = Ingestor(store)
     facts: list[Fact] = []
     pos = window.start
     while pos < window.end:
-        pos = min(window.end, pos + SLICE)
-        groups: dict[tuple[str, str], list[bytes]] = {}
-        for item in fleet.advance(pos):
-            groups.setdefault((item.host, item.component), []).append(item.line)
-        found: list[Fact] = []
-        for (host, component), lines in groups.items():
-            found.extend(ingest.feed(host, component, lines, received_at=pos).facts)
+        full = sampling is None or sampling.in_full(pos)
+        until = slice_end(pos, window.end, sampling, full)
+        found = _ingest_slice(fleet, ingest, until)
         facts.extend(found)
-        if observer is not None:
-            observer(pos, found, fleet)
+        if observer is not None and full:
+            observer(until, found, fleet)
+        if progress is not None:
+            progress(until)
+        pos = until
     facts.extend(ingest.flush())
     facts.sort(key=lambda f: f.ts)
-    figures = figures_from_counters(fleet.counters, fleet.installation, window)
-    return DemoData(store, facts, figures, list(fleet.hosts), scenario, seed)
+    if sampling is None:
+        figures = figures_from_counters(fleet.counters, fleet.installation, window)
+        return DemoData(store, facts, figures, list(fleet.hosts), scenario, seed)
+    names = {s.id: s.full_permalink for s in fleet.installation.servers}
+    points = window_history(fleet, window.start, window.end, sampling)
+    history = figures_from_history(points, names, window)
+    assert history is not None  # every hour of the window has its rows
+    history.source = "simulated Postal database (stats_hourly)"
+    return DemoData(store, facts, history, list(fleet.hosts), scenario, seed, sampling_note(sampling))
+
+
+def slice_end(pos: float, end: float, sampling: Sampling | None, full: bool) -> float:
+    """Where the slice starting at ``pos`` ends: a minute where rendered in full, else up to an hour (never
+    past the start of a span rendered in full)."""
+    if full:
+        return min(end, pos + SLICE)
+    assert sampling is not None
+    until = min(end, pos + COARSE_SLICE)
+    for start, _ in sampling.full:
+        if pos < start < until:
+            until = start
+    return until
+
+
+def _ingest_slice(fleet: Fleet, ingest: Ingestor, until: float) -> list[Fact]:
+    """Render the fleet up to ``until`` and ingest its lines, grouped by host and container."""
+    groups: dict[tuple[str, str], list[bytes]] = {}
+    for item in fleet.advance(until):
+        groups.setdefault((item.host, item.component), []).append(item.line)
+    found: list[Fact] = []
+    for (host, component), lines in groups.items():
+        found.extend(ingest.feed(host, component, lines, received_at=until).facts)
+    return found

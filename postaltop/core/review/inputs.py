@@ -65,6 +65,8 @@ class ReviewInput:
     """Rows per table."""
     sample_lines: int = 40
     """Log lines kept per step."""
+    note: str = ""
+    """A caveat about the lines themselves (a sampled demo window), shown with every step that counts them."""
 
 
 def bucket_size(window: Window) -> float:

@@ -75,7 +75,8 @@ class Background:
 
     def _web_process(self, ts: float) -> None:
         rng = self.fleet.rng
-        when, arrives = next_arrival(rng, ts, 0.25 * day_factor(ts))
+        rate = self.fleet.rendered_rate(ts, 0.25 * day_factor(ts))
+        when, arrives = next_arrival(rng, ts, rate, self.fleet.arrival_horizon(ts))
         if arrives:
             self.fleet.schedule(when, self._web_request)
         self.fleet.schedule(when, self._web_process)

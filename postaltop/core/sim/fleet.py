@@ -31,6 +31,7 @@ from postaltop.core.sim.model import (
     build_installation,
 )
 from postaltop.core.sim.ports import Action
+from postaltop.core.sim.sampling import Sampling
 from postaltop.core.sim.scenarios import SCENARIOS, Param, Scenario
 from postaltop.core.sim.traffic import (
     RECIPIENTS_PER_MESSAGE,
@@ -97,6 +98,8 @@ class Fleet:
         self.hosts = HOST_COMPONENTS
         self.rng = random.Random(seed)
         """The normal traffic's random stream (scenarios draw from their own)."""
+        self.sampling: Sampling | None = None
+        """When set, normal traffic outside its full spans is thinned (a long review window)."""
         self._actions: list[tuple[float, int, Action]] = []
         self._out: list[tuple[float, int, SimLine]] = []
         self._seq = 0
@@ -163,6 +166,14 @@ class Fleet:
         self._seq += 1
         heappush(self._out, (ts, self._seq, SimLine(ts, host, component, L.encode(text))))
 
+    def rendered_rate(self, ts: float, rate: float) -> float:
+        """The rate at which a thinnable process (normal traffic, admin requests) is rendered at ``ts``."""
+        return rate if self.sampling is None else self.sampling.rate(ts, rate)
+
+    def arrival_horizon(self, ts: float) -> float:
+        """How far ahead a thinnable process draws its next arrival (30 s unless the window is sampled)."""
+        return 30.0 if self.sampling is None else self.sampling.horizon(ts)
+
     def random_id(self, rng: random.Random | None = None) -> str:
         """A ``trace_id``/``log_id``: 8 upper-case alphanumerics."""
         return "".join((rng or self.rng).choices(UPPER_ALNUM, k=8))
@@ -179,7 +190,7 @@ class Fleet:
         def step(ts: float) -> None:
             rate = message_rate(ts, server.share * weight, server.profile, self.volume)
             rate *= self.scenario.volume_factor(server, ts) / per_session
-            when, arrives = next_arrival(self.rng, ts, rate)
+            when, arrives = next_arrival(self.rng, ts, self.rendered_rate(ts, rate), self.arrival_horizon(ts))
             if arrives:
                 if cred.type == "SMTP":
                     self.schedule(

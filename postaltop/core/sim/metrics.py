@@ -8,24 +8,30 @@ Windows are exact: the metrics keep running totals of everything the fleet count
 counts are the totals now minus the totals at the previous poll. Minutes that can no longer change
 (well behind the simulation's position) are folded into a base so a poll only re-reads a few minutes.
 
-:func:`synthetic_history` produces the ``stats_hourly``/``stats_daily`` rows of the weeks before the
-simulation from the traffic model's seasonality (with deterministic noise), and uses the fleet's own
-counters for the hours the simulation has run, so baselines can be bootstrapped in the demo.
+The counters' readers are in :mod:`.counting`; the simulated ``stats_hourly``/``stats_daily`` rows
+(:func:`synthetic_history`) in :mod:`.history`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from postaltop.core import dbmetrics as dm
 from postaltop.core.connect_state import ConnectRequest, ConnectState, CredentialInfo
-from postaltop.core.sim.model import TALLY_FIELDS, Counters, MailServer, MinuteCounters, Tally
-from postaltop.core.sim.traffic import message_rate
-from postaltop.core.sim.worker import BOUNCE_RATE
+from postaltop.core.sim.counting import (
+    CredentialDomainCounters,
+    buckets,
+    credential_domain_samples,
+    server_total,
+)
+from postaltop.core.sim.history import (
+    expected_outgoing,
+    history_totals,
+    synthetic_history,
+)
+from postaltop.core.sim.model import TALLY_FIELDS, MailServer, MinuteCounters, Tally
 
 if TYPE_CHECKING:
     from postaltop.core.sim.fleet import Fleet
@@ -38,6 +44,22 @@ _SETTLE_SECONDS = 120.0
 """Minutes that ended this long before the simulation's position no longer change."""
 
 Totals = list[int]
+
+__all__ = [
+    "MESSAGE_DB_PREFIX",
+    "CredentialDomainCounters",
+    "SimMetrics",
+    "connect_state",
+    "credential_domain_samples",
+    "expected_outgoing",
+    "history_totals",
+    "queue_depth",
+    "ready_queue",
+    "server_info",
+    "server_total",
+    "synthetic_history",
+    "window_counts",
+]
 
 
 def _zero() -> Totals:
@@ -77,85 +99,10 @@ def _copy(snapshot: _Snapshot) -> _Snapshot:
     )
 
 
-def _buckets(counters: Counters, start: float, end: float) -> Iterator[MinuteCounters]:
-    """The buckets of minutes starting in ``[start, end)``, by direct lookup.
-
-    The counters keep days of minutes; scanning all of them at every poll made a simulated week
-    quadratic. Keys are inserted in (nearly) time order, so the first is the oldest and nothing lies
-    more than an hour past the last.
-    """
-    minutes = counters.minutes
-    if not minutes:
-        return
-    oldest = next(iter(minutes))
-    newest = next(reversed(minutes)) + 3600
-    lo = oldest if start == -math.inf else max(oldest, math.ceil(start / 60.0) * 60)
-    hi = newest if end == math.inf else min(newest, math.ceil(end / 60.0) * 60)
-    for minute in range(int(lo), int(hi), 60):
-        bucket = minutes.get(minute)
-        if bucket is not None:
-            yield bucket
-
-
-def server_total(counters: Counters, server_id: int, metric: str, start: float, end: float) -> int:
-    """Sum ``metric`` for one server over the minutes starting in ``[start, end)`` (direct lookups)."""
-    total = 0
-    for bucket in _buckets(counters, start, end):
-        tally = bucket.servers.get(server_id)
-        if tally is not None:
-            total += getattr(tally, metric)
-    return total
-
-
 def _minus(now: Totals | None, before: Totals | None) -> Totals:
     a = now or _zero()
     b = before or _zero()
     return [x - y for x, y in zip(a, b, strict=True)]
-
-
-class CredentialDomainCounters(Counters):
-    """The fleet's counters plus outgoing messages per (credential, recipient domain) and minute.
-
-    :class:`Counters` keeps credentials and domains apart; the novelty detector needs them together.
-    :class:`SimMetrics` swaps this in for the fleet's counters (same figures, one more tally), and each
-    poll drains the minutes it reports.
-    """
-
-    __slots__ = ("by_credential_domain",)
-
-    def __init__(self, base: Counters) -> None:
-        super().__init__(base.retention)
-        self.minutes = base.minutes
-        self.by_credential_domain: dict[int, dict[tuple[int, int, str], int]] = {}
-
-    def add(
-        self, ts: float, metric: str, server_id: int, credential_id: int | None, domain: str | None
-    ) -> None:
-        """Count as :meth:`Counters.add` does; outgoing messages also per (credential, domain)."""
-        super().add(ts, metric, server_id, credential_id, domain)
-        if metric == "outgoing" and credential_id is not None and domain:
-            bucket = self.by_credential_domain.setdefault(int(ts // 60) * 60, {})
-            key = (credential_id, server_id, domain.lower())
-            bucket[key] = bucket.get(key, 0) + 1
-
-    def drain(self, before: float) -> dict[tuple[int, int, str], int]:
-        """Remove and sum the (credential, server, domain) counts of minutes starting before ``before``."""
-        out: dict[tuple[int, int, str], int] = {}
-        for minute in [m for m in self.by_credential_domain if m < before]:
-            for key, count in self.by_credential_domain.pop(minute).items():
-                out[key] = out.get(key, 0) + count
-        return out
-
-
-def credential_domain_samples(
-    counts: dict[tuple[int, int, str], int], limit: int = dm.MAX_DOMAINS_PER_CREDENTIAL
-) -> tuple[dm.CredentialDomainSample, ...]:
-    """Drained counts as poll samples (busiest ``limit`` domains per credential, stable order)."""
-    rows = [("outgoing", cred, domain, count, sid) for (cred, sid, domain), count in counts.items()]
-    out: list[dm.CredentialDomainSample] = []
-    for sid in sorted({r[4] for r in rows}):
-        out.extend(dm.credential_domains(sid, [r[:4] for r in rows if r[4] == sid], limit))
-    return tuple(out)
 
 
 def connect_state(fleet: Fleet, request: ConnectRequest) -> ConnectState:
@@ -268,11 +215,11 @@ class SimMetrics:
         if upto is not None:
             settle = min(settle, upto)
         if settle > self._folded_until:
-            for bucket in _buckets(counters, self._folded_until, settle):
+            for bucket in buckets(counters, self._folded_until, settle):
                 _fold(self._base, bucket)
             self._folded_until = settle
         current = _copy(self._base)
-        for bucket in _buckets(counters, self._folded_until, math.inf if upto is None else upto):
+        for bucket in buckets(counters, self._folded_until, math.inf if upto is None else upto):
             _fold(current, bucket)
         return current
 
@@ -312,54 +259,15 @@ class SimMetrics:
         fleet = self.fleet
         previous = self._previous or _Snapshot({}, {}, {})
         window = max(0.0, now - self._previous_at)
-        servers = tuple(server_info(s, self.prefix) for s in fleet.installation.servers)
         ready = ready_queue(fleet) if live else {}
         samples: list[dm.ServerSample] = []
         credentials: list[dm.CredentialSample] = []
         domains: list[dm.DomainSample] = []
-        hour_start = dm.live_stats_threshold(now)
         for server in fleet.installation.servers:
-            sid = server.id
-            delta = _minus(current.servers.get(sid), previous.servers.get(sid))
-            waiting = ready.get(sid, [])
-            depth = max(queue_depth(current.servers.get(sid)), len(waiting))
-            hour_end = math.inf if live else now
-            last_hour = server_total(fleet.counters, sid, "processed", hour_start, hour_end)
-            samples.append(
-                dm.ServerSample(
-                    server_id=sid,
-                    sampled_at=now,
-                    window_seconds=window,
-                    counts=window_counts(delta),
-                    queue_depth=depth,
-                    queue_ready=len(waiting),
-                    queue_retrying=max(0, depth - len(waiting)),
-                    queue_locked=0,
-                    oldest_queued_age=max(0.0, now - min(waiting)) if waiting else None,
-                    held_total=_get(current.servers.get(sid), "held"),
-                    outgoing_last_hour=last_hour,
-                    incoming_last_hour=server_total(fleet.counters, sid, "incoming", hour_start, hour_end),
-                    send_limit=server.send_limit,
-                    send_limit_usage_pct=dm.send_limit_usage_pct(last_hour, server.send_limit),
-                )
-            )
-            for cred in server.credentials:
-                count = _get(
-                    _minus(current.credentials.get(cred.id), previous.credentials.get(cred.id)), "outgoing"
-                )
-                if count:
-                    credentials.append(
-                        dm.CredentialSample(
-                            cred.id, sid, cred.name, cred.type, count, dm.rate_per_minute(count, window)
-                        )
-                    )
-            rows: list[tuple[str | None, int | None, str | None, int]] = []
-            for (dsid, domain), totals in current.domains.items():
-                if dsid == sid:
-                    count = _get(_minus(totals, previous.domains.get((dsid, domain))), "outgoing")
-                    if count:
-                        rows.append(("outgoing", None, domain, count))
-            domains.extend(dm.top_domains(sid, rows, self.top_domains, window))
+            waiting = ready.get(server.id, [])
+            samples.append(self._sample(server, now, window, current, previous, waiting, live))
+            credentials.extend(_credential_samples(server, current, previous, window))
+            domains.extend(self._domain_samples(server.id, current, previous, window))
         credentials.sort(key=lambda c: (c.server_id, -c.count, c.credential_id))
         cred_domains = credential_domain_samples(self._counters.drain(math.inf if live else now))
         self._previous = current
@@ -369,12 +277,72 @@ class SimMetrics:
             duration=duration,
             connected=True,
             status="ok (simulated)",
-            servers=servers,
+            servers=tuple(server_info(s, self.prefix) for s in fleet.installation.servers),
             samples=tuple(samples),
             credentials=tuple(credentials),
             domains=tuple(domains),
             credential_domains=cred_domains,
         )
+
+    def _sample(
+        self,
+        server: MailServer,
+        now: float,
+        window: float,
+        current: _Snapshot,
+        previous: _Snapshot,
+        waiting: list[float],
+        live: bool,
+    ) -> dm.ServerSample:
+        """One server's sample: the window's counts, its queue and the last hour's volume."""
+        sid = server.id
+        counters = self.fleet.counters
+        delta = _minus(current.servers.get(sid), previous.servers.get(sid))
+        depth = max(queue_depth(current.servers.get(sid)), len(waiting))
+        hour_start = dm.live_stats_threshold(now)
+        hour_end = math.inf if live else now
+        last_hour = server_total(counters, sid, "processed", hour_start, hour_end)
+        return dm.ServerSample(
+            server_id=sid,
+            sampled_at=now,
+            window_seconds=window,
+            counts=window_counts(delta),
+            queue_depth=depth,
+            queue_ready=len(waiting),
+            queue_retrying=max(0, depth - len(waiting)),
+            queue_locked=0,
+            oldest_queued_age=max(0.0, now - min(waiting)) if waiting else None,
+            held_total=_get(current.servers.get(sid), "held"),
+            outgoing_last_hour=last_hour,
+            incoming_last_hour=server_total(counters, sid, "incoming", hour_start, hour_end),
+            send_limit=server.send_limit,
+            send_limit_usage_pct=dm.send_limit_usage_pct(last_hour, server.send_limit),
+        )
+
+    def _domain_samples(
+        self, sid: int, current: _Snapshot, previous: _Snapshot, window: float
+    ) -> list[dm.DomainSample]:
+        """The server's busiest recipient domains of the window."""
+        rows: list[tuple[str | None, int | None, str | None, int]] = []
+        for (dsid, domain), totals in current.domains.items():
+            if dsid == sid:
+                count = _get(_minus(totals, previous.domains.get((dsid, domain))), "outgoing")
+                if count:
+                    rows.append(("outgoing", None, domain, count))
+        return list(dm.top_domains(sid, rows, self.top_domains, window))
+
+
+def _credential_samples(
+    server: MailServer, current: _Snapshot, previous: _Snapshot, window: float
+) -> list[dm.CredentialSample]:
+    """Outgoing messages of the window per credential of ``server`` (credentials that sent any)."""
+    out: list[dm.CredentialSample] = []
+    for cred in server.credentials:
+        count = _get(_minus(current.credentials.get(cred.id), previous.credentials.get(cred.id)), "outgoing")
+        if count:
+            rate = dm.rate_per_minute(count, window)
+            out.append(dm.CredentialSample(cred.id, server.id, cred.name, cred.type, count, rate))
+    return out
 
 
 def ready_queue(fleet: Fleet) -> dict[int, list[float]]:
@@ -391,106 +359,3 @@ def ready_queue(fleet: Fleet) -> dict[int, list[float]]:
             if server is not None and isinstance(created, float | int):
                 out.setdefault(int(server.id), []).append(float(created))
     return out
-
-
-# -- history ---------------------------------------------------------------------------------------
-
-
-def expected_outgoing(
-    server: MailServer, start: float, seconds: float, volume: float, steps: int = 12
-) -> float:
-    """Mean outgoing messages of ``server`` over ``[start, start + seconds)`` (midpoint rule)."""
-    step = seconds / steps
-    return (
-        sum(
-            message_rate(start + (i + 0.5) * step, server.share, server.profile, volume) for i in range(steps)
-        )
-        * step
-    )
-
-
-def _noisy(rng: random.Random, mean: float) -> int:
-    """A count around ``mean`` with Poisson-like spread (normal approximation), never negative."""
-    if mean <= 0:
-        return 0
-    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-
-
-def _synth_point(
-    rng: random.Random, server: MailServer, granularity: str, start: int, seconds: int, volume: float
-) -> dm.HistoryPoint:
-    outgoing = _noisy(
-        rng, expected_outgoing(server, start, seconds, volume, steps=12 if seconds <= 3600 else 48)
-    )
-    bounces = _noisy(rng, outgoing * BOUNCE_RATE)
-    held = outgoing if server.mode == "Development" else 0
-    return dm.HistoryPoint(server.id, granularity, start, bounces, outgoing, 0, bounces, held)
-
-
-def _counted_point(
-    fleet: Fleet, server: MailServer, granularity: str, start: int, seconds: int
-) -> dm.HistoryPoint:
-    counters = fleet.counters
-    end = start + seconds
-
-    def total(metric: str) -> int:
-        return server_total(counters, server.id, metric, start, end)
-
-    return dm.HistoryPoint(
-        server.id,
-        granularity,
-        start,
-        total("incoming"),
-        total("outgoing"),
-        0,
-        total("bounced"),
-        total("held"),
-    )
-
-
-def synthetic_history(fleet: Fleet, now: float, weeks: int = 4) -> list[dm.HistoryPoint]:
-    """Hourly and daily statistics of every simulated server for the ``weeks`` weeks before ``now``.
-
-    Periods that end before the simulation started are synthesised from the traffic model (same seed,
-    same figures); periods the simulation covered are summed from the fleet's counters (a period that
-    straddles the start gets the synthesised part before it plus the counted part after).
-    Ordered by server, then granularity (hour before day), then time.
-    """
-    since = int(now) - weeks * 7 * 86400
-    points: list[dm.HistoryPoint] = []
-    for server in fleet.installation.servers:
-        for granularity, seconds in (("hour", 3600), ("day", 86400)):
-            rng = random.Random(f"postaltop-history-{fleet.seed}-{server.id}-{granularity}")
-            start = since - since % seconds
-            while start <= now:
-                points.append(_history_point(fleet, rng, server, granularity, start, seconds))
-                start += seconds
-    return points
-
-
-def _history_point(
-    fleet: Fleet, rng: random.Random, server: MailServer, granularity: str, start: int, seconds: int
-) -> dm.HistoryPoint:
-    sim_start = fleet.start
-    if start + seconds <= sim_start:
-        return _synth_point(rng, server, granularity, start, seconds, fleet.volume)
-    counted = _counted_point(fleet, server, granularity, start, seconds)
-    if start >= sim_start:
-        return counted
-    # Straddles the start: the model before it, the counters after it.
-    before = _synth_point(rng, server, granularity, start, int(sim_start) - start, fleet.volume)
-    return dm.HistoryPoint(
-        server.id,
-        granularity,
-        start,
-        before.incoming + counted.incoming,
-        before.outgoing + counted.outgoing,
-        0,
-        before.bounces + counted.bounces,
-        before.held + counted.held,
-    )
-
-
-def history_totals(points: Iterable[dm.HistoryPoint], server_id: int, granularity: str) -> int:
-    """Outgoing messages summed over ``points`` of one server and granularity (tests, summaries)."""
-    return sum(p.outgoing for p in points if p.server_id == server_id and p.granularity == granularity)

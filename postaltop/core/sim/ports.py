@@ -66,6 +66,12 @@ class FleetPort(Protocol):
     def random_id(self, rng: random.Random | None = None) -> str:
         """A ``trace_id``/``log_id``."""
 
+    def rendered_rate(self, ts: float, rate: float) -> float:
+        """The rate at which a thinnable process is rendered at ``ts`` (a sampled long window)."""
+
+    def arrival_horizon(self, ts: float) -> float:
+        """How far ahead a thinnable process draws its next arrival."""
+
     def next_queued_id(self) -> int:
         """Allocate a ``queued_messages.id``."""
 

@@ -39,6 +39,10 @@ class Scenario(ScenarioRates):
         """Multiplier of ``server``'s normal message rate at ``ts``."""
         return 1.0
 
+    def incident(self) -> tuple[float, float] | None:
+        """``[start, end)`` of the incident in simulated time; None for none, or one with no end (a trend)."""
+        return None
+
     def _active(self, ts: float, onset: float, duration: float) -> bool:
         return self.start + onset <= ts < self.start + onset + duration
 
@@ -98,6 +102,10 @@ class BruteForce(Scenario):
         self.last_rate = _f(params, "last_rate") / 60.0
         self.ips = [f"192.0.2.{rng.randrange(200, 250)}" for _ in range(int(_f(params, "ips")))]
 
+    def incident(self) -> tuple[float, float] | None:
+        """From the onset for ``duration`` seconds."""
+        return (self.start + self.onset, self.start + self.onset + self.duration)
+
     def attempts_per_second(self, ts: float) -> float:
         """Attack intensity: grows linearly from ``first_rate`` to ``last_rate`` (per minute)."""
         if not self._active(ts, self.onset, self.duration):
@@ -140,6 +148,10 @@ class CompromisedCredential(Scenario):
         self.new_share = _f(params, "new_domain_share")
         self.victim_id = -1
         self.spam_domains: list[str] = []
+
+    def incident(self) -> tuple[float, float] | None:
+        """From the onset for ``duration`` seconds."""
+        return (self.start + self.onset, self.start + self.onset + self.duration)
 
     def _add_spam_domains(self, fleet: FleetPort) -> None:
         """Add the harvested list's domains to the installation (weight 0: normal traffic skips them)."""
@@ -220,6 +232,10 @@ class BounceStorm(Scenario):
         self.hard = _f(params, "hard_fail")
         self.bounce = _f(params, "bounce")
         self.server = str(params["server"])
+
+    def incident(self) -> tuple[float, float] | None:
+        """From the onset for ``duration`` seconds."""
+        return (self.start + self.onset, self.start + self.onset + self.duration)
 
     def failure_rates(
         self,

@@ -8,12 +8,15 @@ plain :class:`~rich.text.Text` built with ``display_text``, never markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from postaltop.core.review.charts import render_chart
 from postaltop.core.review.model import SEVERITIES, Evidence, Table
@@ -202,14 +205,52 @@ class ReviewScreen(Screen[None]):
         self.app.exit(0)
 
 
+ProgressSink = Callable[[float, str], None]
+Prepare = Callable[[ProgressSink], Callable[[], GuidedReview]]
+"""Reads the review's window (in a worker thread, reporting its progress to the sink) and returns what
+creates the session (called on the UI thread: the review's store belongs to it)."""
+
+
+class ReadingCancelled(Exception):
+    """Raised in the reading thread when the review is closed before its window is read."""
+
+
+class ReviewLoading(Screen[None]):
+    """Shown while the review's window is read: what is being read, and how far it got."""
+
+    DEFAULT_CSS = """
+    ReviewLoading { align: center middle; }
+    ReviewLoading #review-loading-text { width: auto; height: 1; margin-bottom: 1; }
+    ReviewLoading ProgressBar { width: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("Reading the review's window…", id="review-loading-text")
+        yield ProgressBar(total=100, show_eta=False, id="review-loading-bar")
+        yield Footer()
+
+    def show(self, share: float, text: str) -> None:
+        """Where the reading is: ``share`` done (0-1) and a line saying what."""
+        self.query_one("#review-loading-text", Static).update(Text(display_text(text)))
+        self.query_one("#review-loading-bar", ProgressBar).update(progress=round(share * 100, 1))
+
+
 class ReviewApp(App[int]):
-    """The review as its own small application (``postaltop review``)."""
+    """The review as its own small application (``postaltop review``).
+
+    Given a ``session``, it opens at once; given ``prepare`` instead, it shows :class:`ReviewLoading` while
+    ``prepare`` reads the window in a thread, then the review (``failure`` keeps what ``prepare`` raised).
+    """
 
     TITLE = "postaltop review"
 
-    def __init__(self, session: GuidedReview, theme: str | None = None) -> None:
+    def __init__(
+        self, session: GuidedReview | None = None, theme: str | None = None, *, prepare: Prepare | None = None
+    ) -> None:
         super().__init__()
         self.session = session
+        self.prepare = prepare
+        self.failure: BaseException | None = None
         from postaltop.ui.themes import load_themes
 
         for item in load_themes().values():
@@ -218,5 +259,45 @@ class ReviewApp(App[int]):
             self.theme = theme
 
     def on_mount(self) -> None:
-        """Open the review screen."""
-        self.push_screen(ReviewScreen(self.session))
+        """Open the review screen, or the loading screen while the window is read."""
+        if self.session is not None:
+            self.push_screen(ReviewScreen(self.session))
+            return
+        loading = ReviewLoading()
+        self.push_screen(loading)
+        self.run_worker(lambda: self._prepare(loading), thread=True, exclusive=True)
+
+    def _prepare(self, loading: ReviewLoading) -> None:
+        """Read the window (in a worker thread), then open the review on the UI thread.
+
+        Closing the app cancels the worker: the next progress report raises :class:`ReadingCancelled`, so
+        the reading stops instead of keeping the process alive until it is done.
+        """
+        assert self.prepare is not None
+        worker = get_current_worker()
+
+        def sink(share: float, text: str) -> None:
+            if worker.is_cancelled:
+                raise ReadingCancelled("the review was closed while its window was read")
+            self.call_from_thread(loading.show, share, text)
+
+        try:
+            finish = self.prepare(sink)
+        except Exception as exc:  # shown by the command once the app has closed
+            if not worker.is_cancelled:
+                self.call_from_thread(self._preparation_failed, exc)
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._open_review, finish)
+
+    def _open_review(self, finish: Callable[[], GuidedReview]) -> None:
+        try:
+            self.session = finish()
+        except Exception as exc:  # shown by the command once the app has closed
+            self._preparation_failed(exc)
+            return
+        self.switch_screen(ReviewScreen(self.session))
+
+    def _preparation_failed(self, exc: BaseException) -> None:
+        self.failure = exc
+        self.exit(2)

@@ -46,17 +46,19 @@ class PendingResponse:
     def mode_note(self) -> str:
         """Why a person is asked: ``act`` policies still ask in the TUI; ``notify`` ones only propose."""
         if self.decision.outcome is Outcome.ACT:
-            return "policy in act mode: the TUI asks before running it"
-        return "policy in notify mode: proposed, run only if you confirm"
+            return "policy is in act mode, and the TUI still asks before running it"
+        return "policy is in notify mode: proposed, run only if you confirm it"
 
     @property
     def text(self) -> str:
-        """``policy 'hold' proposes credential-hold on credential main smtp (#3) on acme/app``."""
+        """``policy 'hold' proposes credential-hold on credential main smtp on acme/app (#3) (…)``."""
         decision = self.decision
-        where = f" on {decision.server}" if decision.server else ""
+        target = decision.target
+        if decision.server and decision.server not in target:
+            target += f" on {decision.server}"
         return (
-            f"policy {decision.policy.name!r} proposes {decision.policy.action} on {decision.target}{where} "
-            f"(alert {decision.alert.kind} on {decision.alert.metric})"
+            f"policy {decision.policy.name!r} proposes {decision.policy.action} on {target} "
+            f"({decision.alert.kind} alert on {decision.alert.metric})"
         )
 
 

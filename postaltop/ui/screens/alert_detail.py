@@ -144,7 +144,7 @@ def response_text(responses: ResponseService, key: str) -> Text:
     text = Text()
     for item in pending:
         text.append(" PENDING ", style="bold black on yellow")
-        text.append(f" {display_text(item.text)} — {item.mode_note}: ")
+        text.append(f" {display_text(item.text)} — the {item.mode_note}: ")
         text.append(" r ", style="bold reverse")
         text.append(" review and confirm, Escape in the preview declines\n")
     for answer in answers:

@@ -42,7 +42,7 @@ def pending_text(items: list[PendingResponse]) -> Text:
     more = f" · {len(items) - 1} more waiting" if len(items) > 1 else ""
     text.append(f"{more} · ")
     text.append(" r ", style="bold reverse")
-    text.append(" review and confirm · Escape in the preview declines")
+    text.append(" review, confirm or decline")
     return text
 
 
@@ -81,7 +81,7 @@ class ResponseBar(Static):
         before = len(self.service.pending)
         new = self.service.review(self.monitor.alerts, self.monitor.now)
         for item in new:
-            note = f"{item.text}. {item.mode_note}: press r to review it."
+            note = f"{item.text}. The {item.mode_note}. Press r to review it."
             self.notify(display_text(note), title="Response pending", severity="warning", markup=False)
         if new or len(self.service.pending) != before:
             self.redraw()
@@ -115,13 +115,14 @@ class ResponseBar(Static):
             return
 
         def answered(result: Any) -> None:
-            if item not in service.pending:
-                pass  # answered meanwhile (it lapsed while the preview was open)
+            if item not in service.pending or (result is None and service.killed()):
+                pass  # lapsed while the preview was open, or stopped by the kill switch: the review says so
             elif result is None:
                 service.declined(item)
                 self.notify("Response declined: not asked again until its cooldown passes.", markup=False)
             else:
                 service.confirmed(item, result)
+            self.review()
             self.redraw()
 
         screen = ActionPreviewScreen(

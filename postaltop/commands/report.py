@@ -145,6 +145,7 @@ def gather(args: argparse.Namespace, loaded: LoadedSettings, window: Window) -> 
             window, demo.store, demo.facts, hosts=hosts if args.host else (), figures=demo.figures,
             versions=[v for v in demo_host_versions(table, demo.hosts) if v.host in hosts],
             alerts=alerts.records(), top=config.top, sample_lines=config.sample_lines,
+            recipients=demo.recipients,
         )  # fmt: skip
         return Gathered(data, steps, f"demo ({args.scenario}, seed {args.seed})", hosts)
     configured = [h for h in loaded.settings.hosts if not args.host or h.name in args.host]

@@ -36,6 +36,7 @@ from postaltop.core.logstore import LogStore
 from postaltop.core.matcher import compile_query
 from postaltop.core.query import QueryError, parse_query
 from postaltop.core.review.checklist import Step
+from postaltop.core.review.countries import country_mix_parts
 from postaltop.core.review.inputs import AlertRecord, ReviewInput, bucket_count, bucket_size
 from postaltop.core.review.model import Chart, Evidence, LogLine, Problem, Table
 from postaltop.core.review.window import Window, fmt_time
@@ -292,6 +293,9 @@ def _sending(data: ReviewInput, step: Step, facts: list[Fact]) -> Evidence:
     tables.append(
         _table("Top envelope senders (SMTP MAIL FROM)", ("sender", "transactions"), senders, data.top)
     )
+    if data.recipients is not None:
+        mix = country_mix_parts(data.recipients)
+        tables, problems, summary = tables + mix.tables, problems + mix.problems, summary + mix.summary
     base = _lines(data, step)
     total_out = float(sum(sum(v) for v in figures.servers.values())) if figures else 0.0
     return replace(

@@ -9,6 +9,7 @@ Every mode builds the same :class:`~postaltop.monitoring.Monitor` from ``[detect
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from postaltop.recording.replay import ReplayController
 from postaltop.runtime.actions import database_actions, demo_actions
 from postaltop.runtime.detection import DetectionSeeds, build_monitor, seed_from_recording
 from postaltop.runtime.filters import FileFilterHistory
-from postaltop.runtime.runtime import Mode, NamedSource, Runtime
+from postaltop.runtime.runtime import Mode, NamedSource, Runtime, SourceTask
 
 if TYPE_CHECKING:
     from postaltop.sources.message_lookup import LazyLookup
@@ -91,6 +92,8 @@ def _live(runtime: Runtime) -> None:
         runtime.placeholder = "Waiting for log lines from the configured hosts…"
     else:
         runtime.placeholder = "No [[hosts]] are configured: add one to stream Postal's logs over SSH."
+    if settings.hosts and runtime.monitor is not None:
+        runtime.sources.append(NamedSource("auth-history", _live_auth_history(runtime)))
     from postaltop.sources.db_runner import db_runner, db_sources
 
     runner = db_runner(settings, engine)
@@ -142,10 +145,48 @@ def _demo(runtime: Runtime, options: RuntimeOptions) -> None:
         await demo_metrics_runner(engine, fleet, options.speed, live_from=live_from)
 
     runtime.sources += [NamedSource("demo-logs", logs), NamedSource("demo-metrics", metrics)]
+    if runtime.monitor is not None:
+        runtime.sources.append(
+            NamedSource("demo-auth-history", _demo_auth_history(runtime, options, fleet.start))
+        )
     runtime.actions = demo_actions(fleet, settings.actions)
     table = load_release_table(settings.review.releases_file)
     runtime.host_versions = {v.host: v.status.short() for v in demo_host_versions(table)}
     runtime.fleet = fleet
+
+
+def _history_seconds(runtime: Runtime) -> float:
+    """How much SMTP authentication history the client-network detector needs: its learning period."""
+    assert runtime.monitor is not None
+    return float(runtime.monitor.signals.clients.settings.learn_for)
+
+
+def _live_auth_history(runtime: Runtime) -> SourceTask:
+    """Read back the hosts' authentication lines of the learning period; the detector learns them."""
+
+    async def run() -> None:
+        from postaltop.sources.auth_history import read_auth_history
+
+        assert runtime.monitor is not None
+        facts, problems = await read_auth_history(runtime.settings, f"{_history_seconds(runtime):.0f}s")
+        runtime.auth_history = (runtime.monitor.signals.learn_history(facts), problems)
+
+    return run
+
+
+def _demo_auth_history(runtime: Runtime, options: RuntimeOptions, before: float) -> SourceTask:
+    """The demo's hosts answer the same read-back from the simulator's lines of the hour before it started."""
+
+    async def run() -> None:
+        from postaltop.sources.auth_history import auth_facts, demo_auth_lines
+
+        assert runtime.monitor is not None
+        seconds = _history_seconds(runtime)
+        groups = await asyncio.to_thread(demo_auth_lines, options.seed, before, seconds)
+        facts = await asyncio.to_thread(auth_facts, groups)
+        runtime.auth_history = (runtime.monitor.signals.learn_history(facts), [])
+
+    return run
 
 
 def _replay(runtime: Runtime, options: RuntimeOptions) -> None:

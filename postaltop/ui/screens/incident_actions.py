@@ -7,11 +7,12 @@ credential named by the selected log line.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.app import App
 
-from postaltop.core.actions import PlanError
+from postaltop.core.actions import ActionPlan, PlanError, Preview
 from postaltop.core.actions.context import ActionContext, context_from_alert, context_from_text
 from postaltop.runtime.interfaces import ActionService
 
@@ -64,3 +65,20 @@ async def open_undo(app: App[Any], actions: ActionService) -> None:
         app.notify(str(exc), markup=False, timeout=6)
         return
     app.push_screen(ActionPreviewScreen(actions, plan, preview))
+
+
+def response_preview_opener(app: App[Any]) -> Callable[..., None]:
+    """How the response bar shows a policy's plan: the action preview, where Escape declines it."""
+    from postaltop.ui.screens.action_preview import ActionPreviewScreen
+
+    def open_preview(
+        actions: ActionService,
+        plan: ActionPlan,
+        preview: Preview,
+        execute: Callable[[ActionPlan, Preview], Awaitable[Any]],
+        answered: Callable[[Any], None],
+    ) -> None:
+        screen = ActionPreviewScreen(actions, plan, preview, execute=execute, cancel_word="decline")
+        app.push_screen(screen, answered)
+
+    return open_preview

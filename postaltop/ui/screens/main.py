@@ -16,9 +16,9 @@ from postaltop.core.view import FilteredView
 from postaltop.engine import Engine
 from postaltop.monitoring import Monitor
 from postaltop.runtime.interfaces import ActionService, FilterHistory, ResponseService
+from postaltop.ui.screens import incident_actions as incident
 from postaltop.ui.screens.detail import DetailScreen
 from postaltop.ui.screens.export import ExportScreen, default_export_path, export_and_tell
-from postaltop.ui.screens.incident_actions import alert_context, focused_context, open_actions_menu, open_undo
 from postaltop.ui.screens.trace import open_trace
 from postaltop.ui.widgets.filter_bar import FilterBar
 from postaltop.ui.widgets.host_bar import HostBar
@@ -115,7 +115,7 @@ class MainScreen(Screen[None]):
         yield ServersTable(self.engine)
         yield panel
         yield Insights(self.monitor, self.panel_marker_target)
-        yield ResponseBar(self.responses, self.monitor)
+        yield ResponseBar(self.responses, self.monitor, incident.response_preview_opener(self.app))
         yield StatusLine()
         yield Footer()
 
@@ -379,7 +379,7 @@ class MainScreen(Screen[None]):
 
     def open_actions_for_alert(self, alert: Any) -> None:
         """The actions menu prefilled with ``alert``'s scope and suggested action."""
-        self.action_actions_menu(alert_context(alert))
+        self.action_actions_menu(incident.alert_context(alert))
 
     def action_actions_menu(self, context: Any = None) -> None:
         """Open the actions menu for the selected line's server/credential (or typed targets)."""
@@ -387,12 +387,12 @@ class MainScreen(Screen[None]):
             table = self.servers_table if self.servers_table.focused_here else None
             seq = self.panel.selected_seq
             line = None if seq is None else self.engine.store.event(seq).text
-            context = focused_context(self.insights.focused_alert(), table, line)
-        open_actions_menu(self.app, self.actions, context)
+            context = incident.focused_context(self.insights.focused_alert(), table, line)
+        incident.open_actions_menu(self.app, self.actions, context)
 
     def action_undo_last_action(self) -> None:
         """Preview (and confirm) the undo of the last action."""
         if self.actions is None:
             self.notify("No action to undo: actions are not available here.", markup=False)
             return
-        self.run_worker(open_undo(self.app, self.actions), group="actions-undo", exclusive=True)
+        self.run_worker(incident.open_undo(self.app, self.actions), group="actions-undo", exclusive=True)

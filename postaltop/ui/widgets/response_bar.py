@@ -9,16 +9,30 @@ asked again about that scope until the policy's cooldown passes).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
 
-from postaltop.core.actions import PlanError
+from postaltop.core.actions import ActionPlan, PlanError, Preview
 from postaltop.core.respond.prompt import PendingResponse
 from postaltop.core.sanitize import display_text
-from postaltop.runtime.interfaces import ResponseService
+from postaltop.runtime.interfaces import ActionService, ResponseService
+
+OpenPreview = Callable[
+    [
+        ActionService,
+        ActionPlan,
+        Preview,
+        Callable[[ActionPlan, Preview], Awaitable[Any]],
+        Callable[[Any], None],
+    ],
+    None,
+]
+"""``(actions, plan, preview, execute, answered)``: push the action preview; ``answered(result)`` when closed
+(None: declined)."""
 
 REVIEW_EVERY = 1.0
 """Seconds between two reviews of the open alerts by the policies."""
@@ -57,10 +71,14 @@ class ResponseBar(Static):
     class Changed(Message):
         """The pending responses changed (the screen shows or hides the ``r`` key)."""
 
-    def __init__(self, service: ResponseService | None, monitor: Any) -> None:
+    def __init__(
+        self, service: ResponseService | None, monitor: Any, open_preview: OpenPreview | None = None
+    ) -> None:
         super().__init__(id="response-bar")
         self.service = service
         self.monitor = monitor
+        self.open_preview = open_preview
+        """Shows the action preview of a response (the screen's; Escape there declines it)."""
 
     @property
     def has_pending(self) -> bool:
@@ -105,8 +123,6 @@ class ResponseBar(Static):
         return True
 
     async def _open(self, service: ResponseService, item: PendingResponse) -> None:
-        from postaltop.ui.screens.action_preview import ActionPreviewScreen
-
         try:
             plan, preview = await service.prepare(item)
         except PlanError as exc:
@@ -125,7 +141,5 @@ class ResponseBar(Static):
             self.review()
             self.redraw()
 
-        screen = ActionPreviewScreen(
-            service.actions, plan, preview, execute=service.execute, cancel_word="decline"
-        )
-        self.app.push_screen(screen, answered)
+        if self.open_preview is not None:
+            self.open_preview(service.actions, plan, preview, service.execute, answered)

@@ -89,7 +89,8 @@ class CompromiseSignals:
         usual, and nothing is judged. Returns the sessions learnt."""
         clients: dict[str, str] = {}
         learnt = 0
-        for fact in sorted(facts, key=lambda f: f.ts):
+        facts_sorted = sorted(facts, key=lambda f: f.ts)
+        for fact in facts_sorted:
             if isinstance(fact, ClientIdentified) and fact.trace_id:
                 clients[fact.trace_id] = fact.ip
             elif isinstance(fact, CredentialAuthenticated) and fact.trace_id:
@@ -102,6 +103,9 @@ class CompromiseSignals:
                 if credential is not None:
                     self.clients.learn(credential, ip, fact.ts)
                 learnt += 1
+        ends = [f.ts for f in facts_sorted if isinstance(f, AuthGranted)]
+        if ends:
+            self.clients.rearm(max(ends) + 1e-6)
         return learnt
 
     def _credential_of(self, trace_id: str | None, server: str) -> Scope | None:

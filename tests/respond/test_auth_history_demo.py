@@ -17,7 +17,8 @@ ONSET = 600.0
 """The compromised-credential scenario's burst starts 10 simulated minutes in (the demo's backfill)."""
 
 
-def run(minutes: float, *, history: bool) -> tuple[Monitor, Fleet, int]:
+def run(minutes: float, *, history: bool, history_at: float = 0.0) -> tuple[Monitor, Fleet, int]:
+    """``minutes`` of the scenario; the hour read back is learnt ``history_at`` minutes in (0: before)."""
     fleet = Fleet(seed=1, scenario="compromised-credential", volume=0.3)
     engine = Engine(retained_lines=200_000, clock=lambda: fleet.position)
     monitor = build_monitor(None)
@@ -56,3 +57,12 @@ def test_with_the_hour_read_back_the_spammers_network_is_flagged_within_a_minute
 def test_without_it_the_detector_only_learns_for_its_first_hour() -> None:
     monitor, _fleet, _ = run(12, history=False)
     assert client_alerts(monitor) == []
+
+
+def test_history_that_arrives_after_the_burst_started_still_flags_it_at_the_next_session() -> None:
+    """The read-back takes a while; live sessions of the spammer judged meanwhile were only learnt."""
+    monitor, fleet, learnt = run(13, history=True, history_at=11)
+    assert learnt > 100
+    [alert] = client_alerts(monitor)
+    assert alert.scope.key == "acme/transactional" and "192.0.2.166" in alert.why
+    assert alert.first_seen - (fleet.start + 11 * 60) <= 60.0

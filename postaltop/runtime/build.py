@@ -168,8 +168,12 @@ def _live_auth_history(runtime: Runtime) -> SourceTask:
         from postaltop.sources.auth_history import read_auth_history
 
         assert runtime.monitor is not None
-        facts, problems = await read_auth_history(runtime.settings, f"{_history_seconds(runtime):.0f}s")
-        runtime.auth_history = (runtime.monitor.signals.learn_history(facts), problems)
+        try:
+            facts, problems = await read_auth_history(runtime.settings, f"{_history_seconds(runtime):.0f}s")
+            runtime.auth_history = (runtime.monitor.signals.learn_history(facts), problems)
+        except Exception as exc:  # the detector then learns from the live streams alone
+            runtime.auth_history = (0, [f"{type(exc).__name__}: {exc}"])
+        await _park()
 
     return run
 
@@ -185,8 +189,14 @@ def _demo_auth_history(runtime: Runtime, options: RuntimeOptions, before: float)
         groups = await asyncio.to_thread(demo_auth_lines, options.seed, before, seconds)
         facts = await asyncio.to_thread(auth_facts, groups)
         runtime.auth_history = (runtime.monitor.signals.learn_history(facts), [])
+        await _park()
 
     return run
+
+
+async def _park() -> None:
+    """A one-shot source, once done, waits for the run to stop: ``watch`` ends when a source returns."""
+    await asyncio.Event().wait()
 
 
 def _replay(runtime: Runtime, options: RuntimeOptions) -> None:

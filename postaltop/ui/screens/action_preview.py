@@ -140,6 +140,7 @@ class ActionPreviewScreen(ModalScreen[Any]):
                 f"Audit #{res.record.id}" + (" · u undoes it" if res.ok and not self.plan.undo_of else "")
             )
         lines.append("Escape closes.")
+        self.query_one("#preview-keys", Static).update(Text("Escape: close", style="dim"))
         out.update(Text("\n".join(lines)))
         out.add_class("ok" if res.ok else "failed")
         return res

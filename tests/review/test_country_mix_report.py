@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,26 @@ def test_the_report_shows_the_leaked_credentials_new_country_in_markdown_and_htm
     cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", page)]
     at = cells.index("credential acme/transactional · main smtp")
     assert ".ru" in cells[at : at + 6 * 5]
+
+
+async def test_the_review_screen_shows_the_table_in_the_unusual_sending_step(
+    incident: DemoData, tmp_path: Path
+) -> None:
+    from textual.widgets import Static
+
+    from postaltop.store.reviews import ReviewSession, ReviewStore
+    from postaltop.ui.screens.review import ReviewApp
+
+    steps = load_checklist()
+    data = ReviewInput(WINDOW, incident.store, incident.facts, figures=incident.figures,
+                       recipients=incident.recipients)  # fmt: skip
+    store = ReviewStore(tmp_path / "reviews.sqlite3")
+    review_id = store.create("alice", WINDOW, incident.hosts, "demo", [s.id for s in steps])
+    session = ReviewSession(store, review_id, steps, all_evidence(data, steps), tmp_path / "reports")
+    app = ReviewApp(session)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("n")  # step 2: Unusual sending
+        await pilot.pause()
+        evidence = str(app.screen.query_one("#review-evidence", Static).render())
+        assert "Recipient countries by credential" in evidence
+        assert "credential acme/transactional · main smtp" in evidence and ".ru" in evidence

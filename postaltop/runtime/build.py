@@ -10,6 +10,7 @@ Every mode builds the same :class:`~postaltop.monitoring.Monitor` from ``[detect
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,7 +187,11 @@ def _demo_auth_history(runtime: Runtime, options: RuntimeOptions, before: float)
 
         assert runtime.monitor is not None
         seconds = _history_seconds(runtime)
-        groups = await asyncio.to_thread(demo_auth_lines, options.seed, before, seconds)
+        stop = threading.Event()
+        try:
+            groups = await asyncio.to_thread(demo_auth_lines, options.seed, before, seconds, stop)
+        finally:
+            stop.set()  # cancelled (the run stops): the thread ends within a simulated minute
         facts = await asyncio.to_thread(auth_facts, groups)
         runtime.auth_history = (runtime.monitor.signals.learn_history(facts), [])
         await _park()

@@ -12,6 +12,7 @@ same question from the simulator's log lines of the hour before the demo started
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -69,15 +70,18 @@ async def read_auth_history(settings: Settings, since: str) -> tuple[list[Fact],
     return auth_facts(group for groups in results for group in groups), problems
 
 
-def demo_auth_lines(seed: int, before: float, seconds: float) -> list[tuple[str, str, list[bytes]]]:
+def demo_auth_lines(
+    seed: int, before: float, seconds: float, stop: threading.Event | None = None
+) -> list[tuple[str, str, list[bytes]]]:
     """What the demo's hosts answer: their authentication lines of the ``seconds`` before ``before``
-    (the installation's normal traffic, generated as the simulator writes its logs)."""
+    (the installation's normal traffic, generated as the simulator writes its logs). Run in a thread:
+    ``stop`` ends it early (the run is stopping), with what was generated so far."""
     from postaltop.core.sim import Fleet
 
     fleet = Fleet(seed=seed, scenario="normal", start=before - seconds)
     groups: dict[tuple[str, str], list[bytes]] = {}
     pos = fleet.start
-    while pos < before:
+    while pos < before and not (stop is not None and stop.is_set()):
         pos = min(before, pos + 60.0)
         for item in fleet.advance(pos):
             if item.component == "smtp" and any(p.encode() in item.line for p in AUTH_PATTERNS):

@@ -162,16 +162,27 @@ def _history_seconds(runtime: Runtime) -> float:
     return float(runtime.monitor.signals.clients.settings.learn_for)
 
 
+def _learn_auth_history(runtime: Runtime, groups: list[tuple[str, str, list[bytes]]]) -> None:
+    """The detector learns the read-back, which the recording keeps for the replay."""
+    from postaltop.sources.auth_history import auth_facts
+
+    assert runtime.monitor is not None
+    learnt = runtime.monitor.signals.learn_history(auth_facts(groups))
+    runtime.auth_history = (learnt, list(runtime.auth_history[1]) if runtime.auth_history else [])
+    if runtime.recorder is not None:
+        runtime.recorder.auth_history(groups)
+
+
 def _live_auth_history(runtime: Runtime) -> SourceTask:
     """Read back the hosts' authentication lines of the learning period; the detector learns them."""
 
     async def run() -> None:
         from postaltop.sources.auth_history import read_auth_history
 
-        assert runtime.monitor is not None
         try:
-            facts, problems = await read_auth_history(runtime.settings, f"{_history_seconds(runtime):.0f}s")
-            runtime.auth_history = (runtime.monitor.signals.learn_history(facts), problems)
+            groups, problems = await read_auth_history(runtime.settings, f"{_history_seconds(runtime):.0f}s")
+            runtime.auth_history = (0, problems)
+            _learn_auth_history(runtime, groups)
         except Exception as exc:  # the detector then learns from the live streams alone
             runtime.auth_history = (0, [f"{type(exc).__name__}: {exc}"])
         await _park()
@@ -183,17 +194,16 @@ def _demo_auth_history(runtime: Runtime, options: RuntimeOptions, before: float)
     """The demo's hosts answer the same read-back from the simulator's lines of the hour before it started."""
 
     async def run() -> None:
-        from postaltop.sources.auth_history import auth_facts, demo_auth_lines
+        from postaltop.sources.auth_history import demo_auth_lines
 
-        assert runtime.monitor is not None
-        seconds = _history_seconds(runtime)
         stop = threading.Event()
         try:
-            groups = await asyncio.to_thread(demo_auth_lines, options.seed, before, seconds, stop)
+            groups = await asyncio.to_thread(
+                demo_auth_lines, options.seed, before, _history_seconds(runtime), stop
+            )
         finally:
             stop.set()  # cancelled (the run stops): the thread ends within a simulated minute
-        facts = await asyncio.to_thread(auth_facts, groups)
-        runtime.auth_history = (runtime.monitor.signals.learn_history(facts), [])
+        _learn_auth_history(runtime, groups)
         await _park()
 
     return run
@@ -215,6 +225,14 @@ def _replay(runtime: Runtime, options: RuntimeOptions) -> None:
     runtime.placeholder = "Replaying: lines appear as the recording's time comes."
     if runtime.monitor is not None:
         seed_from_recording(runtime.monitor, recording.connect_state())
+        signals = runtime.monitor.signals
+
+        def learn(groups: tuple[tuple[str, str, tuple[bytes, ...]], ...]) -> None:
+            from postaltop.sources.auth_history import auth_facts
+
+            signals.learn_history(auth_facts((h, c, list(lines)) for h, c, lines in groups))
+
+        controller.on_auth_history = learn
     engine = runtime.engine
 
     async def feed() -> None:

@@ -52,8 +52,11 @@ async def _host_lines(host: HostConfig, options: Any, since: str) -> list[tuple[
         hc.close()
 
 
-async def read_auth_history(settings: Settings, since: str) -> tuple[list[Fact], list[str]]:
-    """Every configured host's authentication lines of the last ``since``; (facts, problems per host)."""
+async def read_auth_history(
+    settings: Settings, since: str
+) -> tuple[list[tuple[str, str, list[bytes]]], list[str]]:
+    """Every configured host's authentication lines of the last ``since``: ((host, component, lines) groups,
+    problems per host)."""
     from postaltop.sources.log_runner import ssh_options
 
     options = ssh_options(settings)
@@ -67,7 +70,7 @@ async def read_auth_history(settings: Settings, since: str) -> tuple[list[Fact],
             return []
 
     results = await asyncio.gather(*(one(h) for h in settings.hosts))
-    return auth_facts(group for groups in results for group in groups), problems
+    return [group for groups in results for group in groups], problems
 
 
 def demo_auth_lines(

@@ -10,7 +10,7 @@ import pytest
 
 from postaltop.config import load_settings
 from postaltop.core.facts import AuthGranted, ClientIdentified
-from postaltop.sources.auth_history import read_auth_history
+from postaltop.sources.auth_history import auth_facts, read_auth_history
 from tests.ssh.two_hosts import write_config
 from tests.support.sshd import SshdServer
 
@@ -24,8 +24,9 @@ def test_the_smtp_servers_auth_lines_of_the_hour_are_read_back_and_parsed(
     sshd.add_container("postal-smtp-1", "smtp", rate=1, count=7200, start_ns=start)
     sshd.add_container("postal-worker-1", "worker", rate=1, count=7200, start_ns=start)
     settings = load_settings(write_config(tmp_path, {"mx1": sshd}), environ={}).settings
-    facts, problems = asyncio.run(read_auth_history(settings, "3600s"))
-    assert problems == []
+    groups, problems = asyncio.run(read_auth_history(settings, "3600s"))
+    assert problems == [] and [(h, c) for h, c, _lines in groups] == [("mx1", "smtp")]
+    facts = auth_facts(groups)
     clients = [f for f in facts if isinstance(f, ClientIdentified)]
     grants = [f for f in facts if isinstance(f, AuthGranted)]
     assert clients and grants and {f.ip for f in clients} == {"203.0.113.45"}

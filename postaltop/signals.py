@@ -16,14 +16,14 @@ findings to the :class:`~postaltop.monitoring.Monitor`, so they become alerts wi
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from postaltop.core.alerts import Finding, Scope, ScopeKind
 from postaltop.core.dbmetrics import PollResult
 from postaltop.core.detect.client_ip import ClientNetworkDetector
 from postaltop.core.detect.country_mix import CountryMixDetector, country_counts
-from postaltop.core.facts import AuthGranted, ClientIdentified, CredentialAuthenticated
+from postaltop.core.facts import AuthGranted, ClientIdentified, CredentialAuthenticated, Fact
 
 MAX_CRAM_SESSIONS = 10_000
 """Connections whose CRAM-MD5 credential id is remembered until their grant (oldest forgotten first)."""
@@ -83,6 +83,30 @@ class CompromiseSignals:
                 latest = fact.ts
         if findings and latest is not None:
             self.monitor.report(findings, latest)
+
+    def learn_history(self, facts: Iterable[Fact]) -> int:
+        """Sessions read back from before the stream (``docker logs --since``): their networks become
+        usual, and nothing is judged. Returns the sessions learnt."""
+        clients: dict[str, str] = {}
+        learnt = 0
+        facts_sorted = sorted(facts, key=lambda f: f.ts)
+        for fact in facts_sorted:
+            if isinstance(fact, ClientIdentified) and fact.trace_id:
+                clients[fact.trace_id] = fact.ip
+            elif isinstance(fact, CredentialAuthenticated) and fact.trace_id:
+                self._cram[fact.trace_id] = fact.credential_id
+            elif isinstance(fact, AuthGranted) and fact.trace_id in clients:
+                ip = clients.pop(fact.trace_id)
+                server = f"{fact.org}/{fact.server}"
+                self.clients.learn(Scope(ScopeKind.SERVER, server), ip, fact.ts)
+                credential = self._credential_of(fact.trace_id, server)
+                if credential is not None:
+                    self.clients.learn(credential, ip, fact.ts)
+                learnt += 1
+        ends = [f.ts for f in facts_sorted if isinstance(f, AuthGranted)]
+        if ends:
+            self.clients.rearm(max(ends) + 1e-6)
+        return learnt
 
     def _credential_of(self, trace_id: str | None, server: str) -> Scope | None:
         cred_id = self._cram.pop(trace_id, None) if trace_id else None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from postaltop.core.facts import Fact
     from postaltop.core.logstore import LogStore
     from postaltop.core.review.checklist import Step
+    from postaltop.core.review.countries import RecipientMix
     from postaltop.core.review.inputs import AlertRecord, ReviewInput, SendingFigures
     from postaltop.core.review.window import Window
 
@@ -114,6 +115,7 @@ def gather(
             window, demo.store, demo.facts, hosts=hosts if args.host else (), figures=demo.figures,
             versions=[v for v in demo_host_versions(table, demo.hosts) if v.host in hosts],
             alerts=alerts.records(), top=config.top, sample_lines=config.sample_lines, note=demo.note,
+            recipients=demo.recipients,
         )  # fmt: skip
         return Gathered(data, steps, f"demo ({args.scenario}, seed {args.seed})", hosts)
     configured = [h for h in loaded.settings.hosts if not args.host or h.name in args.host]
@@ -138,10 +140,10 @@ def gather(
 
         versions = asyncio.run(read_versions(configured, ssh_options(loaded.settings), table))
     names = sorted(set(hosts) | {h.name for h in configured})
-    figures = _db_figures(loaded, window) if loaded.settings.database is not None else None
+    figures, recipients = _db_reads(loaded, window) if loaded.settings.database is not None else (None, None)
     data = ReviewInput(
         window, store, facts, hosts=args.host, figures=figures or figures_from_facts(facts, window),
-        versions=versions, top=config.top, sample_lines=config.sample_lines,
+        versions=versions, top=config.top, sample_lines=config.sample_lines, recipients=recipients,
     )  # fmt: skip
     files = ", ".join(p.name for p in args.log) or "no log files"
     source = fetched or f"logs: {files}"
@@ -150,36 +152,48 @@ def gather(
 
 def _db_figures(loaded: LoadedSettings, window: Window) -> SendingFigures | None:
     """Hourly sending figures of the window from Postal's ``stats_hourly`` (None when unavailable)."""
+    return _db_reads(loaded, window)[0]
+
+
+def _db_reads(loaded: LoadedSettings, window: Window) -> tuple[SendingFigures | None, RecipientMix | None]:
+    """Hourly sending figures of the window from Postal's ``stats_hourly``, and the recipient country mix
+    from the message databases (None for what is unavailable: the review says where its figures come from)."""
     import asyncio
     import math
 
     from postaltop.core.review.inputs import figures_from_history
     from postaltop.sources.db_connect import connector_for
     from postaltop.sources.postal_db import PostalDbSource
+    from postaltop.sources.recipient_mix import read_recipient_mix
 
     config = loaded.settings.database
     if config is None:
-        return None
+        return None, None
 
-    async def read() -> SendingFigures | None:
+    async def read() -> tuple[SendingFigures | None, RecipientMix | None]:
         connector = connector_for(loaded.settings)
         source = PostalDbSource(config, connector=connector)
+        recipients = None
         try:
             await source.connect()
             servers = await source.discover()
             weeks = max(1, math.ceil((time.time() - window.start) / (7 * 86400)))
             points = await source.history(weeks=weeks)
+            try:
+                recipients = await read_recipient_mix(source, window.start, window.end)
+            except Exception as exc:  # the rest of the review stands without the country mix
+                print(f"postaltop: warning: recipient country mix unavailable: {exc}", file=sys.stderr)
         finally:
             await source.close()
             await connector.close()
         names = {s.id: s.full_permalink for s in servers}
-        return figures_from_history(points, names, window)
+        return figures_from_history(points, names, window), recipients
 
     try:
         return asyncio.run(read())
     except Exception as exc:  # the review still works from the logs; it says where figures come from
         print(f"postaltop: warning: database figures unavailable: {exc}", file=sys.stderr)
-        return None
+        return None, None
 
 
 def _fetch_logs(

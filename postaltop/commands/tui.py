@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from postaltop.config import LoadedSettings
 from postaltop.engine import Engine
 from postaltop.runtime import Runtime, RuntimeOptions, build_runtime
+from postaltop.runtime.respond import prompted_responses
 
 if TYPE_CHECKING:
     from postaltop.recording.replay import Recording, ReplayController
@@ -43,6 +44,7 @@ def app_for(runtime: Runtime, *, run_engine: bool = True) -> PostaltopApp:
         message_lookup=runtime.message_lookup,
         filters=runtime.filters,
         host_versions=runtime.host_versions,
+        responses=prompted_responses(runtime),
     )
     runtime.on_host_version(lambda host, text: app.show_host_versions({host: text}))
     return app

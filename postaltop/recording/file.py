@@ -16,6 +16,7 @@ from postaltop.private_files import open_private_binary
 from postaltop.recording.records import (
     FORMAT_VERSION,
     AlertRecord,
+    AuthHistoryRecord,
     LinesRecord,
     MetricsRecord,
     Record,
@@ -79,6 +80,10 @@ class Recorder:
     def alert(self, event: NotificationEvent) -> None:
         """Record an alert transition."""
         self.write(AlertRecord(self.clock(), event))
+
+    def auth_history(self, groups: Sequence[tuple[str, str, Sequence[bytes]]]) -> None:
+        """Record the authentication lines read back at connect, as the detector learnt them."""
+        self.write(AuthHistoryRecord(self.clock(), tuple((h, c, tuple(lines)) for h, c, lines in groups)))
 
     def attach(self, engine: Any) -> None:
         """Record every group ``engine`` ingests (with its ``received_at`` and the demo's simulated time)

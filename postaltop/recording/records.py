@@ -74,7 +74,16 @@ class ConnectStateRecord:
     state: ConnectState
 
 
-Record = LinesRecord | MetricsRecord | AlertRecord | ConnectStateRecord
+@dataclass(frozen=True, slots=True)
+class AuthHistoryRecord:
+    """SMTP authentication lines read back at connect (what the client-network detector learnt), as
+    (host, component, lines) groups; a replay hands them to its detector at the same point."""
+
+    at: float
+    groups: tuple[tuple[str, str, tuple[bytes, ...]], ...]
+
+
+Record = LinesRecord | MetricsRecord | AlertRecord | ConnectStateRecord | AuthHistoryRecord
 
 
 def encode(record: Record) -> dict[str, Any]:
@@ -94,6 +103,12 @@ def encode(record: Record) -> dict[str, Any]:
         return {"k": "metrics", "at": record.at, "result": asdict(record.result)}
     if isinstance(record, ConnectStateRecord):
         return {"k": "connect_state", "at": record.at, "state": asdict(record.state)}
+    if isinstance(record, AuthHistoryRecord):
+        groups = [
+            [h, c, [line.decode("utf-8", "surrogateescape") for line in lines]]
+            for h, c, lines in record.groups
+        ]
+        return {"k": "auth_history", "at": record.at, "groups": groups}
     return {"k": "alert", "at": record.at, "event": record.event.to_dict()}
 
 
@@ -116,6 +131,12 @@ def decode(data: dict[str, Any]) -> Record | None:
         return AlertRecord(at, NotificationEvent.from_dict(data["event"]))
     if kind == "connect_state":
         return ConnectStateRecord(at, connect_state_from_dict(data["state"]))
+    if kind == "auth_history":
+        groups = tuple(
+            (str(h), str(c), tuple(str(line).encode("utf-8", "surrogateescape") for line in lines))
+            for h, c, lines in data["groups"]
+        )
+        return AuthHistoryRecord(at, groups)
     return None
 
 

@@ -18,6 +18,7 @@ from postaltop.core.notification import NotificationEvent
 from postaltop.recording.file import read_header, read_records
 from postaltop.recording.records import (
     AlertRecord,
+    AuthHistoryRecord,
     ConnectStateRecord,
     LinesRecord,
     MetricsRecord,
@@ -114,6 +115,8 @@ class ReplayController:
         self.restart_at: float | None = None
         """Set when a jump back was asked for: the front end restarts the replay from there."""
         self._monotonic = monotonic
+        self.on_auth_history: Callable[[tuple[tuple[str, str, tuple[bytes, ...]], ...]], object] | None = None
+        """Hands recorded authentication read-backs to the replay's client-network detector."""
 
     # -- the clock --------------------------------------------------------------------
 
@@ -179,6 +182,8 @@ class ReplayController:
             engine.publish_metrics(record.result)
         elif isinstance(record, AlertRecord):
             self.alerts.append(record.event)
+        elif isinstance(record, AuthHistoryRecord) and self.on_auth_history is not None:
+            self.on_auth_history(record.groups)
         return 0
 
     async def run(self, engine: Any) -> None:

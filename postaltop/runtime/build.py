@@ -9,6 +9,8 @@ Every mode builds the same :class:`~postaltop.monitoring.Monitor` from ``[detect
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from postaltop.recording.replay import ReplayController
 from postaltop.runtime.actions import database_actions, demo_actions
 from postaltop.runtime.detection import DetectionSeeds, build_monitor, seed_from_recording
 from postaltop.runtime.filters import FileFilterHistory
-from postaltop.runtime.runtime import Mode, NamedSource, Runtime
+from postaltop.runtime.runtime import Mode, NamedSource, Runtime, SourceTask
 
 if TYPE_CHECKING:
     from postaltop.sources.message_lookup import LazyLookup
@@ -91,6 +93,8 @@ def _live(runtime: Runtime) -> None:
         runtime.placeholder = "Waiting for log lines from the configured hosts…"
     else:
         runtime.placeholder = "No [[hosts]] are configured: add one to stream Postal's logs over SSH."
+    if settings.hosts and runtime.monitor is not None:
+        runtime.sources.append(NamedSource("auth-history", _live_auth_history(runtime)))
     from postaltop.sources.db_runner import db_runner, db_sources
 
     runner = db_runner(settings, engine)
@@ -142,10 +146,72 @@ def _demo(runtime: Runtime, options: RuntimeOptions) -> None:
         await demo_metrics_runner(engine, fleet, options.speed, live_from=live_from)
 
     runtime.sources += [NamedSource("demo-logs", logs), NamedSource("demo-metrics", metrics)]
+    if runtime.monitor is not None:
+        runtime.sources.append(
+            NamedSource("demo-auth-history", _demo_auth_history(runtime, options, fleet.start))
+        )
     runtime.actions = demo_actions(fleet, settings.actions)
     table = load_release_table(settings.review.releases_file)
     runtime.host_versions = {v.host: v.status.short() for v in demo_host_versions(table)}
     runtime.fleet = fleet
+
+
+def _history_seconds(runtime: Runtime) -> float:
+    """How much SMTP authentication history the client-network detector needs: its learning period."""
+    assert runtime.monitor is not None
+    return float(runtime.monitor.signals.clients.settings.learn_for)
+
+
+def _learn_auth_history(runtime: Runtime, groups: list[tuple[str, str, list[bytes]]]) -> None:
+    """The detector learns the read-back, which the recording keeps for the replay."""
+    from postaltop.sources.auth_history import auth_facts
+
+    assert runtime.monitor is not None
+    learnt = runtime.monitor.signals.learn_history(auth_facts(groups))
+    runtime.auth_history = (learnt, list(runtime.auth_history[1]) if runtime.auth_history else [])
+    if runtime.recorder is not None:
+        runtime.recorder.auth_history(groups)
+
+
+def _live_auth_history(runtime: Runtime) -> SourceTask:
+    """Read back the hosts' authentication lines of the learning period; the detector learns them."""
+
+    async def run() -> None:
+        from postaltop.sources.auth_history import read_auth_history
+
+        try:
+            groups, problems = await read_auth_history(runtime.settings, f"{_history_seconds(runtime):.0f}s")
+            runtime.auth_history = (0, problems)
+            _learn_auth_history(runtime, groups)
+        except Exception as exc:  # the detector then learns from the live streams alone
+            runtime.auth_history = (0, [f"{type(exc).__name__}: {exc}"])
+        await _park()
+
+    return run
+
+
+def _demo_auth_history(runtime: Runtime, options: RuntimeOptions, before: float) -> SourceTask:
+    """The demo's hosts answer the same read-back from the simulator's lines of the hour before it started."""
+
+    async def run() -> None:
+        from postaltop.sources.auth_history import demo_auth_lines
+
+        stop = threading.Event()
+        try:
+            groups = await asyncio.to_thread(
+                demo_auth_lines, options.seed, before, _history_seconds(runtime), stop
+            )
+        finally:
+            stop.set()  # cancelled (the run stops): the thread ends within a simulated minute
+        _learn_auth_history(runtime, groups)
+        await _park()
+
+    return run
+
+
+async def _park() -> None:
+    """A one-shot source, once done, waits for the run to stop: ``watch`` ends when a source returns."""
+    await asyncio.Event().wait()
 
 
 def _replay(runtime: Runtime, options: RuntimeOptions) -> None:
@@ -159,6 +225,14 @@ def _replay(runtime: Runtime, options: RuntimeOptions) -> None:
     runtime.placeholder = "Replaying: lines appear as the recording's time comes."
     if runtime.monitor is not None:
         seed_from_recording(runtime.monitor, recording.connect_state())
+        signals = runtime.monitor.signals
+
+        def learn(groups: tuple[tuple[str, str, tuple[bytes, ...]], ...]) -> None:
+            from postaltop.sources.auth_history import auth_facts
+
+            signals.learn_history(auth_facts((h, c, list(lines)) for h, c, lines in groups))
+
+        controller.on_auth_history = learn
     engine = runtime.engine
 
     async def feed() -> None:

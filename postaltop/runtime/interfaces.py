@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from postaltop.core.actions.plan import ActionPlan, Preview
+from postaltop.core.alerts import Alert
+from postaltop.core.respond.policy import ResponsePolicy
+from postaltop.core.respond.prompt import Answer, PendingResponse
 from postaltop.core.review.checklist import Step
 from postaltop.core.review.model import Evidence, Finding
 from postaltop.core.review.window import Window
@@ -71,6 +74,42 @@ class ActionService(Protocol):
 
     def audit_trail(self) -> list[AuditEntry]:
         """Audited actions of this kind (demo or real), oldest first."""
+
+
+class ResponseService(Protocol):
+    """The ``[[respond]]`` policies when the TUI runs them: every decision is a question to the operator."""
+
+    pending: list[PendingResponse]
+    """Responses waiting for an answer, oldest first."""
+
+    @property
+    def policies(self) -> tuple[ResponsePolicy, ...]:
+        """The configured policies."""
+
+    @property
+    def actions(self) -> ActionService:
+        """The actions a confirmed response runs through."""
+
+    def killed(self) -> bool:
+        """Whether the kill switch is on now."""
+
+    def review(self, alerts: list[Alert], now: float) -> list[PendingResponse]:
+        """Decide on the alerts at ``now``; returns the responses newly pending."""
+
+    async def prepare(self, item: PendingResponse) -> tuple[ActionPlan, Preview]:
+        """The response's plan and its preview (raises ``PlanError`` when it cannot be planned)."""
+
+    async def execute(self, plan: ActionPlan, preview: Preview) -> Any:
+        """Run a confirmed response (refused when the kill switch went on meanwhile)."""
+
+    def confirmed(self, item: PendingResponse, result: Any) -> None:
+        """The operator ran it."""
+
+    def declined(self, item: PendingResponse, why: str = "") -> None:
+        """The operator said no (recorded; not asked again until the cooldown passes)."""
+
+    def about(self, alert_key: str) -> tuple[list[PendingResponse], list[Answer], list[str]]:
+        """One alert's pending responses, answers, and what policies wait on."""
 
 
 class FilterHistory(Protocol):

@@ -89,6 +89,9 @@ class Runtime:
     """The demo's simulated fleet (``postaltop.core.sim.Fleet``)."""
     replay: ReplayController | None = None
     """The replay clock and feed (replay mode)."""
+    auth_history: tuple[int, list[str]] | None = None
+    """SMTP sessions read back at connect for the client-network detector, and the hosts that failed to
+    answer (None until read)."""
     _version_runner: Any = None
     _version_listeners: list[VersionCallback] = field(default_factory=list)
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from postaltop.core.actions import PlanError
+from postaltop.core.actions import ActionPlan, PlanError
 from postaltop.core.alerts import Alert, AlertState
 from postaltop.core.respond import Decision, Outcome, ResponseDecider
 from postaltop.sources.action_executor import ActionsDisabled, plan_action
@@ -120,14 +120,7 @@ class ResponseRunner:
             stopped = replace(decision, outcome=Outcome.HELD_BACK, reason="kill switch thrown before it ran")
             return ResponseReport(stopped, "held-back", "nothing changed: automatic actions are stopped")
         try:
-            server, credential, value = _targets(decision)
-            plan = await plan_action(self.executor, decision.policy.action, server, credential, value=value)
-            plan = replace(
-                plan,
-                sentence=f"Automatic response (policy {decision.policy.name!r}, alert {decision.alert.key}): "
-                + plan.sentence,
-                targets={**plan.targets, **cause_of(decision)},
-            )
+            plan = await response_plan(self.executor, decision)
             preview = await self.executor.preview(plan)
             if preview.count == 0 and plan.selection is not None:
                 return ResponseReport(
@@ -139,6 +132,19 @@ class ResponseRunner:
         except PlanError as exc:
             return ResponseReport(decision, "refused", f"nothing changed: {exc}")
         return ResponseReport(decision, done.result, done.message, done.record.id)
+
+
+async def response_plan(executor: Any, decision: Decision, **kwargs: Any) -> ActionPlan:
+    """The plan of ``decision``'s action, planned as ``postaltop act`` plans it, naming its policy and alert
+    in the sentence and in the audit entry's targets (``kwargs``: passed to :func:`plan_action`)."""
+    server, credential, value = _targets(decision)
+    plan = await plan_action(executor, decision.policy.action, server, credential, value=value, **kwargs)
+    return replace(
+        plan,
+        sentence=f"Automatic response (policy {decision.policy.name!r}, alert {decision.alert.key}): "
+        + plan.sentence,
+        targets={**plan.targets, **cause_of(decision)},
+    )
 
 
 def _targets(decision: Decision) -> tuple[str, str, str]:

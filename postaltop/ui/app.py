@@ -15,7 +15,7 @@ from postaltop.config.models import UiConfig
 from postaltop.engine import Engine
 from postaltop.lifecycle import HangupGuard, install_hangup_handler
 from postaltop.monitoring import Monitor
-from postaltop.runtime.interfaces import ActionService, FilterHistory, MessageLookup
+from postaltop.runtime.interfaces import ActionService, FilterHistory, MessageLookup, ResponseService
 from postaltop.ui.commands import PostaltopCommands
 from postaltop.ui.screens.first_run import FirstRunScreen
 from postaltop.ui.screens.help import HelpScreen
@@ -46,6 +46,7 @@ class PostaltopApp(App[int]):
         message_lookup: ``ref -> LookupResult`` for the trace screen, when a database is configured.
         filters: where the filter history persists (None: not persisted).
         host_versions: host -> Postal version text known at start.
+        responses: the ``[[respond]]`` policies, asking before anything runs (None: none configured).
     """
 
     CSS_PATH = "app.tcss"
@@ -76,6 +77,7 @@ class PostaltopApp(App[int]):
         message_lookup: MessageLookup | None = None,
         filters: FilterHistory | None = None,
         host_versions: dict[str, str] | None = None,
+        responses: ResponseService | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -91,6 +93,7 @@ class PostaltopApp(App[int]):
         self.monitor = monitor if monitor is not None else Monitor()
         self.actions = actions
         self.filters = filters
+        self.responses = responses
         self.keymap_overrides: dict[str, str] = dict(self.ui.keymap)
         for theme in load_themes().values():
             self.register_theme(theme)
@@ -232,5 +235,6 @@ class PostaltopApp(App[int]):
             monitor=self.monitor,
             actions=self.actions,
             filters=self.filters,
+            responses=self.responses,
         )
         return self.main_screen

@@ -9,19 +9,10 @@ from typing import Any
 from postaltop.core.notification import NotificationEvent
 from postaltop.core.respond import ResponseDecider
 from postaltop.core.respond.directory import ServerDirectory
-from postaltop.locations import state_dir
 from postaltop.notify.from_response import report_to_event
-from postaltop.sources.response_runner import KillSwitch, ResponseReport, ResponseRunner
+from postaltop.runtime.respond import kill_switch
+from postaltop.sources.response_runner import ResponseReport, ResponseRunner
 from postaltop.watch.jsonlog import JsonLogger
-
-KILL_FILE_NAME = "respond.stop"
-"""Created in the state directory, it stops every automatic action (``touch`` it)."""
-
-
-def kill_switch(settings: Any) -> KillSwitch:
-    """The configured kill switch and its file (``[respond_control] kill_file`` or the state directory's)."""
-    control = settings.respond_control
-    return KillSwitch(control.kill_switch, control.kill_file or state_dir() / KILL_FILE_NAME)
 
 
 def response_executor(runtime: Any, log: JsonLogger) -> Any | None:

@@ -112,3 +112,33 @@ def test_client_identified_fact_in_normal_and_proxy_protocol_mode() -> None:
     fact = extract_fact(proxy, 33, ts=1.0, host="mx1", seq=2)
     assert isinstance(fact, ClientIdentified) and fact.ip == "2001:db8::5"
     assert extract_fact(hostile, 33, ts=1.0, host="mx1", seq=3) is None
+
+
+def test_history_read_back_at_connect_arms_the_detector_at_once() -> None:
+    det = ClientNetworkDetector(ClientNetworkSettings(learn_for=3600))
+    scope = Scope(ScopeKind.SERVER, SERVER)
+    t0 = 1_000_000.0
+    det.learn(scope, "203.0.113.10", t0)  # an hour of history, before the stream
+    det.learn(scope, "203.0.113.99", t0 + 1800)
+    assert set(det.known_networks(scope)) == {"203.0.113.0/24"}
+    live = t0 + 3600
+    assert session(det, 1, "203.0.113.50", live) == [], "a usual network is not a finding"
+    [finding] = session(det, 2, "192.0.2.7", live + 10)
+    assert finding.kind == "client_network" and "192.0.2.0/24" in finding.why
+    fresh = ClientNetworkDetector(ClientNetworkSettings(learn_for=3600))
+    assert session(fresh, 1, "203.0.113.50", live) == []
+    assert session(fresh, 2, "192.0.2.7", live + 10) == [], "without history it only learns at first"
+
+
+def test_a_network_learnt_live_before_the_history_arrived_is_new_after_all() -> None:
+    det = ClientNetworkDetector(ClientNetworkSettings(learn_for=3600))
+    scope = Scope(ScopeKind.SERVER, SERVER)
+    t0 = 1_000_000.0
+    live = t0 + 3600
+    assert session(det, 1, "203.0.113.50", live) == []  # only learning: no history yet
+    assert session(det, 2, "192.0.2.7", live + 5) == []
+    det.learn(scope, "203.0.113.10", t0)
+    det.rearm(live)
+    assert session(det, 3, "203.0.113.51", live + 20) == [], "a network of the history stays usual"
+    [finding] = session(det, 4, "192.0.2.8", live + 30)
+    assert "192.0.2.0/24" in finding.why

@@ -40,7 +40,7 @@ def test_live_assembly_from_settings(tmp_path: Path) -> None:
 def test_demo_assembly_acts_on_the_simulation() -> None:
     loaded = load_settings(None, environ={})
     runtime = build_runtime(loaded, RuntimeOptions(mode="demo", scenario="bounce-storm", seed=2))
-    assert [s.name for s in runtime.sources] == ["demo-logs", "demo-metrics"]
+    assert [s.name for s in runtime.sources] == ["demo-logs", "demo-metrics", "demo-auth-history"]
     assert runtime.label == "demo · bounce-storm · seed 2"
     assert runtime.actions is not None and runtime.actions.demo and runtime.actions.enabled
     assert runtime.message_lookup is None and runtime.fleet is not None

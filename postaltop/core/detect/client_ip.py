@@ -138,6 +138,29 @@ class ClientNetworkDetector:
                 findings.append(found)
         return session, findings
 
+    def learn(self, scope: Scope, ip: str, ts: float) -> None:
+        """History: ``scope`` authenticated from ``ip`` at ``ts`` (before the judged stream). Only learns:
+        the network becomes usual, and the scope counts as observed since ``ts`` (so a scope with
+        ``learn_for`` of history is judged from its first live session)."""
+        network = network_of(ip)
+        if network is None:
+            return
+        state = self._scopes.get(scope)
+        if state is None:
+            state = self._scopes[scope] = _ScopeState(first_seen=ts)
+        state.first_seen = min(state.first_seen, ts)
+        state.known[network] = min(state.known.get(network, ts), ts)
+
+    def rearm(self, since: float) -> None:
+        """History arrived after live sessions: a network first seen live (at or after ``since``) while its
+        scope was only learning, but which the history shows the scope never used for ``learn_for`` before,
+        is new after all — its next sessions are judged, as if the history had been there from the start."""
+        for state in self._scopes.values():
+            for network, first in state.known.items():
+                armed = first - state.first_seen >= self.settings.learn_for
+                if first >= since and armed and network not in state.recent:
+                    state.recent[network] = deque()
+
     def known_networks(self, scope: Scope) -> dict[str, float]:
         """The networks ``scope`` has used (network -> first session)."""
         state = self._scopes.get(scope)

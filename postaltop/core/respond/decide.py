@@ -103,6 +103,8 @@ class ResponseDecider:
         self._acted_at: deque[float] = deque()
         self._last_acted: dict[tuple[str, str], float] = {}
         """(policy, scope) -> when the policy last acted on it."""
+        self._declined: dict[tuple[str, str], float] = {}
+        """(policy, scope) -> when an operator last declined this policy's response on it (the TUI)."""
         self.waiting: dict[tuple[str, str], str] = {}
         """(policy, alert key) -> the guard it is waiting on (for the alert detail and the TUI)."""
 
@@ -137,6 +139,26 @@ class ResponseDecider:
             self._acted_at.popleft()
         return len(self._acted_at)
 
+    def declined(self, decision: Decision, now: float) -> None:
+        """An operator said no to ``decision``: it did nothing, so it frees its share of the rate limit and
+        the cooldown it started, and the policy waits a cooldown before asking about that scope again (the
+        same incident included, if it is still firing then)."""
+        self._decided.discard(decision.incident)
+        if decision.outcome is Outcome.ACT:
+            if decision.at in self._acted_at:
+                self._acted_at.remove(decision.at)
+            key = (decision.policy.name, str(decision.alert.scope))
+            if self._last_acted.get(key) == decision.at:
+                del self._last_acted[key]
+        self._declined[(decision.policy.name, str(decision.alert.scope))] = now
+
+    def confirmed(self, decision: Decision, now: float) -> None:
+        """An operator ran ``decision``'s action (the TUI asks even in ``act`` mode): a notify-mode decision
+        then counts as an action too (rate limit, cooldown), as an ``act`` decision already does."""
+        if decision.outcome is Outcome.NOTIFY:
+            self._acted_at.append(now)
+            self._last_acted[(decision.policy.name, str(decision.alert.scope))] = now
+
     def _wait_reason(
         self, policy: ResponsePolicy, alert: Alert, alerts: list[Alert], now: float
     ) -> str | None:
@@ -148,6 +170,12 @@ class ResponseDecider:
         last = self._last_acted.get((policy.name, str(alert.scope)))
         if last is not None and now - last < policy.cooldown:
             return f"acted on {alert.scope} {now - last:.0f} s ago (cooldown {policy.cooldown:.0f} s)"
+        declined = self._declined.get((policy.name, str(alert.scope)))
+        if declined is not None and now - declined < policy.cooldown:
+            return (
+                f"declined by the operator {now - declined:.0f} s ago "
+                f"(asked again after the {policy.cooldown:.0f} s cooldown)"
+            )
         if policy.agree > 1:
             kinds = agreeing_kinds(alert, alerts, now)
             if len(kinds) < policy.agree:

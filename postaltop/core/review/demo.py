@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from postaltop.core.facts import Fact
 from postaltop.core.ingest import Ingestor
 from postaltop.core.logstore import LogStore
+from postaltop.core.review.countries import RecipientMix, mix_from_tallies
 from postaltop.core.review.inputs import SendingFigures, figures_from_counters, figures_from_history
 from postaltop.core.review.window import Window, fmt_time
 from postaltop.core.sim import Fleet
 from postaltop.core.sim.history import window_history
 from postaltop.core.sim.sampling import Sampling, plan
+from postaltop.core.sim.metrics import CredentialDomainCounters
+from postaltop.core.sim.model import Counters
 
 DEMO_VOLUME = 0.1
 """Message-rate multiplier of demo reviews: a day renders in seconds and every incident still shows."""
@@ -35,6 +38,51 @@ Observer = Callable[[float, list[Fact], Fleet], None]
 alert detection)."""
 Progress = Callable[[float], None]
 """Called after every slice with the simulated time reached."""
+BASELINE_S = 6 * 3600.0
+"""The demo's recipient baseline: the fleet's usual traffic over the hours before the window."""
+
+
+class RecipientTally(CredentialDomainCounters):
+    """The fleet's counters, also keeping every outgoing message's (server, credential, recipient domain)
+    for the whole run (what the message databases' ``messages`` rows would give a query)."""
+
+    __slots__ = ("recipients",)
+
+    def __init__(self, base: Counters) -> None:
+        super().__init__(base)
+        self.recipients: dict[tuple[int, int | None, str], int] = {}
+
+    def add(
+        self, ts: float, metric: str, server_id: int, credential_id: int | None, domain: str | None
+    ) -> None:
+        """Count as the fleet's counters do; outgoing messages also by (server, credential, domain)."""
+        super().add(ts, metric, server_id, credential_id, domain)
+        if metric == "outgoing" and domain:
+            key = (server_id, credential_id, domain.lower())
+            self.recipients[key] = self.recipients.get(key, 0) + 1
+
+
+def tallied(fleet: Fleet) -> RecipientTally:
+    """Swap a :class:`RecipientTally` in for ``fleet``'s counters (before it runs)."""
+    tally = RecipientTally(fleet.counters)
+    fleet.counters = tally
+    return tally
+
+
+def demo_recipients(fleet: Fleet, window_tally: RecipientTally, seed: int, volume: float) -> RecipientMix:
+    """The window's recipients beside the usual traffic's over the :data:`BASELINE_S` before it.
+
+    The baseline is the same installation's normal traffic (the scenario's incident is in the window only),
+    as the message databases of a real install hold the days before a review.
+    """
+    start = fleet.start - BASELINE_S
+    before = Fleet(seed=seed, scenario="normal", start=start, volume=volume)
+    tally = tallied(before)
+    before.advance(fleet.start)
+    servers = {srv.id: srv.full_permalink for srv in fleet.installation.servers}
+    credentials = {c.id: c.name for c in fleet.installation.credentials}
+    label = f"the {BASELINE_S / 3600:.0f} hours before (normal traffic)"
+    return mix_from_tallies(window_tally.recipients, tally.recipients, servers, credentials, label)
 
 
 @dataclass(slots=True)
@@ -69,6 +117,8 @@ def sampling_note(sampling: Sampling) -> str:
         "lines are whole: counts taken from log lines cover that sample. Sending volumes are the "
         "simulated database's hourly statistics."
     )
+    recipients: RecipientMix | None = None
+    """The recipient country mix (windows rendered in full only: a sample would skew it)."""
 
 
 def simulate_window(
@@ -89,6 +139,7 @@ def simulate_window(
     """
     fleet = Fleet(seed=seed, scenario=scenario, start=window.start, volume=volume)
     sampling = fleet.sampling = sampling_for(window, fleet)
+    recipients = tallied(fleet) if sampling is None else None
     store = LogStore(capacity=5_000_000)
     ingest = Ingestor(store)
     facts: list[Fact] = []
@@ -106,8 +157,10 @@ def simulate_window(
     facts.extend(ingest.flush())
     facts.sort(key=lambda f: f.ts)
     if sampling is None:
+        assert recipients is not None
         figures = figures_from_counters(fleet.counters, fleet.installation, window)
-        return DemoData(store, facts, figures, list(fleet.hosts), scenario, seed)
+        mix = demo_recipients(fleet, recipients, seed, volume)
+        return DemoData(store, facts, figures, list(fleet.hosts), scenario, seed, recipients=mix)
     names = {s.id: s.full_permalink for s in fleet.installation.servers}
     points = window_history(fleet, window.start, window.end, sampling)
     history = figures_from_history(points, names, window)

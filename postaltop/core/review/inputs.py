@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from postaltop.core.dbmetrics import HistoryPoint, PollResult
 from postaltop.core.facts import Fact, SendingMessage
 from postaltop.core.logstore import LogStore
+from postaltop.core.review.countries import RecipientMix
 from postaltop.core.review.window import Window
 from postaltop.core.sim.model import Counters, Installation
 from postaltop.core.versions import HostVersion
@@ -63,6 +64,8 @@ class ReviewInput:
     """None when no alerting engine is available (the sending step then says so)."""
     top: int = 10
     """Rows per table."""
+    recipients: RecipientMix | None = None
+    """Recipient domains per server and credential, in the window and a baseline (the country mix)."""
     sample_lines: int = 40
     """Log lines kept per step."""
     note: str = ""

@@ -13,6 +13,7 @@ from postaltop.core.logstore import LogStore
 from postaltop.core.matcher import compile_query
 from postaltop.core.query import parse_query
 from postaltop.core.review.checklist import Step
+from postaltop.core.review.countries import country_mix_parts
 from postaltop.core.review.evidence_base import (
     alert_problems,
     alert_table,
@@ -203,6 +204,11 @@ def sending(data: ReviewInput, step: Step, facts: list[Fact]) -> Evidence:
     part.tables.append(
         table("Top envelope senders (SMTP MAIL FROM)", ("sender", "transactions"), senders, data.top)
     )
+    if data.recipients is not None:
+        mix = country_mix_parts(data.recipients)
+        part.tables.extend(mix.tables)
+        part.problems.extend(mix.problems)
+        part.summary.extend(mix.summary)
     base = lines_evidence(data, step)
     total_out = float(sum(sum(v) for v in figures.servers.values())) if figures else 0.0
     return replace(

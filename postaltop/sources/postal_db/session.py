@@ -145,6 +145,16 @@ class DbSession:
                 raise QueryTimeout(f"query timed out after {self.config.query_timeout:g} s") from None
         raise AssertionError("unreachable")
 
+    async def read_server(self, statement: str, server_id: int, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One read-only message-DB ``statement`` (``{db}``: the server's database), within the timeout."""
+        sql = q.for_server(statement, self.prefix, server_id)
+        return await self._query(sql, args, time.monotonic() + self.config.query_timeout)
+
+    def credential_name(self, credential_id: int) -> str | None:
+        """A credential's name, as discovery read it (None when unknown)."""
+        known = self._credentials.get(credential_id)
+        return known[0] if known is not None else None
+
     async def _run(self, pool: aiomysql.Pool, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
         conn = await pool.acquire()
         thread_id = conn.thread_id()

@@ -8,6 +8,7 @@ otherwise. After the run it shows the result and the verification; Escape closes
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
@@ -40,9 +41,21 @@ class ActionPreviewScreen(ModalScreen[Any]):
     ActionPreviewScreen #preview-result.failed { color: $error; }
     """
 
-    def __init__(self, actions: ActionService, plan: ActionPlan, preview: Preview) -> None:
+    def __init__(
+        self,
+        actions: ActionService,
+        plan: ActionPlan,
+        preview: Preview,
+        *,
+        execute: Callable[[ActionPlan, Preview], Awaitable[Any]] | None = None,
+        cancel_word: str = "cancel",
+    ) -> None:
         super().__init__()
         self.actions = actions
+        self.execute = execute or actions.execute
+        """Runs the plan (a response policy's goes through its kill switch first)."""
+        self.cancel_word = cancel_word
+        """What Escape does before the run (``cancel``; ``decline`` for a policy's response)."""
         self.plan = plan
         self.preview = preview
         protected = actions.protected_servers
@@ -73,10 +86,11 @@ class ActionPreviewScreen(ModalScreen[Any]):
                 )
             else:
                 yield Static(Text(""), id="preview-result")
-                prompt = f"Type {self.confirm_word!r} and Enter to run it; Escape cancels"
+                prompt = f"Type {self.confirm_word!r} and Enter to run it; Escape {self.cancel_word}s"
                 yield Input(placeholder=prompt, id="preview-confirm")
             can_run = self.actions.enabled and not empty
-            keys = f"Type {self.confirm_word!r} + Enter: run · Escape: cancel" if can_run else "Escape: close"
+            keys = f"Type {self.confirm_word!r} + Enter: run · Escape: {self.cancel_word}"
+            keys = keys if can_run else "Escape: close"
             yield Static(Text(keys, style="dim"), id="preview-keys")
 
     def on_mount(self) -> None:
@@ -94,7 +108,9 @@ class ActionPreviewScreen(ModalScreen[Any]):
         ok = answer == self.confirm_word or (not self.typed and answer.lower() in ("y", "yes"))
         result = self.query_one("#preview-result", Static)
         if not ok:
-            result.update(Text(f"Not confirmed: type {self.confirm_word!r} exactly (Escape cancels)."))
+            result.update(
+                Text(f"Not confirmed: type {self.confirm_word!r} exactly (Escape {self.cancel_word}s).")
+            )
             return
         event.input.disabled = True
         result.update(Text("Running…"))
@@ -104,7 +120,7 @@ class ActionPreviewScreen(ModalScreen[Any]):
         """Execute, then show the result and the verification."""
         out = self.query_one("#preview-result", Static)
         try:
-            self.result = await self.actions.execute(self.plan, self.preview)
+            self.result = await self.execute(self.plan, self.preview)
         except Exception as exc:
             out.update(Text(f"Not run: {exc}"))
             out.add_class("failed")
@@ -124,6 +140,7 @@ class ActionPreviewScreen(ModalScreen[Any]):
                 f"Audit #{res.record.id}" + (" · u undoes it" if res.ok and not self.plan.undo_of else "")
             )
         lines.append("Escape closes.")
+        self.query_one("#preview-keys", Static).update(Text("Escape: close", style="dim"))
         out.update(Text("\n".join(lines)))
         out.add_class("ok" if res.ok else "failed")
         return res

@@ -27,6 +27,7 @@ from postaltop.ui.widgets.rate_chart import RateChart
 
 if TYPE_CHECKING:
     from postaltop.monitoring import Monitor
+    from postaltop.runtime.interfaces import ResponseService
 
 
 def utc(ts: float | None) -> str:
@@ -137,6 +138,25 @@ def actions_text(alert: Alert) -> Table:
     return table
 
 
+def response_text(responses: ResponseService, key: str) -> Text:
+    """The alert's pending automatic responses (``r`` answers), what became of earlier ones, what waits."""
+    pending, answers, waiting = responses.about(key)
+    text = Text()
+    for item in pending:
+        text.append(" PENDING ", style="bold black on yellow")
+        text.append(f" {display_text(item.text)} — the {item.mode_note}: ")
+        text.append(" r ", style="bold reverse")
+        text.append(" review and confirm, Escape in the preview declines\n")
+    for answer in answers:
+        text.append(display_text(answer.text) + "\n")
+    for line in waiting:
+        text.append(display_text(line) + "\n", style="dim")
+    if not text:
+        text.append("no policy answers this alert", style="dim")
+    text.rstrip()
+    return text
+
+
 class AlertDetailScreen(Screen[None]):
     """Everything about one alert (followed live by key)."""
 
@@ -147,6 +167,7 @@ class AlertDetailScreen(Screen[None]):
         Binding("x", "actions", "Actions", id="alert_detail.actions"),
         Binding("s", "servers", "Servers", show=False, id="alert_detail.servers"),
         Binding("w", "chart_window", "Chart window", id="alert_detail.chart_window"),
+        Binding("r", "respond", "Response", id="alert_detail.respond"),
     ]
 
     DEFAULT_CSS = """
@@ -167,8 +188,13 @@ class AlertDetailScreen(Screen[None]):
         on_actions: Callable[[Alert], None] | None = None,
         on_servers: Callable[[], None] | None = None,
         clock: float | None = None,
+        responses: ResponseService | None = None,
+        on_respond: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__()
+        self.responses = responses
+        """The ``[[respond]]`` policies (their pending response for this alert is shown, ``r`` answers it)."""
+        self.on_respond = on_respond
         self.monitor = monitor
         self.key = key
         self.on_actions = on_actions
@@ -204,6 +230,9 @@ class AlertDetailScreen(Screen[None]):
                 chart.limit_label = "limit" if alert.kind in LIMIT_KINDS else "expected"
             chart.add_class("-shown")
             yield chart
+            if self.responses is not None:
+                yield Static(Text("Automatic response"), classes="section")
+                yield Static(id="alert-response")
             yield Static(Text("History"), classes="section")
             yield Static(id="alert-history")
         yield Footer()
@@ -233,6 +262,20 @@ class AlertDetailScreen(Screen[None]):
         self.query_one("#alert-facts", Static).update(facts_table(alert, now, down))
         self.query_one("#alert-history", Static).update(history_text(self.monitor, alert))
         self.query_one("#alert-actions", Static).update(actions_text(alert))
+        if self.responses is not None:
+            self.query_one("#alert-response", Static).update(response_text(self.responses, self.key))
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``r`` is offered only while an automatic response to this alert waits for an answer."""
+        if action == "respond":
+            return self.responses is not None and bool(self.responses.about(self.key)[0])
+        return True
+
+    def action_respond(self) -> None:
+        """Open this alert's pending automatic response in the action preview (confirm or decline)."""
+        if self.on_respond is not None:
+            self.on_respond(self.key)
 
     def action_close(self) -> None:
         """Back to the list."""

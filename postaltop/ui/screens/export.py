@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from postaltop import locations
 from postaltop.core.events import LogEvent
 from postaltop.core.export import to_csv, to_jsonl
 from postaltop.core.logstore import LogStore
@@ -89,3 +92,24 @@ async def export_view(view: FilteredView, store: LogStore, path: Path) -> int:
             if count % EXPORT_CHUNK == 0:
                 await asyncio.sleep(0)
     return written
+
+
+def default_export_path(now: float) -> Path:
+    """``<XDG data>/postaltop/exports/postaltop-<time>.jsonl``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return locations.data_dir() / "exports" / f"postaltop-{stamp}.jsonl"
+
+
+async def export_and_tell(teller: Any, view: FilteredView, store: LogStore, path: Path) -> int:
+    """Export ``view`` to ``path`` and tell the user (``teller.notify``) where it went, or why not.
+
+    Returns:
+        Lines written (-1 on failure).
+    """
+    try:
+        count = await export_view(view, store, path)
+    except OSError as exc:
+        teller.notify(f"Export to {path} failed: {exc.strerror or exc}", severity="error", markup=False)
+        return -1
+    teller.notify(f"Exported {count:,} lines to {path}", markup=False, timeout=8)
+    return count

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from postaltop import locations
-from postaltop.core.query import Query, QueryError, parse_query
 from postaltop.core.records import record_at
 from postaltop.core.view import FilteredView
 from postaltop.engine import Engine
 from postaltop.monitoring import Monitor
-from postaltop.runtime.interfaces import ActionService, FilterHistory
+from postaltop.runtime.interfaces import ActionService, FilterHistory, ResponseService
+from postaltop.ui.screens import incident_actions as incident
 from postaltop.ui.screens.detail import DetailScreen
-from postaltop.ui.screens.export import ExportScreen, export_view
+from postaltop.ui.screens.export import ExportScreen, default_export_path, export_and_tell
 from postaltop.ui.screens.trace import open_trace
 from postaltop.ui.widgets.filter_bar import FilterBar
 from postaltop.ui.widgets.host_bar import HostBar
+from postaltop.ui.widgets.insights import Insights
 from postaltop.ui.widgets.log_panel import LogPanel
-from postaltop.ui.widgets.rate_chart import RateChart, detection_widgets
+from postaltop.ui.widgets.response_bar import ResponseBar
 from postaltop.ui.widgets.servers_table import ServersTable
 from postaltop.ui.widgets.status_line import StatusLine
 
@@ -35,14 +33,6 @@ INSIGHTS_MIN_SIZE = (100, 34)
 
 LIVE_FILTER_MAX_LINES = 300_000
 """Above this many retained lines, filters apply on Enter only (a live rescan per key would lag)."""
-
-
-def query_error_text(exc: QueryError) -> str:
-    """``invalid filter: message (column N)`` for the inline error (plain text)."""
-    message = exc.message or str(exc)
-    if "column" not in message:
-        message += f" (column {exc.position + 1})"
-    return f"invalid filter: {message}"
 
 
 class MainScreen(Screen[None]):
@@ -73,6 +63,7 @@ class MainScreen(Screen[None]):
         Binding("w", "chart_window", "Chart window", show=False, id="main.chart_window"),
         Binding("x", "actions_menu", "Actions", id="main.actions"),
         Binding("u", "undo_last_action", "Undo action", show=False, id="main.undo"),
+        Binding("r", "respond", "Response", id="main.respond"),
     ]
 
     def __init__(
@@ -88,6 +79,7 @@ class MainScreen(Screen[None]):
         monitor: Monitor | None = None,
         actions: ActionService | None = None,
         filters: FilterHistory | None = None,
+        responses: ResponseService | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -98,6 +90,8 @@ class MainScreen(Screen[None]):
         """Incident actions (``x`` / ``u``), when there is a database or a simulation to act on."""
         self.filters = filters
         """Where applied filters persist (best effort: a failed write never disturbs filtering)."""
+        self.responses = responses
+        """The ``[[respond]]`` policies, asking before anything runs (None: none, or nothing to act on)."""
         self.view = FilteredView(engine.store, None)
         self._initial_filter = filter_text
         self._history = history or []
@@ -109,13 +103,19 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HostBar(self.mode)
-        yield FilterBar(text=self._initial_filter, history=self._history)
+        yield FilterBar(
+            text=self._initial_filter,
+            history=self._history,
+            view=self.view,
+            filters=self.filters if self.persist_filters else None,
+            on_shown=self._show_applied,
+        )
         panel = LogPanel(self.engine.store, self.view, follow=self._follow, id="log-panel")
         panel.placeholder = self._placeholder
         yield ServersTable(self.engine)
         yield panel
-        with Horizontal(id="insights"):
-            yield from detection_widgets(self.monitor, self.panel_marker_target)
+        yield Insights(self.monitor, self.panel_marker_target)
+        yield ResponseBar(self.responses, self.monitor, incident.response_preview_opener(self.app))
         yield StatusLine()
         yield Footer()
 
@@ -140,8 +140,7 @@ class MainScreen(Screen[None]):
         self.panel.theme_key = self.app.theme
         min_width, min_height = INSIGHTS_MIN_SIZE
         if self.app.size.width >= min_width and self.app.size.height >= min_height:
-            self.query_one(RateChart).add_class("-shown")
-            self.query_one("#insights").query("AlertList").add_class("-shown")
+            self.insights.show_both()
         self.panel.focus()
         self.set_interval(1.0 / self.engine.refresh_hz, self.tick)
         self.sync()
@@ -154,14 +153,7 @@ class MainScreen(Screen[None]):
             self.sync(hosts=False)
         if time.monotonic() - self._hosts_drawn_at >= 1.0:
             self._draw_hosts()
-            self._check_sources()
-
-    def _check_sources(self) -> None:
-        """Once a second: the monitor turns host states into source-health alerts (and inhibitions)."""
-        for alerts in self.query("AlertList"):
-            monitor = getattr(alerts, "monitor", None)
-            if monitor is not None:
-                monitor.tick()
+            self.insights.tick()
 
     def sync(self, *, hosts: bool = True) -> None:
         """Pull everything new from the engine into the widgets now.
@@ -205,7 +197,11 @@ class MainScreen(Screen[None]):
         """Follow state or paused count changed."""
         self._draw_status()
 
-    # -- filter -----------------------------------------------------------------------
+    # -- filter (the filter bar owns it) ----------------------------------------------------
+
+    ASYNC_FILTER_LINES = 200_000
+    """Above this many retained lines a filter is applied in a worker thread (a re-apply over a
+    million lines takes 0.2-0.4 s); the previous result stays on screen until the new one is ready."""
 
     def apply_filter(self, text: str, *, final: bool) -> bool:
         """Parse and apply a filter; on error show it and keep the previous one.
@@ -213,48 +209,15 @@ class MainScreen(Screen[None]):
         Returns:
             True when the filter was applied.
         """
-        bar = self.filter_bar
-        try:
-            query = parse_query(text, now=self.engine.clock())
-        except QueryError as exc:
-            bar.show_error(query_error_text(exc))
-            return False
-        self._filter_generation += 1
-        if len(self.engine.store) > self.ASYNC_FILTER_LINES:
-            generation = self._filter_generation
-            work = self._apply_in_thread(query, text, final, generation)
-            self.run_worker(work, group="filter")
-            return True
-        self.view.set_query(query)
-        self._show_applied(text, final=final)
-        return True
+        threaded = len(self.engine.store) > self.ASYNC_FILTER_LINES
+        return self.filter_bar.apply(text, final=final, now=self.engine.clock(), threaded=threaded)
 
-    ASYNC_FILTER_LINES = 200_000
-    """Above this many retained lines a filter is applied in a worker thread (a re-apply over a
-    million lines takes 0.2-0.4 s); the previous result stays on screen until the new one is ready."""
-
-    _filter_generation = 0
-    """Counts filter requests, so a slow result never replaces a newer filter's."""
-
-    async def _apply_in_thread(self, query: Query, text: str, final: bool, generation: int) -> None:
-        prepared = await asyncio.to_thread(self.view.prepare, query)
-        if generation != self._filter_generation:
-            return  # a newer filter was asked for meanwhile
-        self.view.install(prepared)
-        self._show_applied(text, final=final)
-
-    def _show_applied(self, text: str, *, final: bool) -> None:
-        """The view holds the new filter's result: redraw and remember it."""
-        bar = self.filter_bar
-        bar.active_text = text
+    def _show_applied(self, text: str) -> None:
+        """The view holds the new filter's result: redraw."""
         self.panel.placeholder = "No line matches the filter" if text.strip() else self._placeholder
         self.panel.reset_view()
         self._draw_counts()
         self._draw_status()
-        if final:
-            bar.remember(text)
-            if self.persist_filters and self.filters is not None:
-                self.filters.save(text, bar.history)
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
         """Enter (final) or the live debounce in the filter input."""
@@ -288,8 +251,7 @@ class MainScreen(Screen[None]):
 
     def default_export_path(self) -> Path:
         """``<XDG data>/postaltop/exports/postaltop-<time>.jsonl``."""
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.engine.clock()))
-        return locations.data_dir() / "exports" / f"postaltop-{stamp}.jsonl"
+        return default_export_path(self.engine.clock())
 
     def action_export(self) -> None:
         """Ask for a path, then export the filtered view there."""
@@ -301,18 +263,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ExportScreen(self.default_export_path(), len(self.view)), chosen)
 
     async def export_to(self, path: Path) -> int:
-        """Export the filtered view to ``path`` and tell the user where it went.
-
-        Returns:
-            Lines written (-1 on failure).
-        """
-        try:
-            count = await export_view(self.view, self.engine.store, path)
-        except OSError as exc:
-            self.notify(f"Export to {path} failed: {exc.strerror or exc}", severity="error", markup=False)
-            return -1
-        self.notify(f"Exported {count:,} lines to {path}", markup=False, timeout=8)
-        return count
+        """Export the filtered view to ``path`` and tell the user where it went (-1 on failure)."""
+        return await export_and_tell(self, self.view, self.engine.store, path)
 
     # -- servers table --
 
@@ -323,14 +275,8 @@ class MainScreen(Screen[None]):
 
     def action_toggle_servers(self) -> None:
         """Show the servers table (and focus it) or hide it again."""
-        table = self.servers_table
-        if table.has_class("-shown"):
-            table.remove_class("-shown")
+        if not self.servers_table.toggle():
             self.panel.focus()
-            return
-        table.add_class("-shown")
-        table.refresh_from_engine()
-        table.table.focus()
 
     def on_servers_table_server_selected(self, message: ServersTable.ServerSelected) -> None:
         """Enter on a server: narrow the log to the lines that name it (a visible, clearable filter)."""
@@ -357,7 +303,12 @@ class MainScreen(Screen[None]):
             return
         open_trace(self.app, self.engine.store, record_at(self.engine.store, seq).text)
 
-    # -- detection: chart, alerts, inline markers --
+    # -- detection: chart and alerts (the insights band owns them) -------------------------
+
+    @property
+    def insights(self) -> Insights:
+        """The chart and the alert list."""
+        return self.query_one(Insights)
 
     def panel_marker_target(self, marker: object) -> None:
         """Give the log panel the inline-marker lookup (called once while composing)."""
@@ -365,51 +316,37 @@ class MainScreen(Screen[None]):
 
     def action_toggle_chart(self) -> None:
         """Show or hide the send-rate chart."""
-        self.query_one(RateChart).toggle_class("-shown")
+        self.insights.toggle_chart()
 
     def action_chart_window(self) -> None:
         """Cycle the chart window (15m, 1h, 6h, 24h, 7d); shows the chart."""
-        chart = self.query_one(RateChart)
-        chart.add_class("-shown")
-        chart.action_cycle_window()
+        self.insights.cycle_chart_window()
 
     def action_toggle_alerts(self) -> None:
         """Show and select the alert list; pressed again while it is selected, hide it."""
-        from postaltop.ui.widgets.alert_list import AlertList
-
-        alerts = self.query_one(AlertList)
-        if alerts.has_class("-shown") and not alerts.has_focus:
-            alerts.focus()  # shown at start: the first press selects the list, the next hides it
-            return
-        alerts.toggle_class("-shown")
-        if alerts.has_class("-shown"):
-            alerts.focus()
-        else:
-            self.panel.focus()
+        self.insights.toggle_alerts(self.panel)
 
     def action_acknowledge_alert(self) -> None:
         """Acknowledge the selected alert with a comment."""
-        from postaltop.ui.widgets.alert_list import AlertList, acknowledge_selected
-
-        acknowledge_selected(self.query_one(AlertList))
+        self.insights.acknowledge()
 
     def action_silence_alert(self) -> None:
         """Silence the selected alert for a duration, with a reason."""
-        from postaltop.ui.widgets.alert_list import AlertList, silence_selected
-
-        silence_selected(self.query_one(AlertList))
+        self.insights.silence()
 
     def on_alert_list_opened(self, message: Any) -> None:
-        """Enter on an alert: its detail screen."""
+        """Enter on an alert: its detail screen (with its pending automatic responses)."""
         from postaltop.ui.screens.alert_detail import AlertDetailScreen
-        from postaltop.ui.widgets.alert_list import AlertList
 
-        monitor = self.query_one(AlertList).monitor
-        if monitor is None:
-            return
+        bar = self.response_bar
         self.app.push_screen(
             AlertDetailScreen(
-                monitor, message.key, on_actions=self.open_actions_for_alert, on_servers=self._show_servers
+                self.insights.monitor,
+                message.key,
+                on_actions=self.open_actions_for_alert,
+                on_servers=self._show_servers,
+                responses=self.responses,
+                on_respond=bar.open_next if self.responses is not None else None,
             )
         )
 
@@ -417,70 +354,45 @@ class MainScreen(Screen[None]):
         if not self.servers_table.has_class("-shown"):
             self.action_toggle_servers()
 
-    def open_actions_for_alert(self, alert: Any) -> None:
-        """The actions menu prefilled with ``alert``'s scope and suggested action."""
-        from postaltop.core.actions.context import context_from_alert
+    # -- automatic responses (the response bar owns them) ---------------------------------
 
-        action_id = getattr(getattr(alert, "action", None), "action_id", "")
-        self.action_actions_menu(context_from_alert(alert.scope.kind.value, alert.scope.key, action_id))
+    @property
+    def response_bar(self) -> ResponseBar:
+        """The pending automatic responses."""
+        return self.query_one(ResponseBar)
+
+    def action_respond(self) -> None:
+        """Open the oldest pending automatic response in the action preview (confirm or decline)."""
+        self.response_bar.open_next()
+
+    def on_response_bar_changed(self, _message: ResponseBar.Changed) -> None:
+        """A response became pending or was answered: show or hide ``r`` in the footer."""
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``r`` is offered (and shown in the footer) only while a response waits for an answer."""
+        if action == "respond":
+            return self.is_mounted and bool(self.query(ResponseBar)) and self.response_bar.has_pending
+        return True
 
     # -- incident actions --
 
+    def open_actions_for_alert(self, alert: Any) -> None:
+        """The actions menu prefilled with ``alert``'s scope and suggested action."""
+        self.action_actions_menu(incident.alert_context(alert))
+
     def action_actions_menu(self, context: Any = None) -> None:
         """Open the actions menu for the selected line's server/credential (or typed targets)."""
-        from postaltop.core.actions.context import ActionContext, context_from_text
-        from postaltop.ui.screens.actions import ActionsScreen
-
-        if self.actions is None:
-            self.notify(
-                "Actions need the database: configure [database] (and [actions] enabled = true); "
-                "in `postaltop demo` they work on the simulation.",
-                severity="warning",
-                markup=False,
-                timeout=8,
-            )
-            return
-        if context is None:
-            context = self._action_context()
-        if context is None:
+        if context is None and self.actions is not None:
+            table = self.servers_table if self.servers_table.focused_here else None
             seq = self.panel.selected_seq
-            context = ActionContext() if seq is None else context_from_text(self.engine.store.event(seq).text)
-        self.app.push_screen(ActionsScreen(self.actions, context))
-
-    def _action_context(self) -> Any:
-        """The target from the focused alert list (its scope + suggested action) or servers table, if any."""
-        from postaltop.core.actions.context import ActionContext, context_from_alert
-
-        focused = self.app.focused
-        for node in self.query("AlertList"):
-            if focused is node:
-                alert = getattr(node, "selected", None)
-                if alert is not None:
-                    scope = alert.scope
-                    action_id = getattr(getattr(alert, "action", None), "action_id", "")
-                    return context_from_alert(scope.kind.value, scope.key, action_id)
-        for table in self.query(ServersTable):
-            if table.has_class("-shown") and focused is not None and table in focused.ancestors_with_self:
-                info = table.selected_info()
-                if info is not None:
-                    return ActionContext(f"{info.org_permalink}/{info.permalink}")
-        return None
+            line = None if seq is None else self.engine.store.event(seq).text
+            context = incident.focused_context(self.insights.focused_alert(), table, line)
+        incident.open_actions_menu(self.app, self.actions, context)
 
     def action_undo_last_action(self) -> None:
         """Preview (and confirm) the undo of the last action."""
         if self.actions is None:
             self.notify("No action to undo: actions are not available here.", markup=False)
             return
-        self.run_worker(self._open_undo(self.actions), group="actions-undo", exclusive=True)
-
-    async def _open_undo(self, actions: ActionService) -> None:
-        from postaltop.core.actions import PlanError
-        from postaltop.ui.screens.action_preview import ActionPreviewScreen
-
-        try:
-            plan = actions.last_undo_plan()
-            preview = await actions.preview(plan)
-        except PlanError as exc:
-            self.notify(str(exc), markup=False, timeout=6)
-            return
-        self.app.push_screen(ActionPreviewScreen(actions, plan, preview))
+        self.run_worker(incident.open_undo(self.app, self.actions), group="actions-undo", exclusive=True)

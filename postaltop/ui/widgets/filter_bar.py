@@ -1,6 +1,13 @@
-"""The filter bar: an input for the filter language, the live match count, inline errors, history."""
+"""The filter bar: an input for the filter language, the live match count, inline errors, history.
+
+It owns the filter: it parses what is typed, applies it to the view (in a worker thread for a large store),
+remembers and persists it, and tells the screen when the view holds the new result (``on_shown``).
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,10 +18,22 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from postaltop.core.query import Query, QueryError, parse_query
+from postaltop.core.view import FilteredView
+from postaltop.runtime.interfaces import FilterHistory
+
 DEBOUNCE_S = 0.3
 """Live filtering waits this long after the last key stroke."""
 
 HISTORY_LIMIT = 50
+
+
+def query_error_text(exc: QueryError) -> str:
+    """``invalid filter: message (column N)`` for the inline error (plain text)."""
+    message = exc.message or str(exc)
+    if "column" not in message:
+        message += f" (column {exc.position + 1})"
+    return f"invalid filter: {message}"
 
 
 class FilterInput(Input):
@@ -73,8 +92,25 @@ class FilterBar(Static):
             self.final = final
             """True for Enter and Escape (worth remembering), False for a live preview."""
 
-    def __init__(self, *, text: str = "", history: list[str] | None = None, live: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        text: str = "",
+        history: list[str] | None = None,
+        live: bool = True,
+        view: FilteredView | None = None,
+        filters: FilterHistory | None = None,
+        on_shown: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(id="filter-bar")
+        self.view = view
+        """The view the filter applies to."""
+        self.filters = filters
+        """Where applied filters persist (best effort: a failed write never disturbs filtering)."""
+        self.on_shown = on_shown
+        """Called with the filter's text once the view holds its result (the screen redraws)."""
+        self._generation = 0
+        """Counts filter requests, so a slow result never replaces a newer filter's."""
         self.history: list[str] = list(history or [])[-HISTORY_LIMIT:]
         self.active_text = text
         """The filter currently applied (the last valid one)."""
@@ -130,6 +166,53 @@ class FilterBar(Static):
         self.error_text = message
         self._status_text = message
         status.update(Text(message))
+
+    # -- applying ----------------------------------------------------------------------
+
+    def apply(self, text: str, *, final: bool, now: float, threaded: bool) -> bool:
+        """Parse and apply a filter to the view; on error show it and keep the previous one.
+
+        Args:
+            final: Enter (remember and persist it) rather than the live preview.
+            now: the time relative filters (``since:15m``) count from.
+            threaded: prepare the result in a worker thread (a large store); the old result stays
+                on screen until the new one is ready.
+
+        Returns:
+            True when the filter was applied (or is being applied).
+        """
+        if self.view is None:
+            return False
+        try:
+            query = parse_query(text, now=now)
+        except QueryError as exc:
+            self.show_error(query_error_text(exc))
+            return False
+        self._generation += 1
+        if threaded:
+            self.run_worker(self._apply_in_thread(self.view, query, text, final), group="filter")
+            return True
+        self.view.set_query(query)
+        self._shown(text, final=final)
+        return True
+
+    async def _apply_in_thread(self, view: FilteredView, query: Query, text: str, final: bool) -> None:
+        generation = self._generation
+        prepared = await asyncio.to_thread(view.prepare, query)
+        if generation != self._generation:
+            return  # a newer filter was asked for meanwhile
+        view.install(prepared)
+        self._shown(text, final=final)
+
+    def _shown(self, text: str, *, final: bool) -> None:
+        """The view holds the new filter's result: the screen redraws, then it is remembered."""
+        self.active_text = text
+        if self.on_shown is not None:
+            self.on_shown(text)
+        if final:
+            self.remember(text)
+            if self.filters is not None:
+                self.filters.save(text, self.history)
 
     # -- editing ----------------------------------------------------------------------
 

@@ -266,6 +266,22 @@ class ServersTable(Vertical):
         if self.engine is not None:
             self.set_interval(self.refresh_seconds, self.refresh_from_engine)
 
+    def toggle(self) -> bool:
+        """Show the table (drawn now, and focused) or hide it; True when now shown."""
+        if self.has_class("-shown"):
+            self.remove_class("-shown")
+            return False
+        self.add_class("-shown")
+        self.refresh_from_engine()
+        self.table.focus()
+        return True
+
+    @property
+    def focused_here(self) -> bool:
+        """True when the table is shown and has the focus."""
+        focused = self.app.focused
+        return self.has_class("-shown") and focused is not None and self in focused.ancestors_with_self
+
     def refresh_from_engine(self) -> None:
         """Draw the engine's newest poll result (only while the table is shown)."""
         if self.engine is None or not self.has_class("-shown"):

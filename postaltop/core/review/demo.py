@@ -20,9 +20,9 @@ from postaltop.core.review.inputs import SendingFigures, figures_from_counters, 
 from postaltop.core.review.window import Window, fmt_time
 from postaltop.core.sim import Fleet
 from postaltop.core.sim.history import window_history
-from postaltop.core.sim.sampling import Sampling, plan
 from postaltop.core.sim.metrics import CredentialDomainCounters
 from postaltop.core.sim.model import Counters
+from postaltop.core.sim.sampling import Sampling, plan
 
 DEMO_VOLUME = 0.1
 """Message-rate multiplier of demo reviews: a day renders in seconds and every incident still shows."""
@@ -97,6 +97,8 @@ class DemoData:
     seed: int
     note: str = ""
     """How the window was sampled (empty when rendered in full): the review says it with its evidence."""
+    recipients: RecipientMix | None = None
+    """The recipient country mix (windows rendered in full only: a sample would skew it)."""
 
 
 def sampling_for(window: Window, fleet: Fleet) -> Sampling | None:
@@ -117,8 +119,6 @@ def sampling_note(sampling: Sampling) -> str:
         "lines are whole: counts taken from log lines cover that sample. Sending volumes are the "
         "simulated database's hourly statistics."
     )
-    recipients: RecipientMix | None = None
-    """The recipient country mix (windows rendered in full only: a sample would skew it)."""
 
 
 def simulate_window(

@@ -240,7 +240,7 @@ def _seed(text: str) -> int:
 def scenario_names() -> list[str]:
     """The simulator's scenarios (a fixed fallback when its catalogue cannot be imported)."""
     try:
-        sim = importlib.import_module("postaltop.core.sim")
+        sim = importlib.import_module("postaltop.core.sim.scenarios")
     except ImportError:
         return list(DEFAULT_SCENARIOS)
     scenarios = getattr(sim, "SCENARIOS", None)

@@ -7,6 +7,9 @@ the reason (``● mx07 connection refused``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -14,7 +17,16 @@ from textual.widgets import Static
 
 from postaltop.core.sanitize import display_text
 from postaltop.core.source_health import down_reason
-from postaltop.engine import HostStatus
+
+
+class HostStatus(Protocol):
+    """What a chip shows of a host (the engine's ``HostStatus``; a plain name and state before it exists)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
 
 
 def _state_class(state: str) -> str:
@@ -135,8 +147,8 @@ class HostBar(Horizontal):
         super().__init__(id="host-bar")
         self.mode = mode
         self._chips: dict[str, HostChip] = {}
-        self._pending: tuple[dict[str, HostStatus], dict[str, float]] | None = None
-        self._last: tuple[dict[str, HostStatus], dict[str, float]] | None = None
+        self._pending: tuple[Mapping[str, HostStatus], Mapping[str, float]] | None = None
+        self._last: tuple[Mapping[str, HostStatus], Mapping[str, float]] | None = None
         self._groups: dict[str, GroupChip] = {}
         self.versions: dict[str, str] = {}
         """Host -> version text (the app's ``host_versions`` at mount, set by ``postaltop demo``)."""
@@ -145,7 +157,7 @@ class HostBar(Horizontal):
         yield Static(Text("postaltop"), id="app-name")
         yield Static(Text(self.mode), id="mode")
 
-    def show(self, hosts: dict[str, HostStatus], rates: dict[str, float]) -> None:
+    def show(self, hosts: Mapping[str, HostStatus], rates: Mapping[str, float]) -> None:
         """Add chips for new hosts (after the labels), lay them out for the width, refresh every chip.
 
         Each chip is as detailed as the width allows for all of them; when even names alone do not fit
@@ -196,7 +208,7 @@ class HostBar(Horizontal):
             self._group(cls).show_group(text)
 
     def _fitting_level(
-        self, hosts: dict[str, HostStatus], rates: dict[str, float], order: list[str], budget: int
+        self, hosts: Mapping[str, HostStatus], rates: Mapping[str, float], order: list[str], budget: int
     ) -> int:
         """The most detailed chip level at which every host fits in ``budget`` columns (LEVELS: none)."""
         for level in range(LEVELS):

@@ -203,7 +203,7 @@ class PostaltopApp(App[int]):
             parts = self._boot.build()
         except Exception as exc:  # reported by the caller once the terminal is restored
             self.boot_error = exc
-            self.exit(1)
+            self.exit(return_code=1)
             return
         self._boot = None
         self._take_parts(parts)

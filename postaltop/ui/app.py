@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from postaltop.config.models import UiConfig
+from postaltop.heap import freeze_startup_heap
 from postaltop.lifecycle import HangupGuard, install_hangup_handler
 from postaltop.ui.commands import PostaltopCommands
 from postaltop.ui.screens.first_run import FirstRunScreen
@@ -221,6 +222,7 @@ class PostaltopApp(App[int]):
             self.run_worker(self.engine.run(), group="engine", name="engine", exit_on_error=True)
         for index, factory in enumerate(self._sources):
             self.run_worker(factory(), group="sources", name=f"source-{index}", exit_on_error=False)
+        freeze_startup_heap()  # start-up is over: full collections walk only what the run creates
 
     def _warn_unknown_keymap_ids(self) -> None:
         """``[ui] keymap`` ids that match no binding do nothing in Textual: say so, with the valid ids."""

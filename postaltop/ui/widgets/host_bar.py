@@ -168,11 +168,12 @@ class HostBar(Horizontal):
         if not self.is_mounted:
             self._pending = (hosts, rates)  # drawn on mount, so chips come after the labels
             return
-        for name in hosts:
-            if name not in self._chips:
-                chip = self._chips[name] = HostChip(name)
-                chip.version = self.versions.get(name, "")
-                self.mount(chip, before="#mode")  # hosts first: on a narrow terminal the mode is cut
+        new = [HostChip(name) for name in hosts if name not in self._chips]
+        for chip in new:
+            self._chips[chip.host_name] = chip
+            chip.version = self.versions.get(chip.host_name, "")
+        if new:  # one mount (one re-layout) for every host that appeared since the last redraw
+            self.mount(*new, before="#mode")  # hosts first: on a narrow terminal the mode is cut
         budget = (self.size.width or self.app.size.width) - len("postaltop") - 2
         order = sorted(hosts, key=lambda n: STATE_RANK[_state_class(hosts[n].state)])
         level = self._fitting_level(hosts, rates, order, budget)

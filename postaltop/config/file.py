@@ -106,7 +106,9 @@ def _env_model(settings_cls: type[BaseModel]) -> type[BaseSettings]:
         )
 
     fields: dict[str, Any] = {name: (f.annotation, f) for name, f in settings_cls.model_fields.items()}
-    model: type[BaseSettings] = create_model(f"{settings_cls.__name__}Environment", __base__=EnvBase, **fields)
+    model: type[BaseSettings] = create_model(
+        f"{settings_cls.__name__}Environment", __base__=EnvBase, **fields
+    )
     return model
 
 

@@ -1,4 +1,4 @@
-"""The first frame: the chrome is on screen before the run is built and before any source has produced data."""
+"""The first frame: the chrome is on screen before the run is built and before any source produced data."""
 
 from __future__ import annotations
 

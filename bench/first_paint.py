@@ -8,13 +8,17 @@ spawned:
 * ``data``: the first frame that shows a log line (a ``HH:MM:SS`` time followed by a host name).
 
 Modes: ``demo`` (``postaltop demo``) and ``live`` (the monitor with one ``[[hosts]]`` entry pointing at
-a real sshd on loopback with the ``docker`` shim of the tests, so lines come over SSH).
+a real sshd on loopback with the ``docker`` shim of the tests, so lines come over SSH, and a ``[database]``
+on the test MariaDB holding a freshly built Postal dataset; without a reachable MariaDB the live config has
+the host only, and the JSON says so).
 
 ``ceiling``: a bare Textual app (one ``Static`` and a ``Footer``) on the same pseudo-terminal, started
 the same way in the same run: what process start, imports and Textual's own first frame cost here.
 Each mode runs once first, uncounted, so that modules load from bytecode as in an installed package (the
 bench writes it under a temporary ``PYTHONPYCACHEPREFIX``). Medians and p90 over ``--runs`` runs.
-The headline ``value`` is the demo's median time to chrome; ``target`` 1.0 s.
+The headline ``value`` is the demo's median time to chrome; ``target`` 1.0 s, and at most
+:data:`RATIO_TARGET` times the bare app's median in the same run (``ratio``; ``live_ratio`` for the live
+config): the frame must come as early as Textual's own, whatever the machine's load.
 Usage: ``python bench/first_paint.py [--runs N] [--quick]``; progress on stderr, the last stdout line is
 the JSON result.
 """
@@ -43,9 +47,11 @@ sys.path.insert(0, str(ROOT))
 
 from _common import percentile  # noqa: E402
 
+from tests.support import mysql  # noqa: E402
 from tests.support.sshd import SshdServer, start_sshd  # noqa: E402
 
 TARGET_S = 1.0
+RATIO_TARGET = 1.1
 COLUMNS, ROWS = 160, 45
 TIMEOUT_S = 30.0
 CHROME = re.compile(rb"filter /")
@@ -115,19 +121,27 @@ def timed_run(argv: list[str], env: dict[str, str], want_data: bool) -> tuple[fl
     return chrome, data
 
 
-def live_config(root: Path, sshd: SshdServer) -> Path:
-    """A config with one host on the test sshd, whose ``docker`` shim streams a Postal log."""
+def live_config(root: Path, sshd: SshdServer, database: str | None) -> Path:
+    """A config with one host on the test sshd (whose ``docker`` shim streams a Postal log) and, when
+    ``database`` is given, that Postal dataset on the test MariaDB."""
     sshd.add_container(
         "postal-smtp-1", "smtp", rate=200, count=None, start_ns=time.time_ns() - 60 * 1_000_000_000
     )
-    config = root / "config.toml"
-    config.write_text(
+    text = (
         "[[hosts]]\n"
         f'name = "mx1"\naddress = "127.0.0.1"\nport = {sshd.port}\nuser = "{sshd.user}"\n'
         f'key_file = "{sshd.client_key}"\nsince = "1m"\n'
-        f'[ssh]\nknown_hosts = ["{sshd.known_hosts}"]\nssh_config = []\n',
-        encoding="utf-8",
+        f'[ssh]\nknown_hosts = ["{sshd.known_hosts}"]\nssh_config = []\n'
     )
+    if database is not None:
+        target = mysql.target_from_env()
+        text += (
+            f'[database]\nhost = "{target.host}"\nport = {target.port}\nuser = "{target.user}"\n'
+            f'use_my_cnf = false\ndatabase = "{database}"\nmessage_db_prefix = "{database}"\n'
+        )
+    config = root / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    config.chmod(0o600)
     return config
 
 
@@ -156,47 +170,64 @@ def main() -> None:
             "PYTHONPYCACHEPREFIX": str(root / "pycache"),
         }
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        sshd = start_sshd(root / "sshd")
-        try:
-            config = live_config(root, sshd)
-            env_live = {**env, "PATH": os.environ.get("PATH", "")}
-            commands = {
-                "bare": ([sys.executable, "-c", BARE_APP], False),
-                "demo": ([sys.executable, "-m", "postaltop", "demo"], True),
-                "live": ([sys.executable, "-m", "postaltop", "--config", str(config)], True),
-            }
-            chrome: dict[str, list[float]] = {k: [] for k in commands}
-            data: dict[str, list[float]] = {k: [] for k in commands}
-            for argv, want_data in commands.values():
-                timed_run(argv, env_live, want_data)  # warm-up: bytecode and page cache
-            for run in range(runs):
-                for name, (argv, want_data) in commands.items():
-                    c, d = timed_run(argv, env_live, want_data)
-                    chrome[name].append(c)
-                    if d is not None:
-                        data[name].append(d)
-                    log(f"run {run + 1} {name}: chrome {c:.3f}s" + (f", first line {d:.3f}s" if d else ""))
-        finally:
-            sshd.kill()
+        target = mysql.target_from_env()
+        db_problem = mysql.reachable(target)
+        with contextlib.ExitStack() as stack:
+            database = None
+            if db_problem is None:
+                database = stack.enter_context(mysql.built_dataset(target, weeks=1)).prefix
+            else:
+                log(f"live config without a database: {db_problem}")
+            sshd = start_sshd(root / "sshd")
+            stack.callback(sshd.kill)
+            chrome, data = measure(runs, env, live_config(root, sshd, database))
     value = statistics.median(chrome["demo"])
     ceiling = statistics.median(chrome["bare"])
+    live = statistics.median(chrome["live"])
     result = {
         "bench": "first_paint",
         "value": round(value, 3),
         "unit": "s",
         "ceiling": round(ceiling, 3),
         "ratio": round(value / ceiling, 3),
+        "live_ratio": round(live / ceiling, 3),
         "target": TARGET_S,
+        "ratio_target": RATIO_TARGET,
         "runs": runs,
         "terminal": f"{COLUMNS}x{ROWS}",
+        "live_database": database is not None,
         "bare_chrome": summary(chrome["bare"]),
         "demo_chrome": summary(chrome["demo"]),
         "demo_first_line": summary(data["demo"]) if data["demo"] else None,
         "live_chrome": summary(chrome["live"]),
         "live_first_line": summary(data["live"]) if data["live"] else None,
-        "meets_target": value <= TARGET_S and statistics.median(chrome["live"]) <= TARGET_S,
+        "meets_target": max(value, live) <= TARGET_S and max(value, live) / ceiling <= RATIO_TARGET,
+        "load_average": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(result))
+
+
+def measure(
+    runs: int, env: dict[str, str], config: Path
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Time to chrome and to the first line of each mode, ``runs`` times, interleaved."""
+    commands = {
+        "bare": ([sys.executable, "-c", BARE_APP], False),
+        "demo": ([sys.executable, "-m", "postaltop", "demo"], True),
+        "live": ([sys.executable, "-m", "postaltop", "--config", str(config)], True),
+    }
+    chrome: dict[str, list[float]] = {k: [] for k in commands}
+    data: dict[str, list[float]] = {k: [] for k in commands}
+    for argv, want_data in commands.values():
+        timed_run(argv, env, want_data)  # warm-up: bytecode and page cache
+    for run in range(runs):
+        for name, (argv, want_data) in commands.items():
+            c, d = timed_run(argv, env, want_data)
+            chrome[name].append(c)
+            if d is not None:
+                data[name].append(d)
+            log(f"run {run + 1} {name}: chrome {c:.3f}s" + (f", first line {d:.3f}s" if d else ""))
+    return chrome, data
 
 
 if __name__ == "__main__":

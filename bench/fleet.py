@@ -33,6 +33,7 @@ import os
 import random
 import re
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,18 @@ from tests.support.sshd import SshdServer, start_sshd  # noqa: E402
 
 LAG_TARGET_MS = 50.0
 TICK_S = 0.01
+
+
+_SERVERS: list[SshdServer] = []
+"""The sshd servers of this run (killed on SIGTERM too)."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    """Killed without this, the sshd servers and their remote follower loops (one per host) kept running, and
+    loading the machine, long after the bench (the app's own SIGTERM handler ends the process in 2 s)."""
+    for server in _SERVERS:
+        server.kill()
+    os._exit(143)
 
 
 def log(message: str) -> None:
@@ -173,6 +186,7 @@ async def run_fleet(
     app = PostaltopApp(engine, mode="bench", persist_filters=False, monitor=monitor)
     async with app.run_test(size=(120, 36), headless=True) as pilot:
         await pilot.pause()
+        signal.signal(signal.SIGTERM, _on_sigterm)  # the app installed its own: the servers must go too
         result = await _stream(servers, root, n_hosts, rate, seconds, engine)
         shown = len(engine.store)
         await pilot.pause(0.2)
@@ -313,7 +327,8 @@ def main() -> None:
         return
     n_sshd = max(1, min(n_hosts, args.sshd or (2 if args.quick else 4)))
     with tempfile.TemporaryDirectory(prefix="postaltop_bench_fleet_") as tmp:
-        servers: list[SshdServer] = []
+        servers = _SERVERS
+        signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             for i in range(n_sshd):
                 servers.append(start_sshd(Path(tmp) / f"sshd{i}"))

@@ -17,6 +17,7 @@ import errno
 import importlib
 import math
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -93,9 +94,28 @@ def register_command(command: Command) -> Command:
     return command
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, reading the terminal's width once per process.
+
+    argparse builds a formatter for every ``add_argument`` (to check its metavar), and each one asks the
+    terminal for its size: ~140 system calls and fallbacks before the first frame of the TUI.
+    """
+
+    _terminal_width: int | None = None
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        if width is None:
+            if _Formatter._terminal_width is None:
+                _Formatter._terminal_width = shutil.get_terminal_size().columns - 2
+            width = _Formatter._terminal_width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def _global_options() -> argparse.ArgumentParser:
     # SUPPRESS: a sub-parser must not reset --config given before the command to its default.
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
     parent.add_argument(
         "--config",
         metavar="FILE",
@@ -110,7 +130,9 @@ def add_subcommand(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
 ) -> argparse.ArgumentParser:
     """Add a (nested) sub-command parser that also accepts the global options, like ``--config``."""
-    return subparsers.add_parser(name, help=help_text, description=help_text, parents=[_global_options()])
+    return subparsers.add_parser(
+        name, help=help_text, description=help_text, parents=[_global_options()], formatter_class=_Formatter
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         importlib.import_module(module)
     parser = argparse.ArgumentParser(
+        formatter_class=_Formatter,
         prog="postaltop",
         description="A terminal live monitor for the Postal mail server (without a command: the monitor).",
         parents=[_global_options()],
@@ -240,7 +263,7 @@ def _seed(text: str) -> int:
 def scenario_names() -> list[str]:
     """The simulator's scenarios (a fixed fallback when its catalogue cannot be imported)."""
     try:
-        sim = importlib.import_module("postaltop.core.sim")
+        sim = importlib.import_module("postaltop.core.sim.scenarios")
     except ImportError:
         return list(DEFAULT_SCENARIOS)
     scenarios = getattr(sim, "SCENARIOS", None)

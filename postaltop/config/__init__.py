@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from postaltop import locations
 from postaltop.config.errors import (
@@ -100,16 +99,14 @@ def cross_field_problems(settings: Settings) -> list[tuple[tuple[str | int, ...]
     return problems
 
 
-class Settings(BaseSettings):
-    """The whole configuration."""
+class Settings(BaseModel):
+    """The whole configuration.
 
-    model_config = SettingsConfigDict(
-        env_prefix="POSTALTOP_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        use_attribute_docstrings=True,
-        validate_default=True,
-    )
+    Constructing it is pure; :func:`load_settings` reads the file and the environment itself, so that it
+    knows where every value came from (errors name the file line or the variable).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     ui: UiConfig = Field(default_factory=UiConfig)
     """Terminal UI options."""
@@ -136,19 +133,6 @@ class Settings(BaseSettings):
     @classmethod
     def _unique_policies(cls, value: list[RespondPolicyConfig]) -> list[RespondPolicyConfig]:
         return check_unique_names(value)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # load_settings() reads the file and the environment itself so that it knows where every value came
-        # from (errors must name the file line or the variable); constructing Settings directly is pure.
-        return (init_settings,)
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> Settings:

@@ -7,16 +7,23 @@ file's.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsError
+from pydantic import BaseModel
 
 from postaltop.config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
+
+ENV_PREFIX = "POSTALTOP_"
+ENV_NESTED_DELIMITER = "__"
 
 DEFAULT_PASSWORD_ENV = "POSTALTOP_DB_PASSWORD"
 """Environment variable read for the DB password when ``database.password_env`` is not set."""
@@ -60,9 +67,20 @@ def read_config_text(path: Path, explicit: bool) -> str | None:
         ) from None
 
 
-def environment_data(settings_cls: type[BaseSettings], environ: Mapping[str, str] | None) -> dict[str, Any]:
-    """The ``POSTALTOP_*`` variables of ``environ`` (default ``os.environ``) as nested data."""
-    source = EnvSettingsSource(settings_cls)
+def environment_data(settings_cls: type[BaseModel], environ: Mapping[str, str] | None) -> dict[str, Any]:
+    """The ``POSTALTOP_<FIELD>[__<KEY>...]`` variables of ``environ`` (default ``os.environ``) as nested data.
+
+    pydantic-settings parses them (JSON for lists and tables, the nested delimiter); it is imported only when
+    such a variable is set, which keeps it off every start that has none.
+    """
+    env = os.environ if environ is None else environ
+    names = [ENV_PREFIX.lower() + name for name in settings_cls.model_fields]
+    keys = [key.lower() for key in env]
+    if not any(key == name or key.startswith(name + ENV_NESTED_DELIMITER) for key in keys for name in names):
+        return {}
+    from pydantic_settings import EnvSettingsSource, SettingsError
+
+    source = EnvSettingsSource(_env_model(settings_cls))
     if environ is not None:
         # The source reads os.environ at construction; point it at the given mapping instead.
         source.env_vars = {key.lower(): value for key, value in environ.items()}
@@ -75,6 +93,23 @@ def environment_data(settings_cls: type[BaseSettings], environ: Mapping[str, str
         raise ConfigError(
             f"config error in environment variable {var}: not valid JSON for this setting"
         ) from None
+
+
+def _env_model(settings_cls: type[BaseModel]) -> type[BaseSettings]:
+    """A pydantic-settings class with ``settings_cls``'s fields, for reading them from the environment."""
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class EnvBase(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED_DELIMITER, extra="forbid"
+        )
+
+    fields: dict[str, Any] = {name: (f.annotation, f) for name, f in settings_cls.model_fields.items()}
+    model: type[BaseSettings] = create_model(
+        f"{settings_cls.__name__}Environment", __base__=EnvBase, **fields
+    )
+    return model
 
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SINCE_RE = re.compile(r"^[0-9]{1,6}[smhd]$")
 _NO_SPACE_OR_CONTROL = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f]+$")
 
-_MODEL = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+_MODEL = ConfigDict(extra="forbid", validate_default=True)
 
 
 class UiConfig(BaseModel):

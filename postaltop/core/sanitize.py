@@ -87,6 +87,8 @@ def display_text(s: str) -> str:
         return s
     if "\x1b" in s:
         s = SGR.sub("", s)
+        if s.isprintable():  # only Postal's own colour codes (the common case): nothing else to show
+            return s
     s = _suspect_pattern().sub(_show_match, s)
     if "\t" in s:
         s = s.expandtabs(TAB_SIZE)

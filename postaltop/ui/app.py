@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -12,27 +13,66 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from postaltop.config.models import UiConfig
-from postaltop.engine import Engine
+from postaltop.heap import freeze_startup_heap
 from postaltop.lifecycle import HangupGuard, install_hangup_handler
-from postaltop.monitoring import Monitor
-from postaltop.runtime.interfaces import ActionService, FilterHistory, MessageLookup, ResponseService
 from postaltop.ui.commands import PostaltopCommands
 from postaltop.ui.screens.first_run import FirstRunScreen
 from postaltop.ui.screens.help import HelpScreen
-from postaltop.ui.screens.main import MainScreen
+from postaltop.ui.screens.start import StartScreen
 from postaltop.ui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from postaltop.ui.themes import DEFAULT_VARIABLES, THEME_ORDER, load_themes
 from postaltop.ui.widgets.host_bar import HostBar
 
+if TYPE_CHECKING:  # imported when the main screen is built, after the first frame
+    from postaltop.engine import Engine
+    from postaltop.monitoring import Monitor
+    from postaltop.runtime.interfaces import ActionService, FilterHistory, MessageLookup, ResponseService
+    from postaltop.ui.screens.main import MainScreen
+
 SourceTask = Callable[[], Coroutine[Any, Any, None]]
 """A factory of a coroutine that feeds the engine (one per source); run as a worker."""
+
+
+@dataclass(frozen=True)
+class AppParts:
+    """What the main screen shows and where its intents go (see :class:`PostaltopApp` for each field)."""
+
+    engine: Engine
+    mode: str = "monitor"
+    sources: Sequence[SourceTask] = ()
+    filter_text: str = ""
+    history: Sequence[str] = ()
+    persist_filters: bool = True
+    placeholder: str = "Waiting for log lines…"
+    monitor: Monitor | None = None
+    actions: ActionService | None = None
+    message_lookup: MessageLookup | None = None
+    filters: FilterHistory | None = None
+    host_versions: dict[str, str] = field(default_factory=dict)
+    responses: ResponseService | None = None
+
+
+@dataclass(frozen=True)
+class Boot:
+    """Start with the chrome at once and build the run behind it after the first frame.
+
+    The first frame (:class:`StartScreen`) shows ``mode``, a chip per host of ``hosts`` and ``message`` in
+    the empty log panel; ``build`` then imports and builds everything else (engine, sources, stores,
+    monitor) on the loop, and the main screen takes the start screen's place. An exception from ``build``
+    ends the app with code 1 and is kept in :attr:`PostaltopApp.boot_error` for the caller to report.
+    """
+
+    mode: str
+    hosts: tuple[str, ...]
+    message: str
+    build: Callable[[], AppParts]
 
 
 class PostaltopApp(App[int]):
     """postaltop's terminal UI.
 
     Args:
-        engine: the pipeline the UI renders.
+        engine: the pipeline the UI renders (None with ``boot``: built after the first frame).
         ui: the ``[ui]`` settings (theme, follow, keymap); defaults when None.
         mode: label shown in the host bar (``demo``, ``monitor``).
         sources: coroutine factories started as workers after mount (each feeds ``engine``).
@@ -47,6 +87,7 @@ class PostaltopApp(App[int]):
         filters: where the filter history persists (None: not persisted).
         host_versions: host -> Postal version text known at start.
         responses: the ``[[respond]]`` policies, asking before anything runs (None: none configured).
+        boot: draw the chrome first and build the parts above after the first frame (:class:`Boot`).
     """
 
     CSS_PATH = "app.tcss"
@@ -61,7 +102,7 @@ class PostaltopApp(App[int]):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | None,
         *,
         ui: UiConfig | None = None,
         mode: str = "monitor",
@@ -78,22 +119,17 @@ class PostaltopApp(App[int]):
         filters: FilterHistory | None = None,
         host_versions: dict[str, str] | None = None,
         responses: ResponseService | None = None,
+        boot: Boot | None = None,
     ) -> None:
         super().__init__()
-        self.engine = engine
         self.ui = ui if ui is not None else UiConfig()
-        self.mode = mode
-        self._sources = list(sources)
+        self.mode = boot.mode if boot is not None else mode
+        self._boot = boot
+        self.boot_error: Exception | None = None
+        """What ``boot.build`` raised (the app then ended with code 1)."""
         self._run_engine = run_engine
         self._first_run_config = first_run_config
-        self._filter_text = filter_text
-        self._history = list(history)
-        self._persist_filters = persist_filters
-        self._placeholder = placeholder
-        self.monitor = monitor if monitor is not None else Monitor()
-        self.actions = actions
-        self.filters = filters
-        self.responses = responses
+        self.responses: ResponseService | None = None
         self.keymap_overrides: dict[str, str] = dict(self.ui.keymap)
         for theme in load_themes().values():
             self.register_theme(theme)
@@ -104,10 +140,43 @@ class PostaltopApp(App[int]):
         self._too_small: TooSmallScreen | None = None
         self.main_screen: MainScreen | None = None
         self._hangup_guard: HangupGuard | None = None
-        self.message_lookup = message_lookup
-        """``ref -> LookupResult`` for the message trace screen, when a database is configured."""
-        self.host_versions: dict[str, str] = dict(host_versions or {})
+        self.host_versions: dict[str, str] = {}
         """Host -> Postal version text shown in the host bar (``v3.3.5 -1 !sec``)."""
+        if engine is not None:
+            parts = AppParts(engine, mode, sources, filter_text, history, persist_filters, placeholder)
+            self._take_parts(parts, monitor, actions, message_lookup, filters, host_versions or {}, responses)
+        elif boot is None:
+            raise ValueError("PostaltopApp needs an engine or a boot")
+
+    def _take_parts(
+        self,
+        parts: AppParts,
+        monitor: Monitor | None = None,
+        actions: ActionService | None = None,
+        message_lookup: MessageLookup | None = None,
+        filters: FilterHistory | None = None,
+        host_versions: dict[str, str] | None = None,
+        responses: ResponseService | None = None,
+    ) -> None:
+        """Take the run's parts (at construction, or after the first frame with a boot)."""
+        from postaltop.monitoring import Monitor
+
+        self.engine = parts.engine
+        self.mode = parts.mode
+        self._sources = list(parts.sources)
+        self._filter_text = parts.filter_text
+        self._history = list(parts.history)
+        self._persist_filters = parts.persist_filters
+        self._placeholder = parts.placeholder
+        monitor = monitor if monitor is not None else parts.monitor
+        self.monitor = monitor if monitor is not None else Monitor()
+        self.actions = actions if actions is not None else parts.actions
+        self.filters = filters if filters is not None else parts.filters
+        self.message_lookup = message_lookup if message_lookup is not None else parts.message_lookup
+        self.responses = responses if responses is not None else parts.responses
+        """``ref -> LookupResult`` for the message trace screen, when a database is configured."""
+        self.host_versions.update(parts.host_versions)
+        self.host_versions.update(host_versions or {})
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's palette commands, less its theme picker and its Quit.
@@ -128,10 +197,30 @@ class PostaltopApp(App[int]):
         # SIGHUP/SIGTERM or a vanished terminal end the app cleanly; headless runs have no terminal to watch.
         self._hangup_guard = install_hangup_handler(self.exit, watch_fd=None if self.is_headless else "auto")
         if self._first_run_config is None:
-            # The frame is drawn first: a demo backfill or an SSH backlog then fills it as it arrives.
-            self.call_after_refresh(self._start_workers)
+            # The frame is drawn first: the run is built, and a demo backfill or an SSH backlog then fills
+            # it, as they come.
+            self.call_after_refresh(self._finish_boot if self._boot is not None else self._start_workers)
         self._check_size(self.size.width, self.size.height)
         self._warn_unknown_keymap_ids()
+
+    def _finish_boot(self) -> None:
+        """Build the run behind the start screen, then put the main screen in its place."""
+        assert self._boot is not None
+        try:
+            parts = self._boot.build()
+        except Exception as exc:  # reported by the caller once the terminal is restored
+            self.boot_error = exc
+            self.exit(return_code=1)
+            return
+        self._boot = None
+        self._take_parts(parts)
+        while len(self.screen_stack) > 1:  # a help or too-small screen opened meanwhile (shown again below)
+            self.pop_screen()
+        self._too_small = None
+        # Over the start screen, which stays at the bottom of the stack, never shown again.
+        self.push_screen(self._new_main_screen())
+        self._check_size(self.size.width, self.size.height)
+        self.call_after_refresh(self._start_workers)
 
     def _start_workers(self) -> None:
         """Start the engine's ingest loop and the sources (after the first frame is on screen)."""
@@ -139,6 +228,7 @@ class PostaltopApp(App[int]):
             self.run_worker(self.engine.run(), group="engine", name="engine", exit_on_error=True)
         for index, factory in enumerate(self._sources):
             self.run_worker(factory(), group="sources", name=f"source-{index}", exit_on_error=False)
+        freeze_startup_heap()  # start-up is over: full collections walk only what the run creates
 
     def _warn_unknown_keymap_ids(self) -> None:
         """``[ui] keymap`` ids that match no binding do nothing in Textual: say so, with the valid ids."""
@@ -221,9 +311,16 @@ class PostaltopApp(App[int]):
         return [type(s).__name__ for s in self.screen_stack]
 
     def get_default_screen(self) -> Screen[Any]:
-        """The first-run screen without a config, else the main screen."""
+        """The first-run screen without a config, the start screen with a boot, else the main screen."""
         if self._first_run_config is not None:
             return FirstRunScreen(self._first_run_config)
+        if self._boot is not None:
+            return StartScreen(self._boot.mode, self._boot.hosts, self._boot.message)
+        return self._new_main_screen()
+
+    def _new_main_screen(self) -> MainScreen:
+        from postaltop.ui.screens.main import MainScreen
+
         self.main_screen = MainScreen(
             self.engine,
             mode=self.mode,

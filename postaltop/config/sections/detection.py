@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_MODEL = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+_MODEL = ConfigDict(extra="forbid", validate_default=True)
 
 
 class StaticLimit(BaseModel):

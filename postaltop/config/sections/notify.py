@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_MODEL = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+_MODEL = ConfigDict(extra="forbid", validate_default=True)
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 

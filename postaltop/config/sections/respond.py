@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from postaltop.core.alerts import Severity
 from postaltop.core.respond import RESPONSE_ACTIONS, BusinessHours, ResponseMode, ResponsePolicy
 
-_MODEL = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+_MODEL = ConfigDict(extra="forbid", validate_default=True)
 _OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)")
 
 

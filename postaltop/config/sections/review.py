@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ReviewStepConfig(BaseModel):
     """A checklist step added (or replacing the packaged step with the same id)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     """Step id (lower-case letters, digits, ``-``, ``_``); the same id as a packaged step replaces it."""
@@ -27,7 +27,7 @@ class ReviewStepConfig(BaseModel):
 class ReviewConfig(BaseModel):
     """Guided log reviews and reports (``postaltop review``, ``postaltop report``, ``postaltop versions``)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid")
 
     checklist_file: Path | None = None
     """A checklist TOML replacing the packaged one (same format as postaltop/data/checklist.toml)."""

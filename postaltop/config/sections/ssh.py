@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class SshSection(BaseModel):
     """The ``[ssh]`` section (every key optional)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     known_hosts: list[str] | None = None
     """known_hosts files trusted for host keys; the first one is where ``postaltop hosts trust`` writes.

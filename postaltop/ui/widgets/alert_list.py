@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
@@ -65,6 +65,7 @@ class AlertList(Widget, can_focus=True):
         self.selected_key: str | None = None
         """The key of the selected alert (stays on that alert while the list re-sorts)."""
         self._top = 0
+        self._shown: tuple[str, list[Span]] | None = None
         self.fixed_now = clock
         """A fixed "now" for snapshots; the monitor's data time otherwise."""
         self._unsubscribe: Callable[[], None] | None = None
@@ -184,7 +185,7 @@ class AlertList(Widget, can_focus=True):
         text = Text(no_wrap=True, overflow="ellipsis")
         if not alerts:
             text.append_text(empty_text(self.monitor))
-            self.query_one("#alert-lines", Static).update(text)
+            self._show_lines(text)
             return
         index = self.index
         if self.selected_key is None or all(a.key != self.selected_key for a in alerts):
@@ -207,7 +208,20 @@ class AlertList(Widget, can_focus=True):
             line = alert_line(alert, now, selected=alert.key == self.selected_key, width=width)
             line.truncate(width, overflow="ellipsis")
             text.append_text(line)
-        self.query_one("#alert-lines", Static).update(text)
+        self._show_lines(text)
+
+    def _show_lines(self, text: Text) -> None:
+        """Update the lines when they changed; re-lay the screen out only when their count changed.
+
+        Redrawn twice a second: an update with a layout re-measures every widget of the screen, the
+        most expensive frame there is (under a fleet's load it was most of the frames' time).
+        """
+        key = (text.plain, list(text.spans))
+        if key == self._shown:
+            return
+        layout = self._shown is None or text.plain.count("\n") != self._shown[0].count("\n")
+        self._shown = key
+        self.query_one("#alert-lines", Static).update(text, layout=layout)
 
 
 def acknowledge_selected(alerts: AlertList) -> None:

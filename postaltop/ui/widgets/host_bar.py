@@ -7,6 +7,9 @@ the reason (``● mx07 connection refused``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -14,8 +17,17 @@ from textual.widgets import Static
 
 from postaltop.core.sanitize import display_text
 from postaltop.core.source_health import down_reason
-from postaltop.engine import HostStatus
 from postaltop.ui.services import app_services
+
+
+class HostStatus(Protocol):
+    """What a chip shows of a host (the engine's ``HostStatus``; a plain name and state before it exists)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
 
 
 def _state_class(state: str) -> str:
@@ -136,8 +148,8 @@ class HostBar(Horizontal):
         super().__init__(id="host-bar")
         self.mode = mode
         self._chips: dict[str, HostChip] = {}
-        self._pending: tuple[dict[str, HostStatus], dict[str, float]] | None = None
-        self._last: tuple[dict[str, HostStatus], dict[str, float]] | None = None
+        self._pending: tuple[Mapping[str, HostStatus], Mapping[str, float]] | None = None
+        self._last: tuple[Mapping[str, HostStatus], Mapping[str, float]] | None = None
         self._groups: dict[str, GroupChip] = {}
         self.versions: dict[str, str] = {}
         """Host -> version text (the app's ``host_versions`` at mount, set by ``postaltop demo``)."""
@@ -146,7 +158,7 @@ class HostBar(Horizontal):
         yield Static(Text("postaltop"), id="app-name")
         yield Static(Text(self.mode), id="mode")
 
-    def show(self, hosts: dict[str, HostStatus], rates: dict[str, float]) -> None:
+    def show(self, hosts: Mapping[str, HostStatus], rates: Mapping[str, float]) -> None:
         """Add chips for new hosts (after the labels), lay them out for the width, refresh every chip.
 
         Each chip is as detailed as the width allows for all of them; when even names alone do not fit
@@ -157,11 +169,12 @@ class HostBar(Horizontal):
         if not self.is_mounted:
             self._pending = (hosts, rates)  # drawn on mount, so chips come after the labels
             return
-        for name in hosts:
-            if name not in self._chips:
-                chip = self._chips[name] = HostChip(name)
-                chip.version = self.versions.get(name, "")
-                self.mount(chip, before="#mode")  # hosts first: on a narrow terminal the mode is cut
+        new = [HostChip(name) for name in hosts if name not in self._chips]
+        for chip in new:
+            self._chips[chip.host_name] = chip
+            chip.version = self.versions.get(chip.host_name, "")
+        if new:  # one mount (one re-layout) for every host that appeared since the last redraw
+            self.mount(*new, before="#mode")  # hosts first: on a narrow terminal the mode is cut
         budget = (self.size.width or self.app.size.width) - len("postaltop") - 2
         order = sorted(hosts, key=lambda n: STATE_RANK[_state_class(hosts[n].state)])
         level = self._fitting_level(hosts, rates, order, budget)
@@ -197,7 +210,7 @@ class HostBar(Horizontal):
             self._group(cls).show_group(text)
 
     def _fitting_level(
-        self, hosts: dict[str, HostStatus], rates: dict[str, float], order: list[str], budget: int
+        self, hosts: Mapping[str, HostStatus], rates: Mapping[str, float], order: list[str], budget: int
     ) -> int:
         """The most detailed chip level at which every host fits in ``budget`` columns (LEVELS: none)."""
         for level in range(LEVELS):

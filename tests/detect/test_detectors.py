@@ -112,6 +112,15 @@ def test_novelty_after_learning() -> None:
     assert found is not None and found.severity is Severity.CRITICAL and found.observed == 40
 
 
+def test_novelty_history_read_after_a_live_sighting_makes_the_domain_known() -> None:
+    d = NoveltyDetector(NoveltySettings(learning_seconds=600))
+    cred = Scope(ScopeKind.CREDENTIAL, "5")
+    assert d.feed(cred, ["usual.example"], 5_000) is None  # seen live before its history was read
+    d.learn(cred, ["usual.example", "gmail.com"], 0)  # history: it mailed usual.example long before
+    found = d.feed(cred, [f"new{i}.example" for i in range(40)], 5_010)
+    assert found is not None and found.observed == 40  # usual.example is not counted as new
+
+
 def test_novelty_ignores_a_long_tail_among_many_known_domains() -> None:
     d = NoveltyDetector(NoveltySettings(learning_seconds=600))
     busy = Scope(ScopeKind.CREDENTIAL, "4")

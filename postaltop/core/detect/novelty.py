@@ -56,8 +56,12 @@ class NoveltyDetector:
         """Record domains as known without judging (bootstrap from history)."""
         known = self._scopes.setdefault(scope, _Known(ts))
         known.since = min(known.since, ts)
-        for d in domains:
-            known.domains.setdefault(d.lower(), ts)
+        learnt = [d.lower() for d in domains]
+        for d in learnt:
+            known.domains.setdefault(d, ts)
+        learnt_set = set(learnt)
+        if any(d in learnt_set for _, d in known.recent):  # history says these were mailed before: not new
+            known.recent = deque((t, d) for t, d in known.recent if d not in learnt_set)
 
     def feed(self, scope: Scope, domains: list[str], ts: float) -> Finding | None:
         """Record the domains ``scope`` sent to at ``ts``; a finding if too many are new."""

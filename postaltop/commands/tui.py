@@ -68,6 +68,7 @@ def app_for(runtime: Runtime, *, run_engine: bool = True) -> PostaltopApp:
         message_lookup=parts.message_lookup,
         filters=parts.filters,
         host_versions=parts.host_versions,
+        responses=parts.responses,
     )
     runtime.on_host_version(lambda host, text: app.show_host_versions({host: text}))
     return app

@@ -190,14 +190,18 @@ class FilterBar(Static):
             return False
         self._generation += 1
         if threaded:
-            self.run_worker(self._apply_in_thread(self.view, query, text, final), group="filter")
+            work = self._apply_in_thread(self.view, query, text, final, self._generation)
+            self.run_worker(work, group="filter")
             return True
         self.view.set_query(query)
         self._shown(text, final=final)
         return True
 
-    async def _apply_in_thread(self, view: FilteredView, query: Query, text: str, final: bool) -> None:
-        generation = self._generation
+    async def _apply_in_thread(
+        self, view: FilteredView, query: Query, text: str, final: bool, generation: int
+    ) -> None:
+        """Prepare ``query``'s result off the loop; install it unless a newer filter (``generation``, taken
+        when this one was asked for) came meanwhile."""
         prepared = await asyncio.to_thread(view.prepare, query)
         if generation != self._generation:
             return  # a newer filter was asked for meanwhile

@@ -58,8 +58,13 @@ def follow_command(path: str, position: FileResume) -> str:
         f'if [ "$sz" -lt "$off" ]; then exit {TRUNCATED_EXIT}; fi; '
         'if [ "$sz" -gt "$off" ]; then '
         f'if [ -n "$h" ] && [ "$(m "$off")" != "$h" ]; then exit {TRUNCATED_EXIT}; fi; '
+        'h1=$(m "$sz"); '
         'dd bs=262144 iflag=skip_bytes,count_bytes skip="$sk" count=$((sz - off)) <&3 2>/dev/null || exit 1; '
-        'off=$sz; sk=0; h=$(m "$off"); continue; fi; '
+        # the new mark is taken before the old one is checked again: a truncation at any time during the
+        # read (or before the new mark) fails one of the checks instead of becoming the next mark
+        'h2=$(m "$sz"); [ "$h1" = "$h2" ] || exit ' + str(TRUNCATED_EXIT) + "; "
+        f'if [ -n "$h" ] && [ "$(m "$off")" != "$h" ]; then exit {TRUNCATED_EXIT}; fi; '
+        "off=$sz; sk=0; h=$h2; continue; fi; "
         f'[ "$(stat -L -c %d:%i -- "$f" 2>/dev/null)" = "$id" ] || exit {ROTATED_EXIT}; '
         f"sleep {FOLLOW_POLL}; "
         "done"

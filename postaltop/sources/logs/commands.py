@@ -17,7 +17,11 @@ TRUNCATED_EXIT = 76
 
 
 FOLLOW_POLL = 0.2
-"""Seconds :func:`follow_command` sleeps when it has read everything."""
+"""Seconds :func:`follow_command` sleeps when it has read everything (also after a read shorter than
+:data:`FOLLOW_CHUNK`: lines reach the screen at most this much later, and the host is spared a busy loop)."""
+
+FOLLOW_CHUNK = 262144
+"""Bytes from which a read is taken as a backlog, read on at once without sleeping."""
 
 
 _SINCE = re.compile(r"^(\d+)([smhd])$")
@@ -59,11 +63,15 @@ def follow_command(path: str, position: FileResume) -> str:
         'if [ "$sz" -gt "$off" ]; then '
         f'if [ -n "$h" ] && [ "$(m "$off")" != "$h" ]; then exit {TRUNCATED_EXIT}; fi; '
         'h1=$(m "$sz"); '
-        'dd bs=262144 iflag=skip_bytes,count_bytes skip="$sk" count=$((sz - off)) <&3 2>/dev/null || exit 1; '
+        f'dd bs={FOLLOW_CHUNK} iflag=skip_bytes,count_bytes skip="$sk" count=$((sz - off)) <&3 2>/dev/null '
+        "|| exit 1; "
         # the new mark is taken before the old one is checked again: a truncation at any time during the
         # read (or before the new mark) fails one of the checks instead of becoming the next mark
         'h2=$(m "$sz"); [ "$h1" = "$h2" ] || exit ' + str(TRUNCATED_EXIT) + "; "
         f'if [ -n "$h" ] && [ "$(m "$off")" != "$h" ]; then exit {TRUNCATED_EXIT}; fi; '
+        # a read shorter than a full chunk means the reader caught up: wait before looking again (without it
+        # the loop forks a dozen processes per look, back to back, and took a whole core of the host)
+        f"[ $((sz - off)) -ge {FOLLOW_CHUNK} ] || sleep {FOLLOW_POLL}; "
         "off=$sz; sk=0; h=$h2; continue; fi; "
         f'[ "$(stat -L -c %d:%i -- "$f" 2>/dev/null)" = "$id" ] || exit {ROTATED_EXIT}; '
         f"sleep {FOLLOW_POLL}; "

@@ -1,0 +1,84 @@
+"""The remote follow loop, run by a local ``sh``: it must not poll back to back while a file grows.
+
+Each look at the file forks a dozen processes (``stat``, ``dd``, the marks' ``dd | cksum``). Before the loop
+slept after a short read, a file growing by 1,000 lines a second kept it looking without pause: a whole core of
+the Postal host. The loop's ``stat`` calls are counted through a wrapper first on ``PATH``; a loaded machine
+can only make fewer looks, so the bound cannot fail from load.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from postaltop.core.file_resume import FileResume
+from postaltop.sources.logs.commands import FOLLOW_POLL, follow_command
+
+LINE = b"2026-12-04 03:00:00 +0000 INFO   starting message unqueue component=worker\n"
+
+
+def _counting_stat(tmp: Path) -> tuple[dict[str, str], Path]:
+    real = shutil.which("stat")
+    if real is None:
+        pytest.skip("no stat command on this machine")
+    calls = tmp / "stat-calls"
+    shim = tmp / "bin" / "stat"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\necho x >> "{calls}"\nexec {real} "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    return {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}"}, calls
+
+
+def _follow(path: Path, env: dict[str, str], out: Path) -> subprocess.Popen[bytes]:
+    st = path.stat()
+    command = follow_command(str(path), FileResume(committed=0, identity=f"{st.st_dev}:{st.st_ino}"))
+    return subprocess.Popen(["sh", "-c", command], stdout=out.open("wb"), env=env)
+
+
+def test_a_growing_file_is_read_in_paced_looks_and_nothing_is_lost(tmp_path: Path) -> None:
+    env, calls = _counting_stat(tmp_path)
+    log, out = tmp_path / "postal.log", tmp_path / "out"
+    log.write_bytes(b"")
+    proc = _follow(log, env, out)
+    written = 0
+    try:
+        start = time.monotonic()
+        with log.open("ab", buffering=0) as fh:
+            while time.monotonic() - start < 2.0:
+                fh.write(LINE * 10)  # 1,000 lines a second
+                written += 10 * len(LINE)
+                time.sleep(0.01)
+        deadline = time.monotonic() + 10
+        while out.stat().st_size < written and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    looks = len(calls.read_text().splitlines())
+    assert out.read_bytes() == LINE * (written // len(LINE))
+    # one stat per look, two when idle (the rotation check): ~2.5 s at one look per FOLLOW_POLL is ~13 looks
+    assert looks <= 3 * 2.5 / FOLLOW_POLL, f"{looks} stat calls in ~2.5 s: the loop polls without pausing"
+
+
+def test_a_backlog_is_read_without_waiting(tmp_path: Path) -> None:
+    env, _ = _counting_stat(tmp_path)
+    log, out = tmp_path / "postal.log", tmp_path / "out"
+    log.write_bytes(b"")
+    proc = _follow(log, env, out)
+    backlog = LINE * 40_000  # ~3 MB arriving at once
+    try:
+        with log.open("ab") as fh:
+            fh.write(backlog)
+        deadline = time.monotonic() + 20
+        while out.stat().st_size < len(backlog) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert out.read_bytes() == backlog

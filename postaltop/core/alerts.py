@@ -179,7 +179,7 @@ class AlertManager:
             return
         escalated = f.severity.rank > old.severity.rank
         severity = f.severity if escalated else old.severity
-        merged = (old.seqs + tuple(s for s in seqs if s not in old.seqs))[-MAX_SEQS:] if seqs else old.seqs
+        merged = _merged_seqs(old.seqs, seqs)
         new = replace(
             old, severity=severity, observed=f.observed, expected=f.expected, why=f.why,
             action=f.action or old.action, last_seen=max(old.last_seen, f.ts), count=old.count + 1,
@@ -283,3 +283,11 @@ class AlertManager:
             if silence.active(now) and silence.matches(key, scope):
                 return silence
         return None
+
+
+def _merged_seqs(old: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...]:
+    """``old`` then the numbers of ``new`` it lacks, the newest :data:`MAX_SEQS` kept."""
+    if not new:
+        return old
+    known = set(old)
+    return (old + tuple(s for s in new if s not in known))[-MAX_SEQS:]

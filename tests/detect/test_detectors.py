@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from postaltop.core.alerts import GLOBAL, Scope, ScopeKind, Severity
+from postaltop.core.alerts import GLOBAL, MAX_SEQS, AlertManager, Scope, ScopeKind, Severity
 from postaltop.core.baseline import Expectation
 from postaltop.core.detect.burst import AuthBurstDetector
 from postaltop.core.detect.novelty import NoveltyDetector, NoveltySettings
@@ -76,6 +76,28 @@ def test_auth_burst_per_ip_and_user_with_seqs() -> None:
     assert Scope(ScopeKind.CREDENTIAL, "a/b") in scopes and GLOBAL in scopes
     # a minute later the window is empty again
     assert d.feed(AuthFailure(ts=2000, host="mx1", seq=99, ip="192.0.2.9")) == []
+
+
+def test_auth_burst_finding_carries_the_newest_lines_only() -> None:
+    """A fleet-wide burst: the finding names the newest MAX_SEQS lines, oldest first, not the whole window."""
+    d = AuthBurstDetector()
+    out = []
+    for i in range(2_000):
+        out = d.feed(AuthFailure(ts=1000 + i / 100, host="mx1", seq=i, ip=f"198.51.100.{i % 200}"))
+    total = next(f for f in out if f.scope == GLOBAL)
+    assert total.observed == 2_000.0
+    assert total.seqs == tuple(range(2_000 - MAX_SEQS, 2_000))
+
+
+def test_alert_merges_new_lines_once_and_keeps_the_newest() -> None:
+    d = AuthBurstDetector()
+    manager = AlertManager()
+    for i in range(200):
+        manager.observe(
+            d.feed(AuthFailure(ts=1000 + i / 10, host="mx1", seq=i, ip="192.0.2.9")), 1000 + i / 10
+        )
+    alert = next(a for a in manager.alerts if a.scope == GLOBAL)
+    assert alert.seqs == tuple(range(200 - MAX_SEQS, 200))
 
 
 def test_auth_burst_scattered_failures_are_quiet() -> None:

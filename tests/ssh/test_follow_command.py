@@ -1,9 +1,9 @@
 """The remote follow loop, run by a local ``sh``: it must not poll back to back while a file grows.
 
-Each look at the file forks a dozen processes (``stat``, ``dd``, the marks' ``dd | cksum``). Before the loop
-slept after a short read, a file growing by 1,000 lines a second kept it looking without pause: a whole core of
-the Postal host. The loop's ``stat`` calls are counted through a wrapper first on ``PATH``; a loaded machine
-can only make fewer looks, so the bound cannot fail from load.
+Each look at the file forks a dozen processes (``stat``, ``dd``, the marks' ``dd | cksum``). Before the
+loop slept after a short read, a file growing by 1,000 lines a second kept it looking without pause: a whole
+core of the Postal host. The loop's ``stat`` calls are counted through a wrapper first on ``PATH``; a loaded
+machine can only make fewer looks, so the bound cannot fail from load.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 
-from postaltop.core.alerts import GLOBAL, Finding, Scope, ScopeKind, Severity
+from postaltop.core.alerts import GLOBAL, MAX_SEQS, Finding, Scope, ScopeKind, Severity
 from postaltop.core.detect import action_for, finite
 from postaltop.core.facts import AuthFailure
 
@@ -36,6 +37,17 @@ class BurstSettings:
     user_critical: int = 30
     total_warning: int = 20
     total_critical: int = 60
+
+
+def _newest_seqs(window: deque[tuple[float, int]]) -> tuple[int, ...]:
+    """The window's newest :data:`MAX_SEQS` line numbers, oldest first (an alert keeps no more).
+
+    Copying the whole window per failure made a fleet-wide burst quadratic: the global window of 50 hosts
+    held thousands of failures, each new one copied them all.
+    """
+    newest = [q for _, q in islice(reversed(window), MAX_SEQS)]
+    newest.reverse()
+    return tuple(newest)
 
 
 class AuthBurstDetector:
@@ -94,7 +106,7 @@ class AuthBurstDetector:
             )
             out.append(
                 Finding(self.kind, scope, "auth_failures", severity, float(n), float(warn), why, ts,
-                        action or action_for(scope), source=fact.host, seqs=tuple(q for _, q in window))
+                        action or action_for(scope), source=fact.host, seqs=_newest_seqs(window))
             )  # fmt: skip
         return out
 

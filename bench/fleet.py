@@ -21,6 +21,10 @@ Measured in the same run:
 * ``lost`` / ``duplicated``: from the number embedded in every line, per host, read from the engine's store
   once the run is over (target 0; counting them on the event loop during the run cost the loop ~20 %).
 
+By default the simulated hosts (sshd, their follower loops, the writer) run on every CPU but the first
+and postaltop on the first (``pinned`` in the output), as the hosts would be other machines; ``--no-pin``
+lets them share every CPU.
+
 ``figure`` is the lag p99; ``ratio`` = target / figure (≥ 1 meets the target). ``--quick``: 4 hosts x 10 s.
 """
 
@@ -64,6 +68,9 @@ from tests.support.sshd import SshdServer, start_sshd  # noqa: E402
 LAG_TARGET_MS = 50.0
 TICK_S = 0.01
 
+
+_HOST_CPUS: set[int] = set()
+"""CPUs the simulated hosts (sshd, their follower loops, the writer) run on when pinned; empty: not pinned."""
 
 _SERVERS: list[SshdServer] = []
 """The sshd servers of this run (killed on SIGTERM too)."""
@@ -274,6 +281,8 @@ async def _stream(
         "--seconds",
         str(seconds),
     )
+    if _HOST_CPUS:
+        os.sched_setaffinity(writer.pid, _HOST_CPUS)
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     busy0, total0 = cpu_busy()
     wall0 = time.perf_counter()
@@ -331,6 +340,23 @@ async def _stream(
     }
 
 
+def _pin(servers: list[SshdServer], *, enabled: bool) -> dict[str, list[int]] | None:
+    """Keep the simulated hosts off postaltop's CPU: the first CPU for this process, the others for them.
+
+    In production each Postal host is another machine; here its sshd, follower loop and the log writer would
+    otherwise take CPU time from the process under test, and the lag measured would be the machine's.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if not enabled or len(cpus) < 2:
+        return None
+    _HOST_CPUS.update(cpus[1:])
+    for server in servers:
+        if server.proc is not None:
+            os.sched_setaffinity(server.proc.pid, _HOST_CPUS)  # the sessions sshd forks inherit it
+    os.sched_setaffinity(0, {cpus[0]})
+    return {"postaltop": cpus[:1], "hosts": cpus[1:]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 hosts for 10 s")
@@ -339,6 +365,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="lines per second per host")
     parser.add_argument("--seconds", type=float, default=None, help="seconds of log per host (default 60)")
     parser.add_argument("--no-ui", action="store_true", help="engine and monitor only (idealised: no app)")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the simulated hosts share every CPU with postaltop (default: every CPU but the first)",
+    )
     parser.add_argument("--writer", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n_hosts = args.hosts or (4 if args.quick else 20)
@@ -353,6 +384,7 @@ def main() -> None:
         try:
             for i in range(n_sshd):
                 servers.append(start_sshd(Path(tmp) / f"sshd{i}"))
+            pinned = _pin(servers, enabled=not args.no_pin)
             total = int(args.rate * seconds) * n_hosts
             log(f"{n_sshd} sshd; {n_hosts} hosts x {args.rate:g} lines/s x {seconds:g} s = {total:,} lines")
             result = asyncio.run(run_fleet(servers, Path(tmp), n_hosts, args.rate, seconds, not args.no_ui))
@@ -373,6 +405,7 @@ def main() -> None:
                 "sshd": n_sshd,
                 "rate": args.rate,
                 "seconds": seconds,
+                "pinned": pinned,
                 **result,
             }
         )

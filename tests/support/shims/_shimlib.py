@@ -10,7 +10,7 @@ or shown twice by the numbers embedded in the lines.
 Log spec (``<state>/logs/<name>.json``)::
 
     {"start_ns": int, "rate": float, "count": int | null, "group": int, "component": "smtp",
-     "specials": {"5": "invalid_utf8" | "huge" | "ansi"}, "no_final_newline": bool,
+     "specials": {"5": "invalid_utf8" | "huge" | "ansi" | "hostile_client"}, "no_final_newline": bool,
      "running": bool, "file": str | null}
 
 Line ``i`` gets the timestamp ``start_ns + (i // group) * step`` with ``step = group / rate`` seconds,
@@ -175,8 +175,10 @@ def postal_line(spec: dict[str, Any], i: int) -> bytes:
     else:
         sev, msg = _WORKER[i % len(_WORKER)]
         tail = b"component=worker thread=work0 original_queued_message=%d queued_message=%d" % (i, i)
-    line = stamp + b" " + sev + msg + b" " + tail
     special = spec["specials"].get(str(i))
+    if special == "hostile_client":
+        sev, msg = b"DEBUG  ", b"Client identified as \x1b]52;c;cHduZWQ=\x07[red]203.0.113.99[/red]\x1b[2J"
+    line = stamp + b" " + sev + msg + b" " + tail
     if special == "invalid_utf8":
         line += b" ehlo=\xff\xfe\xc3\x28bad"
     elif special == "huge":

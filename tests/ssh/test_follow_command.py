@@ -82,3 +82,38 @@ def test_a_backlog_is_read_without_waiting(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert out.read_bytes() == backlog
+
+
+def test_the_loop_ends_when_the_session_that_started_it_is_gone(tmp_path: Path) -> None:
+    """sshd's session process dies with the connection; a quiet file must not keep its loop alive."""
+    log = tmp_path / "postal.log"
+    log.write_bytes(LINE)
+    st = log.stat()
+    command = follow_command(str(log), FileResume(committed=0, identity=f"{st.st_dev}:{st.st_ino}"))
+    pid_file = tmp_path / "loop.pid"
+    session = subprocess.Popen(
+        ["sh", "-c", 'sh -c "$0" > /dev/null & echo $! > "$1"; wait', command, str(pid_file)]
+    )
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline, "the loop did not start"
+        time.sleep(0.05)
+    loop_pid = int(pid_file.read_text())
+    session.kill()  # the session process goes, as when the SSH connection drops
+    session.wait(timeout=10)
+    deadline = time.monotonic() + 30  # one idle look (0.2 s) ends it; the margin is for a loaded machine
+    while _alive(loop_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _alive(loop_pid)
+    status = Path(f"/proc/{loop_pid}/status").read_text() if alive else ""
+    if alive:
+        os.kill(loop_pid, 9)
+    assert not alive, f"the follow loop outlived its session {session.pid}: {status[:400]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"

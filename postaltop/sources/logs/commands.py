@@ -74,6 +74,10 @@ def follow_command(path: str, position: FileResume) -> str:
         f"[ $((sz - off)) -ge {FOLLOW_CHUNK} ] || sleep {FOLLOW_POLL}; "
         "off=$sz; sk=0; h=$h2; continue; fi; "
         f'[ "$(stat -L -c %d:%i -- "$f" 2>/dev/null)" = "$id" ] || exit {ROTATED_EXIT}; '
+        # the SSH session that started the loop is gone (connection dropped): a quiet file would otherwise
+        # keep it looking forever, as nothing is written to the closed channel to stop it (a test on /proc,
+        # not `kill -0`, which also fails for a live parent owned by another user)
+        '[ ! -d /proc/self ] || [ -d "/proc/$PPID" ] || exit 1; '
         f"sleep {FOLLOW_POLL}; "
         "done"
     )

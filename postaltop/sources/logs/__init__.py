@@ -16,6 +16,7 @@ connection, reconnects and backoff) and ``search`` (one-off searches for ``posta
 """
 
 from postaltop.sources.logs.commands import (
+    FOLLOW_PAUSE,
     FOLLOW_POLL,
     ROTATED_EXIT,
     TRUNCATED_EXIT,
@@ -40,6 +41,7 @@ from postaltop.sources.logs.search import search_stream
 __all__ = [
     "CHANNEL_TIMEOUT",
     "CHANNEL_WINDOW",
+    "FOLLOW_PAUSE",
     "FOLLOW_POLL",
     "MAX_PACKET",
     "READ_CHUNK",

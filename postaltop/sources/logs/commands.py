@@ -17,8 +17,12 @@ TRUNCATED_EXIT = 76
 
 
 FOLLOW_POLL = 0.2
-"""Seconds :func:`follow_command` sleeps when it has read everything (also after a read shorter than
-:data:`FOLLOW_CHUNK`: lines reach the screen at most this much later, and the host is spared a busy loop)."""
+"""Seconds :func:`follow_command` sleeps when it has read everything and the file did not grow."""
+
+FOLLOW_PAUSE = 0.5
+"""Seconds :func:`follow_command` sleeps after a read shorter than :data:`FOLLOW_CHUNK`: a look that reads
+forks about fifteen short processes (``stat``, ``dd``, the marks), so while the file grows steadily the loop
+reads twice a second, and lines reach the screen at most this much later."""
 
 FOLLOW_CHUNK = 262144
 """Bytes from which a read is taken as a backlog, read on at once without sleeping."""
@@ -71,7 +75,7 @@ def follow_command(path: str, position: FileResume) -> str:
         f'if [ -n "$h" ] && [ "$(m "$off")" != "$h" ]; then exit {TRUNCATED_EXIT}; fi; '
         # a read shorter than a full chunk means the reader caught up: wait before looking again (without it
         # the loop forks a dozen processes per look, back to back, and took a whole core of the host)
-        f"[ $((sz - off)) -ge {FOLLOW_CHUNK} ] || sleep {FOLLOW_POLL}; "
+        f"[ $((sz - off)) -ge {FOLLOW_CHUNK} ] || sleep {FOLLOW_PAUSE}; "
         "off=$sz; sk=0; h=$h2; continue; fi; "
         f'[ "$(stat -L -c %d:%i -- "$f" 2>/dev/null)" = "$id" ] || exit {ROTATED_EXIT}; '
         # the SSH session that started the loop is gone (connection dropped): a quiet file would otherwise

@@ -62,7 +62,8 @@ async def test_history_shows_daily_and_weekly_seasonality(source: PostalDbSource
     for p in points:
         when = datetime.fromtimestamp(p.time, UTC)
         if p.granularity == "hour":
-            by_hour[when.hour].append(p.outgoing)
+            if p.time + 3600 <= dataset.now - 3600:  # not the denser last hour (it failed at 03-05 UTC)
+                by_hour[when.hour].append(p.outgoing)
         elif p.time + 86400 <= dataset.now - 3600 and p.time >= dataset.now - 27 * 86400:  # whole days only
             (weekend if when.weekday() >= 5 else weekday).append(p.outgoing)
     mean = {h: sum(v) / len(v) for h, v in by_hour.items()}

@@ -79,8 +79,9 @@ def _fold_mask(byte: int) -> int:
     return 0x20 if 0x61 <= byte <= 0x7A else 0
 
 
-def _buffers(size: int) -> tuple[Any, Any]:
-    """The thread's scratch buffers (bytes and flags) of at least ``size`` elements.
+def scratch(size: int) -> tuple[Any, Any]:
+    """The thread's scratch buffers (bytes and flags) of at least ``size`` elements (also used by
+    :mod:`postaltop.core.classscan`).
 
     A fresh 0.5 MB temporary per block is mapped anew by the allocator and page-faults on first touch
     (~0.1 ms each); these are touched once.
@@ -97,7 +98,7 @@ def _byte_hits(text: Any, byte: int) -> Any:
     """Positions in ``text`` equal to ``byte`` (folded as :func:`_eq`)."""
     np = numpy()
     size = len(text)
-    folded, equal = _buffers(size)
+    folded, equal = scratch(size)
     out = equal[:size]
     if _fold_mask(byte):
         np.bitwise_or(text, 0x20, out=folded[:size])

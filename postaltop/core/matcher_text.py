@@ -11,6 +11,8 @@ from itertools import compress
 import re2
 
 from postaltop.core import bytescan
+from postaltop.core.classpattern import fixed_pattern
+from postaltop.core.classscan import ClassScan
 from postaltop.core.matcher_base import _Ctx, _Re2
 
 _BEFORE_TAG = frozenset(b" \t\n")
@@ -293,19 +295,32 @@ class _Literal:
 
 
 class _Regex:
-    """Lines matching an RE2 pattern (never across a newline; ``^``/``$`` at line boundaries)."""
+    """Lines matching an RE2 pattern (never across a newline; ``^``/``$`` at line boundaries).
+
+    A pattern that is a fixed-width run of one-byte classes (``5\\d\\d ``) is searched a block at a
+    time with numpy (:mod:`postaltop.core.classscan`: same lines as RE2, ~one comparison per byte
+    instead of one RE2 call per matching line); any other pattern, or without numpy, with RE2.
+    """
 
     rank = 50
     cand_ratio = 32
 
     def __init__(self, pattern: str, ignore_case: bool) -> None:
         self.rx = _Re2("(?m)" + pattern, ignore_case=ignore_case)
+        fixed = fixed_pattern(pattern, ignore_case) if _VECTOR else None
+        self.fixed = ClassScan(fixed) if fixed is not None else None
 
     def mask(self, ctx: _Ctx) -> bytes:
         mask = bytearray(ctx.stop - ctx.start)
-        _mark_regex(self.rx, ctx, ctx.start, ctx.stop, mask)
+        if self.fixed is not None:
+            bytescan.mark(mask, self.fixed.lines(ctx.buf, ctx.offs, ctx.start, ctx.stop), ctx.start)
+        else:
+            _mark_regex(self.rx, ctx, ctx.start, ctx.stop, mask)
         return bytes(mask)
 
     def select(self, ctx: _Ctx, rows: list[int]) -> list[int]:
+        if self.fixed is not None and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span
+            hit = set(self.fixed.lines(ctx.buf, ctx.offs, rows[0], rows[-1] + 1).tolist())
+            return [i for i in rows if i in hit]
         raw, anchor, buf = self.rx.raw, self.rx.anchor, ctx.buf
         return [i for i, s, e in _line_spans(ctx, rows) if raw(anchor, buf, s, e)[0][0] >= 0]

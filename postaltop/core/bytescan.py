@@ -108,6 +108,13 @@ def _byte_hits(text: Any, byte: int) -> Any:
     return np.flatnonzero(out)
 
 
+def within(positions: Any, low: int, high: int) -> Any:
+    """The part of the ascending ``positions`` in ``[low, high]`` (a view: two binary searches, where
+    a boolean filter would make three passes over them)."""
+    np = numpy()
+    return positions[np.searchsorted(positions, low) : np.searchsorted(positions, high, side="right")]
+
+
 def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: int, word: bytes) -> Any:
     """Indexes (ascending, unique, as a numpy array) of the lines in ``[start, stop)`` holding ``word``.
 
@@ -128,11 +135,10 @@ def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: 
     text = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=base)
     size = len(word)
     anchor = rarest(word)
-    starts = _byte_hits(text, word[anchor]) - anchor
-    starts = starts[(starts >= 0) & (starts <= len(text) - size)]
+    starts = within(_byte_hits(text, word[anchor]), anchor, len(text) - size + anchor) - anchor
     for k in range(size):
         if k != anchor and len(starts):
-            starts = starts[_eq(text[starts + k], word[k])]
+            starts = starts[_eq(text[k:][starts], word[k])]
     if not len(starts):
         return starts
     line_starts = np.frombuffer(offsets[start:stop], dtype=np.uint32).astype(np.int64) - lo

@@ -87,9 +87,9 @@ class ClassScan:
         else:
             first = order[0]
             tmp, flags = bytescan.scratch(size)
-            hits = np.flatnonzero(self._test(text, first, flags[:size], tmp[:size])) - first
-            return hits[(hits >= 0) & (hits <= size - self.width - 1)], order[1:]
-        return starts[(starts >= 0) & (starts <= size - self.width - 1)], order
+            hits = np.flatnonzero(self._test(text, first, flags[:size], tmp[:size]))
+            return bytescan.within(hits, first, size - self.width - 1 + first) - first, order[1:]
+        return bytescan.within(starts, 0, size - self.width - 1), order
 
     def lines(self, buf: bytes | bytearray, offsets: array[int], start: int, stop: int) -> Any:
         """Indexes (ascending, unique, a numpy array) of the lines in ``[start, stop)`` matching.

@@ -44,6 +44,14 @@ _DENSE_VECTOR = 0.02
 RE2 call per match (~2 us each)."""
 
 
+def _vectorise(density: float) -> bool:
+    """Search the next block with numpy, given the last block's share of matching lines (negative:
+    none searched yet)? After a dense block, yes (numpy is imported then); the first block too once
+    numpy is loaded (~0.3 ms per block at worst, where RE2 over a dense block costs milliseconds);
+    after a sparse block, no: RE2 is as fast there."""
+    return density >= _DENSE_VECTOR or (density < 0 and bytescan.loaded())
+
+
 def _bounded(text: bytes | bytearray, pos: int, size: int, mode: int) -> bool:
     if pos > 0 and text[pos - 1] not in _BEFORE_TAG:
         return False
@@ -199,8 +207,9 @@ class _Literal:
         pattern = b"|".join(_ascii_ci(lit) if fold else re2.escape(lit) for lit in self.lits)
         self.multi = _Re2(pattern, latin1=True) if len(self.lits) > 1 else None
         self.folded = _Re2(pattern, latin1=True) if fold and self.multi is None else None
-        self.density = 0.0
-        """Share of lines that matched in the last block: picks how the next block is searched."""
+        self.density = -1.0
+        """Share of lines that matched in the last block: picks how the next block is searched
+        (negative before the first block: vectorised once numpy is loaded, else RE2)."""
         self.confirm = _Re2("(?m)" + confirm) if confirm else None
         self.rank = (30 if fold else 20) + (5 if confirm else 0) - min(len(self.lits[0]), 9)
         self.cand_ratio = 32 if fold and self.multi is None and not confirm and _VECTOR else 4
@@ -236,7 +245,7 @@ class _Literal:
         lower-cased copy the store already holds is searched that way from a lower density.
         """
         if _VECTOR:
-            if self.density < _DENSE_VECTOR:
+            if not _vectorise(self.density):
                 _mark_regex(folded, ctx, ctx.start, ctx.stop, mask)
             else:
                 found = bytescan.folded_lines(ctx.buf, ctx.offs, ctx.start, ctx.stop, self.lits[0])
@@ -309,13 +318,16 @@ class _Regex:
         self.rx = _Re2("(?m)" + pattern, ignore_case=ignore_case)
         fixed = fixed_pattern(pattern, ignore_case) if _VECTOR else None
         self.fixed = ClassScan(fixed) if fixed is not None else None
+        self.density = -1.0
+        """As :attr:`_Literal.density`: RE2 while numpy is not loaded and matches are sparse."""
 
     def mask(self, ctx: _Ctx) -> bytes:
         mask = bytearray(ctx.stop - ctx.start)
-        if self.fixed is not None:
+        if self.fixed is not None and _vectorise(self.density):
             bytescan.mark(mask, self.fixed.lines(ctx.buf, ctx.offs, ctx.start, ctx.stop), ctx.start)
         else:
             _mark_regex(self.rx, ctx, ctx.start, ctx.stop, mask)
+        self.density = mask.count(1) / len(mask)
         return bytes(mask)
 
     def select(self, ctx: _Ctx, rows: list[int]) -> list[int]:

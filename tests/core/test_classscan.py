@@ -168,10 +168,19 @@ def _fill(lines: list[bytes], block_lines: int, sealed_as_batch: bool) -> LogSto
     block_lines=st.sampled_from([16, 64]),
     batch=st.booleans(),
     bounds=st.tuples(st.integers(0, 100), st.integers(0, 100)),
+    candidate_ns=st.sampled_from([0.0, 20.0, 1e9]),
 )
 def test_fast_path_finds_exactly_the_lines_re2_finds(
-    spec: tuple[str, bool], lines: list[bytes], block_lines: int, batch: bool, bounds: tuple[int, int]
+    spec: tuple[str, bool],
+    lines: list[bytes],
+    block_lines: int,
+    batch: bool,
+    bounds: tuple[int, int],
+    candidate_ns: float,
 ) -> None:
+    """Whatever the first test pass (one element, or two ANDed: forced by the cost of a candidate)."""
+    from postaltop.core import classscan
+
     pattern, ignore_case = spec
     try:
         _re2(pattern, ignore_case)
@@ -183,7 +192,9 @@ def test_fast_path_finds_exactly_the_lines_re2_finds(
     expected = [k for k in _expected(pattern, ignore_case, lines) if lo <= k < hi]
     matcher = Matcher(query)
     out: array[int] = array("q")
-    matcher.scan(store, lo, hi, out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(classscan, "_CANDIDATE_NS", candidate_ns)
+        matcher.scan(store, lo, hi, out)
     assert out.tolist() == expected
     assert [k for k in range(lo, min(hi, len(lines))) if matcher.matches(store, k)] == expected
 

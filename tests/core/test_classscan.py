@@ -169,6 +169,7 @@ def _fill(lines: list[bytes], block_lines: int, sealed_as_batch: bool) -> LogSto
     batch=st.booleans(),
     bounds=st.tuples(st.integers(0, 100), st.integers(0, 100)),
     candidate_ns=st.sampled_from([0.0, 20.0, 1e9]),
+    data=st.data(),
 )
 def test_fast_path_finds_exactly_the_lines_re2_finds(
     spec: tuple[str, bool],
@@ -177,8 +178,11 @@ def test_fast_path_finds_exactly_the_lines_re2_finds(
     batch: bool,
     bounds: tuple[int, int],
     candidate_ns: float,
+    data: st.DataObject,
 ) -> None:
-    """Whatever the first test pass (one element, or two ANDed: forced by the cost of a candidate)."""
+    """Whatever the first test pass (one element, or two ANDed: forced by the cost of a candidate);
+    lines holding a match and near misses (one byte changed) are mixed in."""
+    import postaltop.core.matcher_text as matcher_text
     from postaltop.core import classscan
 
     pattern, ignore_case = spec
@@ -186,6 +190,22 @@ def test_fast_path_finds_exactly_the_lines_re2_finds(
         _re2(pattern, ignore_case)
     except re2.error:
         return  # not a valid filter regex
+    fixed = fixed_pattern(pattern, ignore_case)
+    if fixed is not None:
+        lines = list(lines)
+        for _ in range(data.draw(st.integers(0, 12))):
+            witness = bytearray(data.draw(st.sampled_from(sorted(members))) for members in fixed.classes)
+            if data.draw(st.booleans()):
+                witness[data.draw(st.integers(0, len(witness) - 1))] = data.draw(
+                    st.sampled_from(b"5 aZk-\xc3\xff")
+                )
+            where = data.draw(st.integers(0, len(lines)))
+            lines.insert(
+                where,
+                data.draw(st.sampled_from([b"", b"x ", b"\t5"]))
+                + bytes(witness)
+                + data.draw(st.sampled_from([b"", b" y", b"0"])),
+            )
     query = parse_query(f"/{pattern}/{'i' if ignore_case else ''}", now=NOW)
     store = _fill(lines, block_lines, batch)
     lo, hi = min(bounds), max(bounds)
@@ -194,6 +214,8 @@ def test_fast_path_finds_exactly_the_lines_re2_finds(
     out: array[int] = array("q")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(classscan, "_CANDIDATE_NS", candidate_ns)
+        patch.setattr(matcher_text, "_DENSE_VECTOR", 0.0)  # every block with numpy, however sparse
+        bytescan.numpy()  # loaded: the first block too
         matcher.scan(store, lo, hi, out)
     assert out.tolist() == expected
     assert [k for k in range(lo, min(hi, len(lines))) if matcher.matches(store, k)] == expected
@@ -272,3 +294,30 @@ def test_letters_re2_folds_beyond_ascii_are_found_as_re2_finds_them(pattern: str
     store = _fill(raw, 16, True)
     assert _scan(f"/{pattern}/i", store) == _expected(pattern, True, raw)
     assert _scan(f"/(?i){pattern}/", store) == _expected("(?i)" + pattern, False, raw)
+
+
+@needs_numpy
+@pytest.mark.parametrize("candidate_ns", [0.0, 20.0, 1e9])
+@pytest.mark.parametrize(
+    "pattern", [r"5\d\d ", r"[45]\d\d ", r"log_id=[A-Z]{3}", r"\(5\d\d\)", r"^2026", r"\d\d$"]
+)
+def test_one_or_two_elements_in_the_first_pass_find_the_same_lines(
+    pattern: str, candidate_ns: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Log-like lines, where digits are everywhere: the first pass over one element or two ANDed."""
+    import postaltop.core.matcher_text as matcher_text
+    from postaltop.core import classscan
+
+    monkeypatch.setattr(classscan, "_CANDIDATE_NS", candidate_ns)
+    monkeypatch.setattr(matcher_text, "_DENSE_VECTOR", 0.0)
+    bytescan.numpy()
+    codes = [200, 500, 404, 550, 5, 45]
+    raw = [
+        f"2026-04-28 12:{k % 60:02d}:{k % 59:02d} GET / ({codes[k % 6]}) {codes[k % 5]} "
+        f"log_id=A{'BQ'[k % 2]}{'XY5'[k % 3]}{k % 9} {k * 7919 % 100000}".encode()
+        for k in range(3000)
+    ]
+    store = _fill(raw, 1024, True)
+    found = _scan(f"/{pattern}/", store)
+    assert found == _expected(pattern, False, raw)
+    assert found  # the pattern occurs

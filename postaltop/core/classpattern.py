@@ -44,6 +44,18 @@ class FixedPattern:
     """``$``: the match ends a line."""
 
 
+def folded_literal(word: bytes) -> FixedPattern:
+    """``word`` with ASCII letters in either case and every other byte exact: the rule of
+    ``word in line.lower()`` for a case-insensitive word (not RE2's: ``k`` is ``k`` or ``K`` only)."""
+    return FixedPattern(
+        tuple(
+            frozenset((c | 0x20, c & ~0x20)) if 0x61 <= (c | 0x20) <= 0x7A else frozenset((c,)) for c in word
+        ),
+        at_start=False,
+        at_end=False,
+    )
+
+
 class _Unsupported(Exception):
     """The pattern is outside the subset (RE2 searches it)."""
 

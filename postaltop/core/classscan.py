@@ -1,18 +1,24 @@
-"""Search a block for a fixed-width run of one-byte classes (:mod:`postaltop.core.classpattern`) with numpy.
+"""Search a block for a fixed-width run of one-byte classes with numpy: case-insensitive words
+(:func:`postaltop.core.classpattern.folded_literal`) and regexes such as ``/5\\d\\d /``
+(:func:`postaltop.core.classpattern.fixed_pattern`).
 
-The regex ``/5\\d\\d /`` matches one line in fifteen of Postal's logs; through RE2 that is one call per
-matching line (~1 us each in the binding) plus the text between hits. Here, as for words in
-:mod:`postaltop.core.bytescan`, the block is tested at once:
+A word or regex that matches many lines (``unqueue`` in one line of six, ``/5\\d\\d /`` in one of
+fifteen) is where a per-hit loop costs most: one RE2 call per matching line (~1 us in the binding),
+or a bisect to turn each hit into a line number. Here the block is tested at once, without a
+lower-cased copy of the text:
 
 * the element expected least often (by the byte frequencies of the first block searched) is tested
-  over the whole buffer, giving candidate starts; with ``^`` or ``$`` the candidates are the line
-  starts (ends) instead, a few thousand per block;
+  over the whole buffer, giving candidate starts; when it is still common, a second element is
+  tested over the whole buffer too and ANDed (see :meth:`ClassScan._prepare`); with ``^`` or ``$``
+  the candidates are the line starts (ends) instead, a few thousand per block;
 * every other element is tested at the candidates only, rarest first, shrinking them as it goes;
 * the surviving starts are mapped to line numbers with ``searchsorted`` over the line offsets.
 
 An element is tested with one comparison (one byte), ``| 0x20`` and a comparison (a letter in both
 cases), an unsigned subtraction and comparison (a range such as ``\\d``) or a 256-entry table.
-No element holds ``\\n``, so a match never spans lines, as with RE2's ``never_nl``.
+No element holds ``\\n``, so a match never spans lines, as with RE2's ``never_nl``. A buffer that
+may still grow (the open block) is copied first: numpy keeps a view of the memory, and a
+``bytearray`` with a live view cannot be resized by the ingest thread.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from itertools import compress
 import re2
 
 from postaltop.core import bytescan
-from postaltop.core.classpattern import fixed_pattern
+from postaltop.core.classpattern import fixed_pattern, folded_literal
 from postaltop.core.classscan import ClassScan
 from postaltop.core.matcher_base import _Ctx, _Re2
 
@@ -212,6 +212,8 @@ class _Literal:
         (negative before the first block: vectorised once numpy is loaded, else RE2)."""
         self.confirm = _Re2("(?m)" + confirm) if confirm else None
         self.rank = (30 if fold else 20) + (5 if confirm else 0) - min(len(self.lits[0]), 9)
+        self.scan = ClassScan(folded_literal(self.lits[0])) if self.folded is not None and _VECTOR else None
+        """The vectorised search of a case-insensitive word (:mod:`postaltop.core.classscan`)."""
         self.cand_ratio = 32 if fold and self.multi is None and not confirm and _VECTOR else 4
         """A vectorised word costs about the same over the block as over its candidates' span: test
         candidates one by one only when they are few (a list of rows costs ~0.1 us each)."""
@@ -237,19 +239,18 @@ class _Literal:
     def _mark_folded(self, folded: _Re2, ctx: _Ctx, mask: bytearray) -> None:
         """Case-insensitive search: RE2 per matching line when matches are sparse, else lower-case.
 
-        With numpy (:mod:`postaltop.core.bytescan`) a dense block is compared as a whole, no copy
+        With numpy (:mod:`postaltop.core.classscan`) a dense block is compared as a whole, no copy
         kept. Without it: RE2 skips text at ~2 GB/s but costs ~2 us per matching line; lower-casing
         the block costs
         a pass over it (~0.2 s per million lines) and then ``bytes.find`` costs ~0.7 us per match.
         The last block's match density predicts which is cheaper for the next one; a block whose
         lower-cased copy the store already holds is searched that way from a lower density.
         """
-        if _VECTOR:
+        if self.scan is not None:
             if not _vectorise(self.density):
                 _mark_regex(folded, ctx, ctx.start, ctx.stop, mask)
             else:
-                found = bytescan.folded_lines(ctx.buf, ctx.offs, ctx.start, ctx.stop, self.lits[0])
-                bytescan.mark(mask, found, ctx.start)
+                bytescan.mark(mask, self.scan.lines(ctx.buf, ctx.offs, ctx.start, ctx.stop), ctx.start)
             self.density = mask.count(1) / len(mask)
             return
         block = ctx.block
@@ -281,8 +282,8 @@ class _Literal:
         elif self.fold:
             lit = self.lits[0]
             low = ctx.block.lowered
-            if _VECTOR and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span beats a copy per row
-                hit = set(bytescan.folded_lines(buf, ctx.offs, rows[0], rows[-1] + 1, lit).tolist())
+            if self.scan is not None and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span
+                hit = set(self.scan.lines(buf, ctx.offs, rows[0], rows[-1] + 1).tolist())
                 found = [i for i in rows if i in hit]
             elif low is not None and ctx.block.sealed is not None:  # the store's lower-cased copy
                 find, offs, last = low.find, ctx.offs, len(ctx.offs) - 1

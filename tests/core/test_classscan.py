@@ -321,3 +321,26 @@ def test_one_or_two_elements_in_the_first_pass_find_the_same_lines(
     found = _scan(f"/{pattern}/", store)
     assert found == _expected(pattern, False, raw)
     assert found  # the pattern occurs
+
+
+@needs_numpy
+@pytest.mark.parametrize("candidate_ns", [0.0, 1e9])
+@pytest.mark.parametrize("word", ["unqueue", "ACCEPTED", "k", "caf\u00e9", "q_u", "d-5"])
+def test_case_insensitive_words_find_what_lower_finds(
+    word: str, candidate_ns: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words go through the same scan (ASCII letters folded, other bytes exact, as ``bytes.lower``),
+    with the first pass over one byte or two."""
+    import postaltop.core.matcher_text as matcher_text
+    from postaltop.core import classscan
+
+    monkeypatch.setattr(classscan, "_CANDIDATE_NS", candidate_ns)
+    monkeypatch.setattr(matcher_text, "_DENSE_VECTOR", 0.0)
+    bytescan.numpy()
+    pieces = ["unqueue", "UNQUEUE", "unQueue", "queued", "Accepted", "acceptedX", "\u212a", "K", "CAF\u00c9",
+              "caf\u00e9", "Q_U", "q_u", "d-5", "D-5", "d--5", " "]  # fmt: skip
+    raw = [" ".join(pieces[(k * j) % len(pieces)] for j in range(k % 5)).encode() for k in range(2500)]
+    store = _fill(raw, 1024, True)
+    found = _scan(word, store)
+    assert found == [k for k, line in enumerate(raw) if word.encode().lower() in line.lower()]
+    assert found

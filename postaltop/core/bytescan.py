@@ -1,30 +1,14 @@
-"""Vectorised searches over a block's text buffer (numpy), for dense case-insensitive words.
+"""numpy for the matcher: imported on first use, and the small array steps its scanners share.
 
-A word that matches many lines (``unqueue`` in one line of six) is where a per-hit loop in CPython
-costs most: turning each hit position into a line number (a bisect, ~0.3-0.5 us) and marking it.
-Here the whole block is compared at once, without a lower-cased copy of the text:
-
-* the word's *rarest* byte (by a fixed ranking of how often bytes occur in log text) is looked
-  up over the whole buffer (one comparison, ASCII letters folded with ``| 0x20``), giving the
-  candidate starts;
-* each other byte of the word is then checked at the candidates only, shrinking them as it goes;
-* the surviving starts are mapped to line numbers with ``searchsorted`` over the line offsets.
-
-Measured by ``bench/filter.py`` on 1,000,000 lines (245 blocks, 15.8 % matching ``unqueue``): 66-116 ms
-CPU at load averages of 20-45, against 93-109 ms for a bare per-line ``word in line`` over the same
-lines as ``str``, and 248 ms for the per-hit loop over lower-cased copies it replaces; no
-lower-cased copy is kept (the store stays ~1.14x the raw bytes).
-
-ASCII letters fold (``b | 0x20`` equals a lower-case letter only for that letter and its upper
-case); every other byte, including bytes >= 0x80, is compared exactly: the same rule as
-``bytes.lower``. A buffer that may still grow (the open block) is copied first, since numpy keeps
-a view of the memory and a ``bytearray`` with a live view cannot be resized by the ingest thread.
+The vectorised searches themselves (case-insensitive words and fixed-width class regexes, over a
+whole block at once, without a lower-cased copy) are in :mod:`postaltop.core.classscan`; here are
+the lazy import, the candidates' bounds, mapping positions to lines, and marking and emitting
+0/1 line masks.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import threading
 from array import array
 from typing import Any
 
@@ -52,93 +36,11 @@ def loaded() -> bool:
     return _np is not None
 
 
-_COMMON = b" eatsionrlcd0123456789muhpg-=_:.fbywkv/x>|<'jqz"
-"""Bytes of Postal's log text from the most frequent to the rarer ones (measured on the benches'
-lines; only the order matters). Bytes not listed count as rarer than any listed."""
-_RANK = bytes(
-    _COMMON.index(bytes([c]).lower()) if bytes([c]).lower() in _COMMON else len(_COMMON) for c in range(256)
-)
-
-
-def rarest(word: bytes) -> int:
-    """Index of the byte of ``word`` (lower-cased) expected least often in log text."""
-    return max(range(len(word)), key=lambda k: (_RANK[word[k]] if word[k] < 128 else 255, -k))
-
-
-def _eq(values: Any, byte: int) -> Any:
-    """``values == byte``, ASCII case-folded when ``byte`` is a lower-case letter."""
-    if 0x61 <= byte <= 0x7A:
-        return (values | 0x20) == byte
-    return values == byte
-
-
-_scratch = threading.local()
-
-
-def _fold_mask(byte: int) -> int:
-    return 0x20 if 0x61 <= byte <= 0x7A else 0
-
-
-def _buffers(size: int) -> tuple[Any, Any]:
-    """The thread's scratch buffers (bytes and flags) of at least ``size`` elements.
-
-    A fresh 0.5 MB temporary per block is mapped anew by the allocator and page-faults on first touch
-    (~0.1 ms each); these are touched once.
-    """
+def within(positions: Any, low: int, high: int) -> Any:
+    """The part of the ascending ``positions`` in ``[low, high]`` (a view: two binary searches, where
+    a boolean filter would make three passes over them)."""
     np = numpy()
-    folded, equal = getattr(_scratch, "folded", None), getattr(_scratch, "equal", None)
-    if folded is None or equal is None or len(folded) < size:
-        folded = _scratch.folded = np.empty(max(size, 1 << 20), dtype=np.uint8)
-        equal = _scratch.equal = np.empty(len(folded), dtype=np.bool_)
-    return folded, equal
-
-
-def _byte_hits(text: Any, byte: int) -> Any:
-    """Positions in ``text`` equal to ``byte`` (folded as :func:`_eq`)."""
-    np = numpy()
-    size = len(text)
-    folded, equal = _buffers(size)
-    out = equal[:size]
-    if _fold_mask(byte):
-        np.bitwise_or(text, 0x20, out=folded[:size])
-        np.equal(folded[:size], byte, out=out)
-    else:
-        np.equal(text, byte, out=out)
-    return np.flatnonzero(out)
-
-
-def folded_lines(buf: bytes | bytearray, offsets: array[int], start: int, stop: int, word: bytes) -> Any:
-    """Indexes (ascending, unique, as a numpy array) of the lines in ``[start, stop)`` holding ``word``.
-
-    Args:
-        buf: the block's text (lines joined by ``\\n``, one after the last).
-        offsets: where each line of the block starts in ``buf``.
-        start: the first line to test.
-        stop: one past the last line to test.
-        word: the word, lower-cased (ASCII); it holds no newline.
-    """
-    np = numpy()
-    lo = offsets[start]
-    hi = offsets[stop] if stop < len(offsets) else len(buf)
-    if isinstance(buf, bytes):
-        data, base = buf, lo
-    else:  # the open block grows under a view: search a copy
-        data, base = bytes(buf[lo:hi]), 0
-    text = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=base)
-    size = len(word)
-    anchor = rarest(word)
-    starts = _byte_hits(text, word[anchor]) - anchor
-    starts = starts[(starts >= 0) & (starts <= len(text) - size)]
-    for k in range(size):
-        if k != anchor and len(starts):
-            starts = starts[_eq(text[starts + k], word[k])]
-    if not len(starts):
-        return starts
-    line_starts = np.frombuffer(offsets[start:stop], dtype=np.uint32).astype(np.int64) - lo
-    lines = np.searchsorted(line_starts, starts, side="right") - 1
-    if len(lines) > 1:  # ascending: drop repeats (a line holding the word twice)
-        lines = lines[np.concatenate(([True], lines[1:] != lines[:-1]))]
-    return lines + start
+    return positions[np.searchsorted(positions, low) : np.searchsorted(positions, high, side="right")]
 
 
 def lines_at(offsets: array[int], start: int, stop: int, positions: list[int]) -> Any:

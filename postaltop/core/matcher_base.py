@@ -8,6 +8,7 @@ from typing import Protocol
 
 import re2
 
+from postaltop.core import bytescan
 from postaltop.core.logstore import Block, LogStore
 from postaltop.core.query import re2_options
 
@@ -42,10 +43,25 @@ class _Re2:
 
 
 def _and(a: bytes, b: bytes) -> bytes:
+    """``a & b`` byte by byte (0/1 masks of one block): numpy once it is loaded (~3 us per 4,096-line
+    mask), else through two big ints (~15 us)."""
+    if bytescan.loaded():
+        np = bytescan.numpy()
+        both: bytes = np.bitwise_and(
+            np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
+        ).tobytes()
+        return both
     return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
 
 def _or(a: bytes, b: bytes) -> bytes:
+    """``a | b`` byte by byte, as :func:`_and`."""
+    if bytescan.loaded():
+        np = bytescan.numpy()
+        either: bytes = np.bitwise_or(
+            np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
+        ).tobytes()
+        return either
     return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
 

@@ -11,6 +11,8 @@ from itertools import compress
 import re2
 
 from postaltop.core import bytescan
+from postaltop.core.classpattern import fixed_pattern, folded_literal
+from postaltop.core.classscan import ClassScan
 from postaltop.core.matcher_base import _Ctx, _Re2
 
 _BEFORE_TAG = frozenset(b" \t\n")
@@ -40,6 +42,14 @@ their span (~0.35 ms per 4,096-line block) instead of lower-casing each row (~1-
 _DENSE_VECTOR = 0.02
 """Above this share of matching lines the vectorised search (~0.3 ms per 4,096-line block) beats one
 RE2 call per match (~2 us each)."""
+
+
+def _vectorise(density: float) -> bool:
+    """Search the next block with numpy, given the last block's share of matching lines (negative:
+    none searched yet)? After a dense block, yes (numpy is imported then); the first block too once
+    numpy is loaded (~0.3 ms per block at worst, where RE2 over a dense block costs milliseconds);
+    after a sparse block, no: RE2 is as fast there."""
+    return density >= _DENSE_VECTOR or (density < 0 and bytescan.loaded())
 
 
 def _bounded(text: bytes | bytearray, pos: int, size: int, mode: int) -> bool:
@@ -197,10 +207,13 @@ class _Literal:
         pattern = b"|".join(_ascii_ci(lit) if fold else re2.escape(lit) for lit in self.lits)
         self.multi = _Re2(pattern, latin1=True) if len(self.lits) > 1 else None
         self.folded = _Re2(pattern, latin1=True) if fold and self.multi is None else None
-        self.density = 0.0
-        """Share of lines that matched in the last block: picks how the next block is searched."""
+        self.density = -1.0
+        """Share of lines that matched in the last block: picks how the next block is searched
+        (negative before the first block: vectorised once numpy is loaded, else RE2)."""
         self.confirm = _Re2("(?m)" + confirm) if confirm else None
         self.rank = (30 if fold else 20) + (5 if confirm else 0) - min(len(self.lits[0]), 9)
+        self.scan = ClassScan(folded_literal(self.lits[0])) if self.folded is not None and _VECTOR else None
+        """The vectorised search of a case-insensitive word (:mod:`postaltop.core.classscan`)."""
         self.cand_ratio = 32 if fold and self.multi is None and not confirm and _VECTOR else 4
         """A vectorised word costs about the same over the block as over its candidates' span: test
         candidates one by one only when they are few (a list of rows costs ~0.1 us each)."""
@@ -226,19 +239,18 @@ class _Literal:
     def _mark_folded(self, folded: _Re2, ctx: _Ctx, mask: bytearray) -> None:
         """Case-insensitive search: RE2 per matching line when matches are sparse, else lower-case.
 
-        With numpy (:mod:`postaltop.core.bytescan`) a dense block is compared as a whole, no copy
+        With numpy (:mod:`postaltop.core.classscan`) a dense block is compared as a whole, no copy
         kept. Without it: RE2 skips text at ~2 GB/s but costs ~2 us per matching line; lower-casing
         the block costs
         a pass over it (~0.2 s per million lines) and then ``bytes.find`` costs ~0.7 us per match.
         The last block's match density predicts which is cheaper for the next one; a block whose
         lower-cased copy the store already holds is searched that way from a lower density.
         """
-        if _VECTOR:
-            if self.density < _DENSE_VECTOR:
+        if self.scan is not None:
+            if not _vectorise(self.density):
                 _mark_regex(folded, ctx, ctx.start, ctx.stop, mask)
             else:
-                found = bytescan.folded_lines(ctx.buf, ctx.offs, ctx.start, ctx.stop, self.lits[0])
-                bytescan.mark(mask, found, ctx.start)
+                bytescan.mark(mask, self.scan.lines(ctx.buf, ctx.offs, ctx.start, ctx.stop), ctx.start)
             self.density = mask.count(1) / len(mask)
             return
         block = ctx.block
@@ -270,8 +282,8 @@ class _Literal:
         elif self.fold:
             lit = self.lits[0]
             low = ctx.block.lowered
-            if _VECTOR and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span beats a copy per row
-                hit = set(bytescan.folded_lines(buf, ctx.offs, rows[0], rows[-1] + 1, lit).tolist())
+            if self.scan is not None and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span
+                hit = set(self.scan.lines(buf, ctx.offs, rows[0], rows[-1] + 1).tolist())
                 found = [i for i in rows if i in hit]
             elif low is not None and ctx.block.sealed is not None:  # the store's lower-cased copy
                 find, offs, last = low.find, ctx.offs, len(ctx.offs) - 1
@@ -293,19 +305,35 @@ class _Literal:
 
 
 class _Regex:
-    """Lines matching an RE2 pattern (never across a newline; ``^``/``$`` at line boundaries)."""
+    """Lines matching an RE2 pattern (never across a newline; ``^``/``$`` at line boundaries).
+
+    A pattern that is a fixed-width run of one-byte classes (``5\\d\\d ``) is searched a block at a
+    time with numpy (:mod:`postaltop.core.classscan`: same lines as RE2, ~one comparison per byte
+    instead of one RE2 call per matching line); any other pattern, or without numpy, with RE2.
+    """
 
     rank = 50
     cand_ratio = 32
 
     def __init__(self, pattern: str, ignore_case: bool) -> None:
         self.rx = _Re2("(?m)" + pattern, ignore_case=ignore_case)
+        fixed = fixed_pattern(pattern, ignore_case) if _VECTOR else None
+        self.fixed = ClassScan(fixed) if fixed is not None else None
+        self.density = -1.0
+        """As :attr:`_Literal.density`: RE2 while numpy is not loaded and matches are sparse."""
 
     def mask(self, ctx: _Ctx) -> bytes:
         mask = bytearray(ctx.stop - ctx.start)
-        _mark_regex(self.rx, ctx, ctx.start, ctx.stop, mask)
+        if self.fixed is not None and _vectorise(self.density):
+            bytescan.mark(mask, self.fixed.lines(ctx.buf, ctx.offs, ctx.start, ctx.stop), ctx.start)
+        else:
+            _mark_regex(self.rx, ctx, ctx.start, ctx.stop, mask)
+        self.density = mask.count(1) / len(mask)
         return bytes(mask)
 
     def select(self, ctx: _Ctx, rows: list[int]) -> list[int]:
+        if self.fixed is not None and len(rows) >= _VECTOR_ROWS:  # one pass over the rows' span
+            hit = set(self.fixed.lines(ctx.buf, ctx.offs, rows[0], rows[-1] + 1).tolist())
+            return [i for i in rows if i in hit]
         raw, anchor, buf = self.rx.raw, self.rx.anchor, ctx.buf
         return [i for i, s, e in _line_spans(ctx, rows) if raw(anchor, buf, s, e)[0][0] >= 0]

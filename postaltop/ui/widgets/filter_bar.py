@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,8 +20,10 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from postaltop.core.query import Query, QueryError, parse_query
-from postaltop.core.view import FilteredView
-from postaltop.runtime.interfaces import FilterHistory
+
+if TYPE_CHECKING:  # not at import: the runtime package would load the engine before the first frame
+    from postaltop.core.view import FilteredView
+    from postaltop.runtime.interfaces import FilterHistory
 
 DEBOUNCE_S = 0.3
 """Live filtering waits this long after the last key stroke."""

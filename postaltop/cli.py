@@ -23,18 +23,15 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from postaltop import __version__, lifecycle, locations
-from postaltop.config import (
-    ConfigError,
-    LoadedSettings,
-    effective_config_text,
-    load_settings,
-    resolve_db_password,
-)
+from postaltop import __version__, lifecycle, locations, preflight
+from postaltop.config_error import ConfigError
 from postaltop.core.sanitize import neutralise
 from postaltop.lifecycle import install_hangup_handler
+
+if TYPE_CHECKING:  # postaltop.config imports pydantic: the TUI's start checks it in a child (preflight)
+    from postaltop.config import LoadedSettings
 
 __all__ = [
     "COMMANDS",
@@ -166,6 +163,8 @@ def load_from_args(args: argparse.Namespace) -> LoadedSettings:
     Raises:
         ConfigError: when the configuration is unusable.
     """
+    from postaltop.config import load_settings
+
     path: Path | None = getattr(args, "config", None)
     loaded = load_settings(path)
     for warning in loaded.warnings:
@@ -226,14 +225,31 @@ def _result(value: object) -> int:
 # --- default: the live monitor ---------------------------------------------------------------------
 
 
-def _run_monitor(args: argparse.Namespace) -> int:
-    loaded = load_from_args(args)
+def _checked_frame(args: argparse.Namespace) -> tuple[Any, preflight.FirstFrame]:
+    """The UI entry points and the checked configuration, prepared at once (:mod:`postaltop.preflight`).
+
+    The configuration is validated in a child while Textual and the first frame's modules import here; the
+    verdict is awaited before anything is drawn, so a bad configuration still never opens the UI.
+
+    Raises:
+        ConfigError: when the configuration is unusable.
+    """
+    pending = preflight.start(getattr(args, "config", None))
     app = _ui_app()
-    if loaded.settings_source is None and not loaded.settings.is_configured:
-        return _result(app.run_first_run(loaded))
+    app.preload()
+    frame = pending.result()
+    for warning in frame.warnings:
+        _err(f"postaltop: warning: {warning}")
+    return app, frame
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    app, frame = _checked_frame(args)
+    if frame.source is None and not frame.is_configured:
+        return _result(app.run_first_run(frame.load()))
     record: Path | None = getattr(args, "record", None)
     extra = {"record": record} if record is not None else {}  # --record FILE (postaltop.recording)
-    return _result(app.run_monitor(loaded, **extra))
+    return _result(app.run_monitor(frame, **extra))
 
 
 # --- demo ------------------------------------------------------------------------------------------
@@ -295,12 +311,10 @@ def _run_demo(args: argparse.Namespace) -> int:
             f"postaltop demo: error: unknown scenario {args.scenario!r}; valid scenarios: {', '.join(valid)}"
         )
         return 2
-    loaded = load_from_args(args)
+    app, frame = _checked_frame(args)
     record: Path | None = getattr(args, "record", None)
     extra = {"record": record} if record is not None else {}  # --record FILE (postaltop.recording)
-    return _result(
-        _ui_app().run_demo(loaded, scenario=args.scenario, seed=args.seed, speed=args.speed, **extra)
-    )
+    return _result(app.run_demo(frame, scenario=args.scenario, seed=args.seed, speed=args.speed, **extra))
 
 
 # --- config check / config path --------------------------------------------------------------------
@@ -319,6 +333,8 @@ def _configure_config(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from postaltop.config import effective_config_text, resolve_db_password
+
     loaded = load_from_args(args)
     if loaded.settings_source is not None:
         _out(f"# configuration file: {loaded.settings_source}")

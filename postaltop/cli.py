@@ -17,7 +17,6 @@ import errno
 import importlib
 import math
 import os
-import shutil
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from postaltop import __version__, lifecycle, locations, preflight
+from postaltop.cli_parser import HelpFormatter as _Formatter
+from postaltop.cli_parser import LazyCommands
 from postaltop.config_error import ConfigError
 from postaltop.core.sanitize import neutralise
 from postaltop.lifecycle import install_hangup_handler
@@ -91,25 +92,6 @@ def register_command(command: Command) -> Command:
     return command
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, reading the terminal's width once per process.
-
-    argparse builds a formatter for every ``add_argument`` (to check its metavar), and each one asks the
-    terminal for its size: ~140 system calls and fallbacks before the first frame of the TUI.
-    """
-
-    _terminal_width: int | None = None
-
-    def __init__(
-        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
-    ) -> None:
-        if width is None:
-            if _Formatter._terminal_width is None:
-                _Formatter._terminal_width = shutil.get_terminal_size().columns - 2
-            width = _Formatter._terminal_width
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
 def _global_options() -> argparse.ArgumentParser:
     # SUPPRESS: a sub-parser must not reset --config given before the command to its default.
     parent = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
@@ -151,9 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="record what the monitor sees to FILE (postaltop replay FILE)",
     )
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in COMMANDS.values():
-        command.configure(add_subcommand(subparsers, command.name, command.help))
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", action=LazyCommands)
+    assert isinstance(subparsers, LazyCommands)
+    for command in COMMANDS.values():  # each command's arguments are added if it is the one chosen
+        subparsers.pending[command.name] = (
+            add_subcommand(subparsers, command.name, command.help),
+            command.configure,
+        )
     return parser
 
 

@@ -19,9 +19,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from postaltop.core.query import Query, QueryError, parse_query
-
-if TYPE_CHECKING:  # not at import: the runtime package would load the engine before the first frame
+if TYPE_CHECKING:  # not at import: the start screen shows this bar; the query language loads with a filter
+    from postaltop.core.query import Query, QueryError
     from postaltop.core.view import FilteredView
     from postaltop.runtime.interfaces import FilterHistory
 
@@ -186,6 +185,8 @@ class FilterBar(Static):
         """
         if self.view is None:
             return False
+        from postaltop.core.query import QueryError, parse_query
+
         try:
             query = parse_query(text, now=now)
         except QueryError as exc:

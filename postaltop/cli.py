@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from postaltop import __version__, lifecycle, locations, preflight
+from postaltop import __version__, locations, preflight
 from postaltop.cli_parser import HelpFormatter as _Formatter
 from postaltop.cli_parser import LazyCommands
 from postaltop.config_error import ConfigError
 from postaltop.core.sanitize import neutralise
-from postaltop.lifecycle import install_hangup_handler
 
 if TYPE_CHECKING:  # postaltop.config imports pydantic: the TUI's start checks it in a child (preflight)
     from postaltop.config import LoadedSettings
@@ -38,7 +37,6 @@ __all__ = [
     "COMMANDS",
     "Command",
     "add_subcommand",
-    "install_hangup_handler",
     "load_from_args",
     "main",
     "neutralise",
@@ -168,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        from postaltop import lifecycle  # imports asyncio: not before the configuration check forks
+
         if lifecycle.is_lost_output_error(exc):
             # The terminal or the reading end of a pipe went away: nobody is left to tell.
             lifecycle.silence_output()
@@ -194,7 +194,9 @@ def _main(argv: list[str] | None) -> int:
     # Flush here, not at interpreter exit, so a closed pipe (`postaltop config check | head -1`) is
     # handled by main() instead of ending in "Exception ignored" noise.
     sys.stdout.flush()
-    signum = lifecycle.received_signal()
+    # Only a run that installed the signal handlers (postaltop.lifecycle) can have been ended by one.
+    lifecycle = sys.modules.get("postaltop.lifecycle")
+    signum = lifecycle.received_signal() if lifecycle is not None else None
     return 128 + signum if signum is not None else code
 
 

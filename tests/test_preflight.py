@@ -11,6 +11,7 @@ import json
 import os
 import pty
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from postaltop import cli, preflight
+from postaltop.cli_parser import LazyCommands
 from postaltop.config import ConfigError, load_settings
 from tests.support.pty_read import read_until
 from tests.test_config import BAD_FILES
@@ -196,3 +198,53 @@ def test_the_first_frame_shows_the_configured_hosts_on_a_terminal(tmp_path: Path
         os.kill(pid, signal.SIGTERM)
         finish(pid, master, 10.0)
     assert ALT_SCREEN in seen
+
+
+# --- what the parent imports before the first frame --------------------------------------------------
+
+
+def test_the_parent_imports_no_pydantic_nor_the_run_before_the_first_frame() -> None:
+    """The CLI, the chosen command's parser and the start screen's modules, in a fresh interpreter."""
+    code = (
+        "import sys\n"
+        "from postaltop import cli\n"
+        "cli.build_parser().parse_args(['demo'])\n"
+        "import postaltop.commands.tui as tui\n"
+        "tui.preload()\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert "textual.app" in loaded and "postaltop.ui.screens.start" in loaded
+    heavy = {
+        "pydantic",
+        "postaltop.config",
+        "postaltop.engine",
+        "postaltop.runtime.build",
+        "postaltop.core.parsing",
+        "postaltop.core.query",
+        "postaltop.core.actions",
+        "postaltop.core.alerts",
+        "asyncssh",
+        "pymysql",
+    }
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_only_the_chosen_commands_arguments_are_built() -> None:
+    parser = cli.build_parser()
+    lazy = next(action for action in parser._actions if isinstance(action, LazyCommands))
+    assert set(lazy.pending) == set(cli.COMMANDS)
+    args = parser.parse_args(["demo", "--seed", "3"])
+    assert args.seed == 3 and "demo" not in lazy.pending and "act" in lazy.pending
+
+
+cli.build_parser()  # registers every command (their modules are imported when the parser is built)
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_every_commands_help_lists_its_arguments(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: postaltop {name}") and "--config FILE" in out

@@ -17,30 +17,26 @@ import errno
 import importlib
 import math
 import os
-import shutil
 import sys
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from postaltop import __version__, lifecycle, locations
-from postaltop.config import (
-    ConfigError,
-    LoadedSettings,
-    effective_config_text,
-    load_settings,
-    resolve_db_password,
-)
+from postaltop import __version__, locations, preflight
+from postaltop.cli_parser import HelpFormatter as _Formatter
+from postaltop.cli_parser import LazyCommands
+from postaltop.config_error import ConfigError
 from postaltop.core.sanitize import neutralise
-from postaltop.lifecycle import install_hangup_handler
+
+if TYPE_CHECKING:  # postaltop.config imports pydantic: the TUI's start checks it in a child (preflight)
+    from postaltop.config import LoadedSettings
 
 __all__ = [
     "COMMANDS",
     "Command",
     "add_subcommand",
-    "install_hangup_handler",
     "load_from_args",
     "main",
     "neutralise",
@@ -94,25 +90,6 @@ def register_command(command: Command) -> Command:
     return command
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, reading the terminal's width once per process.
-
-    argparse builds a formatter for every ``add_argument`` (to check its metavar), and each one asks the
-    terminal for its size: ~140 system calls and fallbacks before the first frame of the TUI.
-    """
-
-    _terminal_width: int | None = None
-
-    def __init__(
-        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
-    ) -> None:
-        if width is None:
-            if _Formatter._terminal_width is None:
-                _Formatter._terminal_width = shutil.get_terminal_size().columns - 2
-            width = _Formatter._terminal_width
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
 def _global_options() -> argparse.ArgumentParser:
     # SUPPRESS: a sub-parser must not reset --config given before the command to its default.
     parent = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
@@ -154,9 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="record what the monitor sees to FILE (postaltop replay FILE)",
     )
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in COMMANDS.values():
-        command.configure(add_subcommand(subparsers, command.name, command.help))
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", action=LazyCommands)
+    assert isinstance(subparsers, LazyCommands)
+    for command in COMMANDS.values():  # each command's arguments are added if it is the one chosen
+        subparsers.pending[command.name] = (
+            add_subcommand(subparsers, command.name, command.help),
+            command.configure,
+        )
     return parser
 
 
@@ -166,6 +147,8 @@ def load_from_args(args: argparse.Namespace) -> LoadedSettings:
     Raises:
         ConfigError: when the configuration is unusable.
     """
+    from postaltop.config import load_settings
+
     path: Path | None = getattr(args, "config", None)
     loaded = load_settings(path)
     for warning in loaded.warnings:
@@ -183,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        from postaltop import lifecycle  # imports asyncio: not before the configuration check forks
+
         if lifecycle.is_lost_output_error(exc):
             # The terminal or the reading end of a pipe went away: nobody is left to tell.
             lifecycle.silence_output()
@@ -209,7 +194,9 @@ def _main(argv: list[str] | None) -> int:
     # Flush here, not at interpreter exit, so a closed pipe (`postaltop config check | head -1`) is
     # handled by main() instead of ending in "Exception ignored" noise.
     sys.stdout.flush()
-    signum = lifecycle.received_signal()
+    # Only a run that installed the signal handlers (postaltop.lifecycle) can have been ended by one.
+    lifecycle = sys.modules.get("postaltop.lifecycle")
+    signum = lifecycle.received_signal() if lifecycle is not None else None
     return 128 + signum if signum is not None else code
 
 
@@ -226,14 +213,31 @@ def _result(value: object) -> int:
 # --- default: the live monitor ---------------------------------------------------------------------
 
 
-def _run_monitor(args: argparse.Namespace) -> int:
-    loaded = load_from_args(args)
+def _checked_frame(args: argparse.Namespace) -> tuple[Any, preflight.FirstFrame]:
+    """The UI entry points and the checked configuration, prepared at once (:mod:`postaltop.preflight`).
+
+    The configuration is validated in a child while Textual and the first frame's modules import here; the
+    verdict is awaited before anything is drawn, so a bad configuration still never opens the UI.
+
+    Raises:
+        ConfigError: when the configuration is unusable.
+    """
+    pending = preflight.start(getattr(args, "config", None))
     app = _ui_app()
-    if loaded.settings_source is None and not loaded.settings.is_configured:
-        return _result(app.run_first_run(loaded))
+    app.preload()
+    frame = pending.result()
+    for warning in frame.warnings:
+        _err(f"postaltop: warning: {warning}")
+    return app, frame
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    app, frame = _checked_frame(args)
+    if frame.source is None and not frame.is_configured:
+        return _result(app.run_first_run(frame.load()))
     record: Path | None = getattr(args, "record", None)
     extra = {"record": record} if record is not None else {}  # --record FILE (postaltop.recording)
-    return _result(app.run_monitor(loaded, **extra))
+    return _result(app.run_monitor(frame, **extra))
 
 
 # --- demo ------------------------------------------------------------------------------------------
@@ -295,12 +299,10 @@ def _run_demo(args: argparse.Namespace) -> int:
             f"postaltop demo: error: unknown scenario {args.scenario!r}; valid scenarios: {', '.join(valid)}"
         )
         return 2
-    loaded = load_from_args(args)
+    app, frame = _checked_frame(args)
     record: Path | None = getattr(args, "record", None)
     extra = {"record": record} if record is not None else {}  # --record FILE (postaltop.recording)
-    return _result(
-        _ui_app().run_demo(loaded, scenario=args.scenario, seed=args.seed, speed=args.speed, **extra)
-    )
+    return _result(app.run_demo(frame, scenario=args.scenario, seed=args.seed, speed=args.speed, **extra))
 
 
 # --- config check / config path --------------------------------------------------------------------
@@ -319,6 +321,8 @@ def _configure_config(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from postaltop.config import effective_config_text, resolve_db_password
+
     loaded = load_from_args(args)
     if loaded.settings_source is not None:
         _out(f"# configuration file: {loaded.settings_source}")

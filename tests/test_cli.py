@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from postaltop import __version__, cli, locations
+from postaltop import __version__, cli, locations, preflight
 from postaltop.config import LoadedSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,9 @@ class Recorder:
 def ui(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
     """Replace the TUI entry points (``postaltop.commands.tui``, tested elsewhere) by recorders."""
     fake = types.ModuleType("postaltop.commands.tui")
-    recorders = types.SimpleNamespace(run_monitor=Recorder(), run_first_run=Recorder(), run_demo=Recorder())
+    recorders = types.SimpleNamespace(
+        run_monitor=Recorder(), run_first_run=Recorder(), run_demo=Recorder(), preload=Recorder()
+    )
     for name, recorder in vars(recorders).items():
         setattr(fake, name, recorder)
     monkeypatch.setitem(sys.modules, "postaltop.commands.tui", fake)
@@ -172,7 +174,9 @@ def test_config_file_opens_the_monitor(tmp_path: Path, ui: types.SimpleNamespace
     assert cli.main(["--config", str(path)]) == 3
     assert ui.run_first_run.calls == []
     (loaded,), _ = ui.run_monitor.calls[0]
-    assert loaded.settings_source == path and loaded.settings.hosts[0].name == "mx1"
+    assert isinstance(loaded, preflight.FirstFrame)
+    assert loaded.source == path and loaded.hosts == ("mx1",) and not loaded.database
+    assert len(ui.preload.calls) == 1
 
 
 def test_environment_only_configuration_opens_the_monitor(
@@ -193,7 +197,7 @@ def test_bad_config_does_not_open_the_ui(tmp_path: Path, ui: types.SimpleNamespa
 def test_demo_defaults(ui: types.SimpleNamespace) -> None:
     assert cli.main(["demo"]) == 0
     (loaded,), kwargs = ui.run_demo.calls[0]
-    assert isinstance(loaded, LoadedSettings)
+    assert isinstance(loaded, preflight.FirstFrame)
     assert kwargs == {"scenario": "normal", "seed": 1, "speed": 1.0}
 
 
@@ -203,7 +207,7 @@ def test_demo_arguments(ui: types.SimpleNamespace, tmp_path: Path) -> None:
     assert cli.main(argv) == 0
     (loaded,), kwargs = ui.run_demo.calls[0]
     assert kwargs == {"scenario": "brute-force", "seed": 42, "speed": 60.0}
-    assert loaded.settings.ui.theme == "light"
+    assert loaded.ui.theme == "light"
 
 
 def test_unknown_scenario_lists_valid_ones(

@@ -13,13 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from postaltop.config import LoadedSettings
-
 if TYPE_CHECKING:
+    from postaltop.config import LoadedSettings
+    from postaltop.preflight import FirstFrame
     from postaltop.recording.replay import Recording, ReplayController
     from postaltop.runtime import Runtime, RuntimeOptions
     from postaltop.ui.app import AppParts, PostaltopApp
     from postaltop.ui.replay_app import ReplayApp
+
+
+def preload() -> None:
+    """Import Textual and the first frame's modules (while :mod:`postaltop.preflight` checks the config)."""
+    import postaltop.ui.app  # noqa: F401
 
 
 def parts_for(runtime: Runtime) -> AppParts:
@@ -86,7 +91,7 @@ def run_app(runtime: Runtime) -> int:
 
 
 def run_booted(
-    loaded: LoadedSettings,
+    frame: FirstFrame,
     options: Callable[[], RuntimeOptions],
     *,
     mode: str,
@@ -95,7 +100,8 @@ def run_booted(
 ) -> int:
     """Draw the chrome first, then build and start the run behind it; stop it when the UI quits.
 
-    ``options`` makes the run's options once the frame is on screen (importing the runtime is not cheap).
+    ``options`` makes the run's options once the frame is on screen (importing the runtime is not cheap);
+    the full settings are loaded then too (``frame`` holds what the chrome needs, from the checked config).
 
     Raises:
         Exception: whatever building or starting the run raised (after the terminal is restored).
@@ -107,13 +113,13 @@ def run_booted(
     def build() -> AppParts:
         from postaltop.runtime import build_runtime
 
-        runtime = build_runtime(loaded, options())
+        runtime = build_runtime(frame.load(), options())
         built.append(runtime)
         runtime.start()
         runtime.on_host_version(lambda host, text: app.show_host_versions({host: text}))
         return parts_for(runtime)
 
-    app = PostaltopApp(None, ui=loaded.settings.ui, boot=Boot(mode, hosts, message, build))
+    app = PostaltopApp(None, ui=frame.ui, boot=Boot(mode, hosts, message, build))
     try:
         app.run()
     finally:
@@ -124,9 +130,7 @@ def run_booted(
     return app.return_code or 0
 
 
-def run_demo(
-    loaded: LoadedSettings, *, scenario: str, seed: int, speed: float, record: Path | None = None
-) -> int:
+def run_demo(frame: FirstFrame, *, scenario: str, seed: int, speed: float, record: Path | None = None) -> int:
     """``postaltop demo``: a simulated Postal fleet through the real engine and UI."""
 
     def options() -> RuntimeOptions:
@@ -135,10 +139,10 @@ def run_demo(
         return RuntimeOptions(mode="demo", scenario=scenario, seed=seed, speed=speed, record=record)
 
     label = f"demo · {scenario} · seed {seed}"
-    return run_booted(loaded, options, mode=label, hosts=(), message="Starting the simulated fleet…")
+    return run_booted(frame, options, mode=label, hosts=(), message="Starting the simulated fleet…")
 
 
-def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
+def run_monitor(frame: FirstFrame, record: Path | None = None) -> int:
     """``postaltop``: the live monitor of the configured hosts and database."""
 
     def options() -> RuntimeOptions:
@@ -146,12 +150,11 @@ def run_monitor(loaded: LoadedSettings, record: Path | None = None) -> int:
 
         return RuntimeOptions(mode="live", record=record)
 
-    settings = loaded.settings
-    hosts = tuple(host.name for host in settings.hosts)
+    hosts = frame.hosts
     targets = [f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}"] if hosts else []
-    targets += ["the database"] if settings.database is not None else []
+    targets += ["the database"] if frame.database else []
     message = f"Connecting to {' and '.join(targets)}…" if targets else "Starting…"
-    return run_booted(loaded, options, mode="monitor", hosts=hosts, message=message)
+    return run_booted(frame, options, mode="monitor", hosts=hosts, message=message)
 
 
 def build_replay_app(

@@ -17,14 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from postaltop.config.toml import toml_string
 
-
-class ConfigError(Exception):
-    """A configuration problem; :attr:`message` is for the user (may span lines, never holds a secret)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
+# Defined apart so that catching it imports no pydantic; re-exported here, its historical home.
+from postaltop.config_error import ConfigError as ConfigError
 
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""

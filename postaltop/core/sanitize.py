@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from postaltop.core.parsing.v3 import SGR
+from postaltop.core.sgr import SGR
 
 ESC_SHOWN = "\u241b"
 """What an escape character (outside a removed SGR sequence) looks like on screen: ``␛``."""

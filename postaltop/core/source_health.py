@@ -13,8 +13,10 @@ down host is never muted by the inhibition it causes for that host's rate alerts
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from postaltop.core.alerts import DB_SOURCE, Finding, Scope, ScopeKind, Severity, SuggestedAction
+if TYPE_CHECKING:  # the host bar reads down_reason on the first frame; the alert types load with a finding
+    from postaltop.core.alerts import Finding
 
 SOURCE_DOWN = "source_down"
 """The alert kind of a source that cannot be read."""
@@ -91,6 +93,8 @@ def down_reason(state: str) -> str | None:
 
 def health_finding(source: str, state: str, reason: str, ts: float) -> Finding:
     """The finding "``source`` is down because ``reason``" (critical; one alert per source)."""
+    from postaltop.core.alerts import DB_SOURCE, Finding, Scope, ScopeKind, Severity, SuggestedAction
+
     is_db = source == DB_SOURCE
     what = "database" if is_db else f"host {source}"
     advice = (

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from postaltop.core.actions.plan import ActionPlan, Preview
-from postaltop.core.alerts import Alert
-from postaltop.core.respond.policy import ResponsePolicy
-from postaltop.core.respond.prompt import Answer, PendingResponse
-from postaltop.core.review.checklist import Step
-from postaltop.core.review.model import Evidence, Finding
-from postaltop.core.review.window import Window
+if TYPE_CHECKING:  # annotations only: the UI imports these protocols before its first frame
+    from postaltop.core.actions.plan import ActionPlan, Preview
+    from postaltop.core.alerts import Alert
+    from postaltop.core.respond.policy import ResponsePolicy
+    from postaltop.core.respond.prompt import Answer, PendingResponse
+    from postaltop.core.review.checklist import Step
+    from postaltop.core.review.model import Evidence, Finding
+    from postaltop.core.review.window import Window
 
 MessageLookup = Callable[[str], Awaitable[Any]]
 """``ref -> LookupResult``: the trace screen's reader of a message row and its deliveries."""

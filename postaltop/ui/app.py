@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from postaltop.config.models import UiConfig
 from postaltop.heap import freeze_startup_heap
 from postaltop.lifecycle import HangupGuard, install_hangup_handler
 from postaltop.ui.commands import PostaltopCommands
@@ -28,6 +27,19 @@ if TYPE_CHECKING:  # imported when the main screen is built, after the first fra
     from postaltop.monitoring import Monitor
     from postaltop.runtime.interfaces import ActionService, FilterHistory, MessageLookup, ResponseService
     from postaltop.ui.screens.main import MainScreen
+
+
+class UiChoices(Protocol):
+    """The ``[ui]`` settings the app reads: ``UiConfig``, or its values as checked before the first frame
+    (:class:`postaltop.preflight.UiChoices`): importing the app imports no pydantic."""
+
+    @property
+    def theme(self) -> str: ...
+    @property
+    def keymap(self) -> Mapping[str, str]: ...
+    @property
+    def follow(self) -> bool: ...
+
 
 SourceTask = Callable[[], Coroutine[Any, Any, None]]
 """A factory of a coroutine that feeds the engine (one per source); run as a worker."""
@@ -104,7 +116,7 @@ class PostaltopApp(App[int]):
         self,
         engine: Engine | None,
         *,
-        ui: UiConfig | None = None,
+        ui: UiChoices | None = None,
         mode: str = "monitor",
         sources: Sequence[SourceTask] = (),
         run_engine: bool = True,
@@ -122,7 +134,7 @@ class PostaltopApp(App[int]):
         boot: Boot | None = None,
     ) -> None:
         super().__init__()
-        self.ui = ui if ui is not None else UiConfig()
+        self.ui: UiChoices = ui if ui is not None else _default_ui()
         self.mode = boot.mode if boot is not None else mode
         self._boot = boot
         self.boot_error: Exception | None = None
@@ -335,3 +347,9 @@ class PostaltopApp(App[int]):
             responses=self.responses,
         )
         return self.main_screen
+
+
+def _default_ui() -> UiChoices:
+    from postaltop.config.models import UiConfig
+
+    return UiConfig()

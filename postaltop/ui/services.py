@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from postaltop.runtime.interfaces import MessageLookup
-
 if TYPE_CHECKING:
     from postaltop.engine import Engine
+    from postaltop.runtime.interfaces import MessageLookup
 
 
 @runtime_checkable

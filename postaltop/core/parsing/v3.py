@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from postaltop.core import sgr
 from postaltop.core.events import Level
 from postaltop.core.parsing.prefixes import civil_to_epoch, offset_seconds
 
@@ -73,10 +74,9 @@ TAG_START = re.compile(rf"(?:^| )({_KEY_ALT})=")
 """Finds the start of a known tag in text (the message ends at the first match)."""
 TAG_START_BYTES = re.compile(rf"(?:^| )({_KEY_ALT})=".encode())
 """Bytes twin of :data:`TAG_START`."""
-SGR = re.compile(r"\x1b\[[0-9;]*m")
-"""A complete ANSI colour (SGR) sequence, which Postal writes around SMTP traffic."""
-SGR_BYTES = re.compile(rb"\x1b\[[0-9;]*m")
-"""Bytes twin of :data:`SGR`."""
+# Postal's colour codes: defined apart so that the display sanitiser does not load the whole parser.
+SGR = sgr.SGR
+SGR_BYTES = sgr.SGR_BYTES
 
 MESSAGE_START = 33
 """Offset of the message in a well-formed v3 line."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,9 +19,10 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from postaltop.core.query import Query, QueryError, parse_query
-from postaltop.core.view import FilteredView
-from postaltop.runtime.interfaces import FilterHistory
+if TYPE_CHECKING:  # not at import: the start screen shows this bar; the query language loads with a filter
+    from postaltop.core.query import Query, QueryError
+    from postaltop.core.view import FilteredView
+    from postaltop.runtime.interfaces import FilterHistory
 
 DEBOUNCE_S = 0.3
 """Live filtering waits this long after the last key stroke."""
@@ -183,6 +185,8 @@ class FilterBar(Static):
         """
         if self.view is None:
             return False
+        from postaltop.core.query import QueryError, parse_query
+
         try:
             query = parse_query(text, now=now)
         except QueryError as exc:

@@ -135,14 +135,14 @@ class Ingestor:
         store = self.store
         if n == 0:
             return IngestResult(store.end_seq, 0, [])
-        lines = _bounded(lines)
+        lines, joined = _bounded(lines)
         stream = self._streams.get((host, component))
         if stream is None:
             stream = self._streams[(host, component)] = _Stream()
         comp_id = store.components.id(component) if component else None
         docker = split_docker_stamps(lines, self._docker_seconds)
         if docker is not None:
-            lines = docker[0]
+            lines, joined = docker[0], None
             if len(self._docker_seconds) > 100_000:
                 self._docker_seconds.clear()
         try:
@@ -156,7 +156,9 @@ class Ingestor:
             stream.scan.last_ts = res.ts[-1]
         host_id = store.hosts.id(host)
         hosts = array("H", (host_id,)) * n  # array columns extend the store's arrays by memcpy
-        first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt)
+        if res.lines is not lines:
+            joined = None  # the scan stored other bytes (prefixes removed)
+        first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt, joined=joined)
         if not self._extract:
             return IngestResult(first, n, [])
         stored = res.lines
@@ -221,14 +223,20 @@ def _index_of(item: tuple[int, bytes, int, int]) -> int:
     return item[0]
 
 
-def _bounded(lines: Sequence[bytes]) -> Sequence[bytes]:
-    """Return ``lines`` without ``\\n`` and none over the size limit.
+def _bounded(lines: Sequence[bytes]) -> tuple[Sequence[bytes], bytes | None]:
+    """Return ``lines`` without ``\\n`` and none over the size limit, and them joined by ``\\n``.
 
-    The checks run at C speed over the joined batch; per-line work happens only when needed.
+    The checks run at C speed over the joined batch; per-line work happens only when needed. The
+    joined bytes (None when a line had to change) are what the store appends, so the batch is
+    joined once.
     """
-    joined = b"".join(lines)
-    if b"\n" in joined:
+    n = len(lines)
+    together = b"\n".join(lines)
+    joined: bytes | None = together
+    if together.count(b"\n") != n - 1:
         lines = [bytes(x).replace(b"\n", b" ") for x in lines]
-    if len(joined) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+        joined = None
+    if len(together) - (n - 1) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
         lines = [truncate_line(x) for x in lines]
-    return lines
+        joined = None
+    return lines, joined

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from postaltop.core.fact_fields import _d, _tag_text
 from postaltop.core.fact_handlers import _CLIENT, _DISPATCH, _GRANTED_SGR, _REPLY_CODES
-from postaltop.core.fact_types import AuthGranted, ClientIdentified, CredentialAuthenticated, Fact
+from postaltop.core.fact_types import MAX_FIELD, AuthGranted, ClientIdentified, CredentialAuthenticated, Fact
 
 CLIENT = 0
 """Row kind of ``Client identified as <ip>``: ``text`` is the address."""
@@ -37,6 +36,7 @@ _KEYS: dict[bytes, int] = {
 """First 4 message bytes of the v3 lines whose handler can yield one of :data:`SESSION_KINDS`
 (``keys_for(SESSION_KINDS)``, a test checks it), with the kind the common case yields."""
 _AUTH_FAILURE = b"Authentication failure for "
+_UTF8, _BSR = "utf-8", "backslashreplace"
 
 
 def row_of(fact: Fact) -> SessionRow | None:
@@ -65,24 +65,32 @@ def session_rows(
     """
     rows: list[SessionRow] = []
     add = rows.append
-    kind_of = _KEYS.get
-    for i in indexes:
+    keys = _KEYS
+    for i in [i for i in indexes if lines[i][33:37] in keys]:
         line = lines[i]
-        kind = kind_of(line[33:37])
-        if kind is None:
-            continue
+        kind = keys[line[33:37]]
         if kind == CLIENT:  # `_client` in full
             m = _CLIENT.match(line, 33)
             if m is not None:
-                add((first_seq + i, ts[i], host, CLIENT, _tag_text(line, b" trace_id="), _d(m[1]), 0))
+                add(
+                    (
+                        first_seq + i,
+                        ts[i],
+                        host,
+                        CLIENT,
+                        _trace_id(line),
+                        m[1][:MAX_FIELD].decode(_UTF8, _BSR),
+                        0,
+                    )
+                )
             continue
         if kind == GRANT and line[33:34] == b"\x1b":
             code = line[41:44]
             if code == b"235":
                 g = _GRANTED_SGR.match(line, 33)
                 if g is not None:  # what `_reply_sgr` returns for it
-                    trace = _tag_text(line, b" trace_id=")
-                    add((first_seq + i, ts[i], host, GRANT, trace, f"{_d(g[1])}/{_d(g[2])}", 0))
+                    org, server = g[1][:MAX_FIELD].decode(_UTF8, _BSR), g[2][:MAX_FIELD].decode(_UTF8, _BSR)
+                    add((first_seq + i, ts[i], host, GRANT, _trace_id(line), f"{org}/{server}", 0))
                     continue
             elif code not in _REPLY_CODES:
                 continue  # `_reply_sgr` returns None
@@ -92,6 +100,16 @@ def session_rows(
         if row is not None:
             add(row)
     return rows
+
+
+def _trace_id(line: bytes) -> str | None:
+    """``_tag_text(line, b" trace_id=")``: the last ``trace_id`` tag's value, decoded."""
+    i = line.rfind(b" trace_id=")
+    if i < 0:
+        return None
+    i += 10
+    j = line.find(b" ", i)
+    return line[i : j if j >= 0 else i + 64][:64].decode(_UTF8, _BSR)
 
 
 def _by_handler(line: bytes, ts: float, host: str, seq: int) -> SessionRow | None:

@@ -135,14 +135,14 @@ class Ingestor:
         store = self.store
         if n == 0:
             return IngestResult(store.end_seq, 0, [])
-        lines, joined = _bounded(lines)
+        lines = _bounded(lines)
         stream = self._streams.get((host, component))
         if stream is None:
             stream = self._streams[(host, component)] = _Stream()
         comp_id = store.components.id(component) if component else None
         docker = split_docker_stamps(lines, self._docker_seconds)
         if docker is not None:
-            lines, joined = docker[0], None
+            lines = docker[0]
             if len(self._docker_seconds) > 100_000:
                 self._docker_seconds.clear()
         try:
@@ -156,9 +156,7 @@ class Ingestor:
             stream.scan.last_ts = res.ts[-1]
         host_id = store.hosts.id(host)
         hosts = array("H", (host_id,)) * n  # array columns extend the store's arrays by memcpy
-        if res.lines is not lines:
-            joined = None  # the scan stored other bytes (prefixes removed)
-        first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt, joined=joined)
+        first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt)
         if not self._extract:
             return IngestResult(first, n, [])
         stored = res.lines
@@ -223,20 +221,14 @@ def _index_of(item: tuple[int, bytes, int, int]) -> int:
     return item[0]
 
 
-def _bounded(lines: Sequence[bytes]) -> tuple[Sequence[bytes], bytes | None]:
-    """Return ``lines`` without ``\\n`` and none over the size limit, and them joined by ``\\n``.
+def _bounded(lines: Sequence[bytes]) -> Sequence[bytes]:
+    """Return ``lines`` without ``\\n`` and none over the size limit.
 
-    The checks run at C speed over the joined batch; per-line work happens only when needed. The
-    joined bytes (None when a line had to change) are what the store appends, so the batch is
-    joined once.
+    The checks run at C speed over the joined batch; per-line work happens only when needed.
     """
-    n = len(lines)
-    together = b"\n".join(lines)
-    joined: bytes | None = together
-    if together.count(b"\n") != n - 1:
+    joined = b"".join(lines)
+    if b"\n" in joined:
         lines = [bytes(x).replace(b"\n", b" ") for x in lines]
-        joined = None
-    if len(together) - (n - 1) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+    if len(joined) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
         lines = [truncate_line(x) for x in lines]
-        joined = None
-    return lines, joined
+    return lines

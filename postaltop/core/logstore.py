@@ -268,13 +268,10 @@ class LogStore:
         host: Sequence[int],
         component: Sequence[int],
         fmt: Sequence[int],
-        *,
-        joined: bytes | None = None,
     ) -> int:
         """Append parallel columns of lines (the fast path); return the first sequence number.
 
-        Lines must not contain ``\\n`` (the line splitters guarantee it). ``joined``, when given, is
-        ``b"\\n".join(lines)`` already made by the caller (the ingestor checks the batch on it).
+        Lines must not contain ``\\n`` (the line splitters guarantee it).
         """
         first = self._next_seq
         n = len(lines)
@@ -287,7 +284,7 @@ class LogStore:
             # offset of line i: where the block's text ends, plus the lengths before it, plus i newlines
             ends = list(accumulate(map(len, chunk), initial=len(block.data)))
             block.offsets.extend(array("I", map(add, ends, range(take))))
-            block.data += joined if joined is not None and take == n else b"\n".join(chunk)
+            block.data += b"\n".join(chunk)
             block.data += b"\n"
             whole = take == n
             _extend(block.ts, ts if whole else ts[done : done + take])

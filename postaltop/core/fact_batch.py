@@ -68,7 +68,7 @@ class FactBatch:
         return _merged([f for f in found if isinstance(f, kinds)], built)
 
     def sessions(self) -> list[SessionRow]:
-        """The rows of ``of(*SESSION_KINDS)`` (see :mod:`postaltop.core.session_rows`), built without the facts."""
+        """The rows of ``of(*SESSION_KINDS)`` (:mod:`postaltop.core.session_rows`), built without facts."""
         if self._all is not None:
             return rows_of(self._all)
         rows = session_rows(self._lines, self._indexes, self._ts, self._host, self._first)

@@ -19,7 +19,9 @@ _values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
     st.integers(-10, 620),
     st.integers(0, 140),
 )
-def test_finite_sum_is_the_sum_of_get(size: int, writes: list[tuple[int, float]], start: int, span: int) -> None:
+def test_finite_sum_is_the_sum_of_get(
+    size: int, writes: list[tuple[int, float]], start: int, span: int
+) -> None:
     ring = Ring(size)
     for period, value in writes:
         ring.set(period, value)

@@ -12,6 +12,7 @@ settle goes through the handler itself, so the rows are always exactly the proje
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from postaltop.core.fact_handlers import _CLIENT, _DISPATCH, _GRANTED_SGR, _REPLY_CODES
@@ -37,6 +38,14 @@ _KEYS: dict[bytes, int] = {
 (``keys_for(SESSION_KINDS)``, a test checks it), with the kind the common case yields."""
 _AUTH_FAILURE = b"Authentication failure for "
 _UTF8, _BSR = "utf-8", "backslashreplace"
+_TRACE_TAIL = rb"(?:.* trace_id=([^ ]{0,64}))?"
+"""The value of the last `` trace_id=`` tag, as ``_tag_text`` reads it: up to a space, at most 64 bytes.
+
+After the message patterns below it finds the same tag as a search of the whole line: the first 33
+bytes of a well-formed v3 line are its stamp and severity, and neither pattern's text nor groups hold
+a space followed by ``trace_id=``."""
+_CLIENT_ROW = re.compile(_CLIENT.pattern + _TRACE_TAIL)
+_GRANT_ROW = re.compile(_GRANTED_SGR.pattern + _TRACE_TAIL)
 
 
 def row_of(fact: Fact) -> SessionRow | None:
@@ -69,28 +78,20 @@ def session_rows(
     for i in [i for i in indexes if lines[i][33:37] in keys]:
         line = lines[i]
         kind = keys[line[33:37]]
-        if kind == CLIENT:  # `_client` in full
-            m = _CLIENT.match(line, 33)
+        if kind == CLIENT:  # `_client` in full: its pattern, then the trace id
+            m = _CLIENT_ROW.match(line, 33)
             if m is not None:
-                add(
-                    (
-                        first_seq + i,
-                        ts[i],
-                        host,
-                        CLIENT,
-                        _trace_id(line),
-                        m[1][:MAX_FIELD].decode(_UTF8, _BSR),
-                        0,
-                    )
-                )
+                ip, trace = m.groups()
+                add((first_seq + i, ts[i], host, CLIENT, _text(trace), ip[:MAX_FIELD].decode(_UTF8, _BSR), 0))
             continue
         if kind == GRANT and line[33:34] == b"\x1b":
             code = line[41:44]
             if code == b"235":
-                g = _GRANTED_SGR.match(line, 33)
+                g = _GRANT_ROW.match(line, 33)
                 if g is not None:  # what `_reply_sgr` returns for it
-                    org, server = g[1][:MAX_FIELD].decode(_UTF8, _BSR), g[2][:MAX_FIELD].decode(_UTF8, _BSR)
-                    add((first_seq + i, ts[i], host, GRANT, _trace_id(line), f"{org}/{server}", 0))
+                    org, server, trace = g.groups()
+                    text = f"{org[:MAX_FIELD].decode(_UTF8, _BSR)}/{server[:MAX_FIELD].decode(_UTF8, _BSR)}"
+                    add((first_seq + i, ts[i], host, GRANT, _text(trace), text, 0))
                     continue
             elif code not in _REPLY_CODES:
                 continue  # `_reply_sgr` returns None
@@ -102,14 +103,8 @@ def session_rows(
     return rows
 
 
-def _trace_id(line: bytes) -> str | None:
-    """``_tag_text(line, b" trace_id=")``: the last ``trace_id`` tag's value, decoded."""
-    i = line.rfind(b" trace_id=")
-    if i < 0:
-        return None
-    i += 10
-    j = line.find(b" ", i)
-    return line[i : j if j >= 0 else i + 64][:64].decode(_UTF8, _BSR)
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode(_UTF8, _BSR)
 
 
 def _by_handler(line: bytes, ts: float, host: str, seq: int) -> SessionRow | None:

@@ -24,6 +24,7 @@ from postaltop.core.dbmetrics import PollResult
 from postaltop.core.detect.client_ip import ClientNetworkDetector
 from postaltop.core.detect.country_mix import CountryMixDetector, country_counts
 from postaltop.core.facts import AuthGranted, ClientIdentified, CredentialAuthenticated, Fact
+from postaltop.core.session_rows import CLIENT, GRANT
 
 MAX_CRAM_SESSIONS = 10_000
 """Connections whose CRAM-MD5 credential id is remembered until their grant (oldest forgotten first)."""
@@ -64,23 +65,25 @@ class CompromiseSignals:
         return joined / (joined + unjoined) if joined + unjoined else None
 
     def on_facts(self, result: Any) -> None:
-        """One ingest batch: client lines, CRAM-MD5 credentials and grants, in line order."""
+        """One ingest batch: client lines, CRAM-MD5 credentials and grants, in line order.
+
+        Reads :meth:`~postaltop.core.ingest.IngestResult.session_rows` (the same facts as tuples: this
+        runs for every batch, and building a frozen fact per SMTP session line cost more than the join).
+        """
         findings: list[Finding] = []
         latest = None
-        for fact in result.facts_of(ClientIdentified, CredentialAuthenticated, AuthGranted):
-            if isinstance(fact, ClientIdentified):
-                self.clients.identified(fact.trace_id, fact.ip, fact.ts)
-            elif isinstance(fact, CredentialAuthenticated):
-                if fact.trace_id:
-                    self._cram[fact.trace_id] = fact.credential_id
-                    while len(self._cram) > MAX_CRAM_SESSIONS:
-                        self._cram.popitem(last=False)
-            elif isinstance(fact, AuthGranted):
-                server = f"{fact.org}/{fact.server}"
-                credential = self._credential_of(fact.trace_id, server)
-                _session, found = self.clients.granted(fact.trace_id, server, fact.ts, fact.host, credential)
-                findings.extend(found)
-                latest = fact.ts
+        identified = self.clients.identified
+        for _seq, ts, host, kind, trace_id, text, number in result.session_rows():
+            if kind == CLIENT:
+                identified(trace_id, text, ts)
+            elif kind == GRANT:
+                credential = self._credential_of(trace_id, text)
+                findings.extend(self.clients.grant(trace_id, text, ts, host, credential))
+                latest = ts
+            elif trace_id:  # CRAM
+                self._cram[trace_id] = number
+                while len(self._cram) > MAX_CRAM_SESSIONS:
+                    self._cram.popitem(last=False)
         if findings and latest is not None:
             self.monitor.report(findings, latest)
 
@@ -109,10 +112,10 @@ class CompromiseSignals:
         return learnt
 
     def _credential_of(self, trace_id: str | None, server: str) -> Scope | None:
-        cred_id = self._cram.pop(trace_id, None) if trace_id else None
+        cred_id = self._cram.pop(trace_id, None) if trace_id and self._cram else None
         if cred_id is None:
-            ids = self._smtp_credentials.get(server, set())
-            cred_id = next(iter(ids)) if len(ids) == 1 else None
+            ids = self._smtp_credentials.get(server)
+            cred_id = next(iter(ids)) if ids is not None and len(ids) == 1 else None
         return None if cred_id is None else self.monitor.credential_scope(cred_id)
 
     def on_metrics(self, result: PollResult) -> None:

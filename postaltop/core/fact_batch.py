@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from postaltop.core.facts import Fact, extract_indexes, keys_for
+from postaltop.core.session_rows import SESSION_KINDS, SessionRow, rows_of, session_rows
 
 
 class FactBatch:
@@ -66,6 +67,17 @@ class FactBatch:
         built = [f for f in self._built if isinstance(f, kinds)]
         return _merged([f for f in found if isinstance(f, kinds)], built)
 
+    def sessions(self) -> list[SessionRow]:
+        """The rows of ``of(*SESSION_KINDS)`` (:mod:`postaltop.core.session_rows`), built without facts."""
+        if self._all is not None:
+            return rows_of(self._all)
+        rows = session_rows(self._lines, self._indexes, self._ts, self._host, self._first)
+        built = [f for f in self._built if isinstance(f, SESSION_KINDS)]
+        if built:
+            rows.extend(rows_of(built))
+            rows.sort(key=_row_seq)
+        return rows
+
 
 def _merged(found: list[Fact], built: list[Fact]) -> list[Fact]:
     if not built:
@@ -77,3 +89,7 @@ def _merged(found: list[Fact], built: list[Fact]) -> list[Fact]:
 
 def _seq_of(fact: Fact) -> int:
     return fact.seq
+
+
+def _row_seq(row: SessionRow) -> int:
+    return row[0]

@@ -27,6 +27,7 @@ from postaltop.core.logstore import LogStore
 from postaltop.core.parsing.prefixes import split_docker_stamps
 from postaltop.core.parsing.scan import Scanner, ScanResult, StreamState
 from postaltop.core.parsing.v3 import MESSAGE_START
+from postaltop.core.session_rows import SESSION_KINDS, SessionRow, rows_of
 
 _V3 = int(LineFormat.V3)
 _CONT = int(LineFormat.CONTINUATION)
@@ -67,6 +68,16 @@ class IngestResult:
         if self._facts is None and self._batch is not None:
             return self._batch.of(*kinds)
         return [f for f in self.facts if isinstance(f, kinds)]
+
+    def session_rows(self) -> list[SessionRow]:
+        """``facts_of(ClientIdentified, CredentialAuthenticated, AuthGranted)`` as tuples, in line order.
+
+        What the compromise signals read from every batch; no fact object is built for it (see
+        :mod:`postaltop.core.session_rows`).
+        """
+        if self._facts is None and self._batch is not None:
+            return self._batch.sessions()
+        return rows_of(f for f in self.facts if isinstance(f, SESSION_KINDS))
 
     def __repr__(self) -> str:
         return f"IngestResult(first_seq={self.first_seq}, count={self.count})"

@@ -38,6 +38,21 @@ class Ring:
             return math.nan
         return self.values[period % self.size]
 
+    def finite_sum(self, start: int, stop: int) -> float:
+        """``sum`` of the finite values :meth:`get` reads for periods ``start`` to ``stop - 1`` (at most
+        ``size`` of them), in order.
+
+        The same figure as summing ``get`` over the range, from a slice of the array (the monitor
+        recomputes an hour's mean on every AUTH failure it counts).
+        """
+        lo, hi = max(start, self.last - self.size + 1), min(stop, self.last + 1)
+        if lo >= hi:
+            return 0
+        a = lo % self.size
+        b = a + (hi - lo)
+        part = self.values[a:b] if b <= self.size else self.values[a:] + self.values[: b - self.size]
+        return sum(filter(math.isfinite, part))
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesView:

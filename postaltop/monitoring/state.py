@@ -262,8 +262,7 @@ class MonitorState:
             value += 0.0 if math.isnan(old) else old
         series.minutes.set(minute, value)
         hour = minute // 60
-        total = sum(v for m in range(hour * 60, hour * 60 + 60) if math.isfinite(v := series.minutes.get(m)))
-        series.hours.set(hour, total / 60.0)
+        series.hours.set(hour, series.minutes.finite_sum(hour * 60, hour * 60 + 60) / 60.0)
 
     def _chart_finding_value(self, event: AlertEvent) -> None:
         """A metric without a series of its own (new recipient domains) is charted from its findings."""

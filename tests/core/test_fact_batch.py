@@ -15,6 +15,7 @@ from postaltop.core.events import LineFormat
 from postaltop.core.ingest import Ingestor, IngestResult
 from postaltop.core.logstore import LogStore
 from postaltop.core.parsing.v3 import TimeCache, parse_stamp
+from postaltop.core.session_rows import _KEYS, SESSION_KINDS, rows_of
 from tests.core.test_parsing_fuzz import FAST, REAL, batch_st
 
 
@@ -77,6 +78,16 @@ def _check_equivalent(batches: list[tuple[str, list[bytes]]]) -> int:
         assert by_kind == [f for f in at_once if isinstance(f, kind)], kind.__name__
     several = [f for r in _feed_all(batches) for f in r.facts_of(F.AuthFailure, F.MessageHeld)]
     assert several == [f for f in at_once if isinstance(f, F.AuthFailure | F.MessageHeld)]
+    sessions = [f for f in at_once if isinstance(f, SESSION_KINDS)]
+    assert [row for r in _feed_all(batches) for row in r.session_rows()] == rows_of(sessions)
+    asked_before = _feed_all(batches)
+    for r in asked_before:
+        r.facts_of(F.AuthGranted)  # a listener before the signals asked for some kinds
+    assert [row for r in asked_before for row in r.session_rows()] == rows_of(sessions)
+    built = _feed_all(batches)
+    for r in built:
+        assert r.facts is not None  # every fact built first (the exporter's listener)
+    assert [row for r in built for row in r.session_rows()] == rows_of(sessions)
     return len(at_once)
 
 
@@ -94,6 +105,47 @@ def test_sample_corpus_facts_are_the_same_built_late_or_by_kind() -> None:
 @given(st.lists(batch_st, max_size=6))
 def test_random_batches_facts_are_the_same_built_late_or_by_kind(batches: list[list[bytes]]) -> None:
     _check_equivalent([("", b) for b in batches])
+
+
+_AT = b"2026-04-28 09:14:07 +0000 "
+SESSION_EDGES = [
+    _AT + b"DEBUG  Client identified as 203.0.113.45 trace_id=Q7RZK2PD component=smtp-server",
+    _AT + b"DEBUG  \x1b[35mClient identified as 2001:db8::1\x1b[0m trace_id=PROXY001",
+    _AT + b"DEBUG  Client identified as 203.0.113.45",
+    _AT + b"DEBUG  Client identified as ",
+    _AT + b"DEBUG  Client identified as 1.2.3.4 trace_id=A trace_id=LASTONE1 x=1",
+    _AT + b"DEBUG  Client identified as 1.2.3.4 trace_id=" + b"T" * 80,
+    _AT + b"DEBUG  Client identified as 1.2.3.4 trace_id= x trace_id=AB\xffCD",
+    _AT + b"DEBUG  Client identified as " + b"9" * 70 + b"trace_id=X1 trace_id=" + b"T" * 70 + b" more",
+    _AT + b"DEBUG  \x1b[34m=> 235 Granted for a/b trace_id=IN1\x1b[0m trace_id=\x1b[0m",
+    _AT + b"DEBUG  \x1b[34m=> 235 Granted for acme/transactional\x1b[0m trace_id=Q7RZK2PD",
+    _AT + b"DEBUG  \x1b[34m=> 235 Granted for acme/transactional\x1b[0m",
+    _AT + b"DEBUG  \x1b[34m=> 235 Granted for a\xffb/s\xfe\x1b[0m trace_id=BYTES001",
+    _AT + b"DEBUG  \x1b[34m=> 235 Granted for acme\x1b[0m trace_id=NOSLASH1",
+    _AT + b"DEBUG  \x1b[34m=> 235 Granted for " + b"o" * 600 + b"/" + b"s" * 600,
+    _AT + b"DEBUG  \x1b[34m=> 235 Authenticated\x1b[0m trace_id=OTHER001",
+    _AT + b"DEBUG  \x1b[34m=> 535 Invalid credential\x1b[0m trace_id=Q7RZK2PD",
+    _AT + b"DEBUG  \x1b[34m=> 250 OK\x1b[0m trace_id=Q7RZK2PD",
+    _AT + b"DEBUG  => 235 Granted for acme/transactional trace_id=PLAIN001",
+    _AT + b"DEBUG  => 235 Granted for acme/transactional",
+    _AT + b"DEBUG  Authenticated with with credential 17 trace_id=K4XW8HTA",
+    _AT + b"DEBUG  Authenticated with with credential 17",
+    _AT + b"DEBUG  Authenticated with with credential x trace_id=K4XW8HTA",
+    _AT + b"WARN   Authentication failure for 203.0.113.9 trace_id=K4XW8HTA",
+    _AT + b"WARN   Authentication failure for  trace_id=K4XW8HTA",
+    b"smtp-1  | 2026-04-28 09:14:07 +0000 DEBUG  Client identified as 198.51.100.7 trace_id=PREFIX01",
+]
+
+
+@pytest.mark.parametrize("size", [1, 3, 50])
+def test_session_rows_are_the_session_facts_on_edge_lines(size: int) -> None:
+    found = _check_equivalent(_in_batches(SESSION_EDGES * 2, size))
+    rows = [row for r in _feed_all(_in_batches(SESSION_EDGES, size)) for row in r.session_rows()]
+    assert {row[3] for row in rows} == {0, 1, 2} and found >= len(rows) > 10
+
+
+def test_session_row_keys_are_the_keys_of_the_session_kinds() -> None:
+    assert frozenset(_KEYS) == F.keys_for(SESSION_KINDS)
 
 
 def test_every_handler_yields_only_the_kinds_it_declares() -> None:

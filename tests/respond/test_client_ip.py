@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postaltop.core.alerts import Scope, ScopeKind, Severity
-from postaltop.core.detect.client_ip import ClientNetworkDetector, ClientNetworkSettings, network_of
+from postaltop.core.detect.client_ip import (
+    ClientNetworkDetector,
+    ClientNetworkSettings,
+    _ScopeState,
+    network_of,
+)
 
 SERVER = "acme/transactional"
 CRED = Scope(ScopeKind.CREDENTIAL, "3", "main smtp")
@@ -142,3 +149,54 @@ def test_a_network_learnt_live_before_the_history_arrived_is_new_after_all() -> 
     assert session(det, 3, "203.0.113.51", live + 20) == [], "a network of the history stays usual"
     [finding] = session(det, 4, "192.0.2.8", live + 30)
     assert "192.0.2.0/24" in finding.why
+
+
+class _Unskipped(ClientNetworkDetector):
+    """The judgement without the usual-network skip or the per-server cache (what ``granted`` did before)."""
+
+    def _judge_all(self, server, credential, ts, ip, network, host):  # type: ignore[no-untyped-def]
+        findings = []
+        for scope in [Scope(ScopeKind.SERVER, server)] + ([credential] if credential is not None else []):
+            state = self._scopes.get(scope)
+            if state is None:
+                state = self._scopes[scope] = _ScopeState(first_seen=ts)
+            found = self._judge(scope, state, ts, ip, network, host)
+            if found is not None:
+                findings.append(found)
+        return findings
+
+
+_step = st.tuples(
+    st.sampled_from(["session", "session", "session", "learn", "rearm"]),
+    st.sampled_from(["a/one", "a/two"]),
+    st.sampled_from(["203.0.113.9", "198.51.100.7", "192.0.2.1", "2001:db8::1", "bad"]),
+    st.floats(0, 900),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_step, max_size=80))
+def test_grant_judges_like_the_unskipped_detector(steps: list[tuple[str, str, str, float, bool]]) -> None:
+    """Skipping a usual network and caching the server's scope change no finding and no state."""
+    settings_ = ClientNetworkSettings(learn_for=1200, novel_for=2400, window=600, critical_sessions=3)
+    fast, ref = ClientNetworkDetector(settings_), _Unskipped(settings_)
+    ts = 0.0
+    for n, (what, server, ip, step, with_cred) in enumerate(steps):
+        ts += step
+        cred = CRED if with_cred else None
+        for det in (fast, ref):
+            if what == "learn":
+                det.learn(Scope(ScopeKind.SERVER, server), ip, ts - 5000)
+            elif what == "rearm":
+                det.rearm(ts)
+            else:
+                det.identified(f"T{n}", ip, ts)
+        if what == "session":
+            assert (
+                fast.grant(f"T{n}", server, ts, "mx1", cred)
+                == ref.granted(f"T{n}", server, ts, "mx1", cred)[1]
+            )
+    for scope in (Scope(ScopeKind.SERVER, "a/one"), Scope(ScopeKind.SERVER, "a/two"), CRED):
+        assert fast.known_networks(scope) == ref.known_networks(scope)
+    assert (fast.sessions_joined, fast.sessions_unjoined) == (ref.sessions_joined, ref.sessions_unjoined)

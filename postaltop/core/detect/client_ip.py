@@ -93,6 +93,8 @@ class ClientNetworkDetector:
         self.settings = settings or ClientNetworkSettings()
         self._clients: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._scopes: dict[Scope, _ScopeState] = {}
+        self._servers: dict[str, tuple[Scope, _ScopeState]] = {}
+        """Server name -> its scope and the state in ``_scopes`` (no scope built and hashed per grant)."""
         self.sessions_joined = 0
         self.sessions_unjoined = 0
         """Grants whose ``Client identified`` line was not seen (started before the stream, or dropped)."""
@@ -119,24 +121,57 @@ class ClientNetworkDetector:
         ``credential`` is the credential scope when the caller knows it (CRAM-MD5's id, or a server with a
         single SMTP credential).
         """
-        client = self._clients.get(trace_id) if trace_id else None
-        if client is None:
-            self.sessions_unjoined += 1
+        joined = self._join(trace_id)
+        if joined is None:
             return None, []
-        ip, _ = client
-        network = network_of(ip)
-        if network is None:
-            self.sessions_unjoined += 1
-            return None, []
-        self.sessions_joined += 1
+        ip, network = joined
         session = Session(trace_id or "", ip, network, server, ts, host)
+        return session, self._judge_all(server, credential, ts, ip, network, host)
+
+    def grant(
+        self, trace_id: str | None, server: str, ts: float, host: str = "", credential: Scope | None = None
+    ) -> list[Finding]:
+        """:meth:`granted` without building the session (what the signals call once per grant)."""
+        joined = self._join(trace_id)
+        if joined is None:
+            return []
+        return self._judge_all(server, credential, ts, joined[0], joined[1], host)
+
+    def _join(self, trace_id: str | None) -> tuple[str, str] | None:
+        """The client address and network of connection ``trace_id``, counting the grant as joined or not."""
+        client = self._clients.get(trace_id) if trace_id else None
+        network = None if client is None else network_of(client[0])
+        if network is None or client is None:
+            self.sessions_unjoined += 1
+            return None
+        self.sessions_joined += 1
+        return client[0], network
+
+    def _judge_all(
+        self, server: str, credential: Scope | None, ts: float, ip: str, network: str, host: str
+    ) -> list[Finding]:
         findings = []
-        scopes = [Scope(ScopeKind.SERVER, server)] + ([credential] if credential is not None else [])
-        for scope in scopes:
-            found = self._judge(scope, session)
+        cached = self._servers.get(server)
+        if cached is None:
+            scope = Scope(ScopeKind.SERVER, server)
+            state = self._scopes.get(scope)
+            if state is None:
+                state = self._scopes[scope] = _ScopeState(first_seen=ts)
+            cached = self._servers[server] = (scope, state)
+        scope, state = cached
+        # a network the server already uses and that is not new any more changes nothing (the usual case)
+        if network not in state.known or network in state.recent:
+            found = self._judge(scope, state, ts, ip, network, host)
             if found is not None:
                 findings.append(found)
-        return session, findings
+        if credential is not None:
+            cred_state = self._scopes.get(credential)
+            if cred_state is None:
+                cred_state = self._scopes[credential] = _ScopeState(first_seen=ts)
+            found = self._judge(credential, cred_state, ts, ip, network, host)
+            if found is not None:
+                findings.append(found)
+        return findings
 
     def learn(self, scope: Scope, ip: str, ts: float) -> None:
         """History: ``scope`` authenticated from ``ip`` at ``ts`` (before the judged stream). Only learns:
@@ -166,12 +201,10 @@ class ClientNetworkDetector:
         state = self._scopes.get(scope)
         return dict(state.known) if state is not None else {}
 
-    def _judge(self, scope: Scope, session: Session) -> Finding | None:
+    def _judge(
+        self, scope: Scope, state: _ScopeState, ts: float, ip: str, network: str, host: str
+    ) -> Finding | None:
         s = self.settings
-        ts, network = session.ts, session.network
-        state = self._scopes.get(scope)
-        if state is None:
-            state = self._scopes[scope] = _ScopeState(first_seen=ts)
         first = state.known.get(network)
         if first is None:
             state.known[network] = ts
@@ -198,10 +231,10 @@ class ClientNetworkDetector:
             observed=float(len(recent)),
             expected=float(s.critical_sessions),
             why=(
-                f"authenticated from {session.ip} ({network}), a network {scope.display} never used before; "
+                f"authenticated from {ip} ({network}), a network {scope.display} never used before; "
                 f"{len(recent)} session(s) from it in {s.window / 60:.0f} min; usual: {', '.join(usual)}"
             ),
             ts=ts,
-            source=session.host or "db",
+            source=host or "db",
             action=SuggestedAction("hold the credential if this network is not the customer's", "x"),
         )

@@ -151,13 +151,14 @@ class Scanner:
             return res
         stamps = list(map(_STAMP, lines))
         tmap = self.times.map
-        ts = list(map(tmap.get, stamps, repeat(_MISSING)))
-        if min(ts) == _MISSING:
-            # a new second: convert each new stamp once, then look the batch up again (in C)
+        # a live batch nearly always brings new seconds: convert each new stamp once, then look the
+        # batch up (in C); a stamp that is no time stays missing and goes to `_learn`
+        new = set(stamps).difference(tmap)
+        if new:
             convert = self.times.convert
-            for stamp in set(stamps).difference(tmap):
+            for stamp in new:
                 convert(stamp)
-            ts = list(map(tmap.get, stamps, repeat(_MISSING)))
+        ts = list(map(tmap.get, stamps, repeat(_MISSING)))
         heads = list(map(_HEAD, lines))
         level = list(map(self._heads.get, heads, repeat(-1)))
         fmt = _V3_ROW * n

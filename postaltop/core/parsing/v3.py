@@ -107,7 +107,7 @@ class TimeCache:
     stamp turns almost every conversion into one lookup.
     """
 
-    __slots__ = ("_days", "_max", "map")
+    __slots__ = ("_days", "_max", "_minutes", "map")
 
     def __init__(self, max_entries: int = 8192) -> None:
         self.map: dict[bytes, float] = {}
@@ -115,6 +115,8 @@ class TimeCache:
         self._max = max_entries
         self._days: dict[bytes, float | None] = {}
         """``YYYY-MM-DD `` plus `` +ZZZZ`` to the UNIX time of that day's midnight (None: invalid)."""
+        self._minutes: dict[bytes, float | None] = {}
+        """``YYYY-MM-DD HH:MM:`` plus `` +ZZZZ`` to the UNIX time of that minute (None: invalid)."""
 
     def convert(self, stamp: bytes) -> float | None:
         """Convert ``YYYY-MM-DD HH:MM:SS +ZZZZ`` (bytes) to UNIX time; None if malformed."""
@@ -129,6 +131,25 @@ class TimeCache:
         return ts
 
     def _parse(self, stamp: bytes) -> float | None:
+        """:func:`parse_stamp`, with all but the seconds converted once per minute (the same result).
+
+        Ordered logs show a new second every few lines; its stamp then costs a slice, one look-up
+        and the seconds' two digits instead of a full conversion.
+        """
+        minute = stamp[:17] + stamp[19:]
+        base = self._minutes.get(minute, _UNSEEN)
+        if base is _UNSEEN:
+            if len(self._minutes) >= 1024:
+                self._minutes.clear()
+            base = self._minutes[minute] = self._parse_second(stamp[:17] + b"00" + stamp[19:])
+        if base is None:
+            return None  # anything but the seconds is malformed
+        second = stamp[17:19]
+        if len(second) != 2 or not second.isdigit() or second > b"60":
+            return None
+        return base + int(second)
+
+    def _parse_second(self, stamp: bytes) -> float | None:
         """:func:`parse_stamp`, with the date and offset converted once per day (the same result)."""
         day = stamp[:11] + stamp[19:]
         if len(day) != 17:

@@ -16,9 +16,10 @@ the host only, and the JSON says so).
 the same way in the same run: what process start, imports and Textual's own first frame cost here.
 Each mode runs once first, uncounted, so that modules load from bytecode as in an installed package (the
 bench writes it under a temporary ``PYTHONPYCACHEPREFIX``). Medians and p90 over ``--runs`` runs.
-The headline ``value`` is the demo's median time to chrome; ``target`` 1.0 s, and at most
-:data:`RATIO_TARGET` times the bare app's median in the same run (``ratio``; ``live_ratio`` for the live
-config): the frame must come as early as Textual's own, whatever the machine's load.
+The headline ``value`` is the demo's median time to chrome; ``target`` is the issue's 1.0 s, which the median
+and the p90 of both modes must meet (``meets_target``). ``ratio`` (``live_ratio`` for the live config) is the
+median against the bare app's in the same run, the figure to compare across loads; :data:`RATIO_TARGET` is the
+team's stricter aim of a frame as early as Textual's own (``ratio_target_met``), printed but not the target.
 Usage: ``python bench/first_paint.py [--runs N] [--quick]``; progress on stderr, the last stdout line is
 the JSON result.
 """
@@ -201,7 +202,8 @@ def main() -> None:
         "demo_first_line": summary(data["demo"]) if data["demo"] else None,
         "live_chrome": summary(chrome["live"]),
         "live_first_line": summary(data["live"]) if data["live"] else None,
-        "meets_target": max(value, live) <= TARGET_S and max(value, live) / ceiling <= RATIO_TARGET,
+        "meets_target": max(percentile(chrome[m], q) for m in ("demo", "live") for q in (50, 90)) <= TARGET_S,
+        "ratio_target_met": max(value, live) / ceiling <= RATIO_TARGET,
         "load_average": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(result))

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +151,41 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 3), "p90": round(percentile(values, 90), 3)}
 
 
+def bench_env(root: Path) -> dict[str, str]:
+    """The children's environment: this checkout first, private XDG directories, and bytecode kept under
+    ``root`` so that modules load from it as in an installed package (an uncounted warm-up run writes it)."""
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "COLUMNS": str(COLUMNS),
+        "LINES": str(ROWS),
+        "PYTHONPATH": str(ROOT),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_STATE_HOME": str(root / "state"),
+        "PYTHONPYCACHEPREFIX": str(root / "pycache"),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+@contextlib.contextmanager
+def live_setup(root: Path) -> Iterator[tuple[Path, str | None]]:
+    """The live config (a host on a fresh sshd, and a built dataset on the test MariaDB when it is reachable)
+    and the dataset's prefix (None without a database)."""
+    target = mysql.target_from_env()
+    db_problem = mysql.reachable(target)
+    with contextlib.ExitStack() as stack:
+        database = None
+        if db_problem is None:
+            database = stack.enter_context(mysql.built_dataset(target, weeks=1)).prefix
+        else:
+            log(f"live config without a database: {db_problem}")
+        sshd = start_sshd(root / "sshd")
+        stack.callback(sshd.kill)
+        yield live_config(root, sshd, database), database
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=None)
@@ -158,30 +194,8 @@ def main() -> None:
     runs = args.runs or (3 if args.quick else 7)
     with tempfile.TemporaryDirectory(prefix="postaltop-bench-paint-") as tmp:
         root = Path(tmp)
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "COLUMNS": str(COLUMNS),
-            "LINES": str(ROWS),
-            "PYTHONPATH": str(ROOT),
-            "XDG_CONFIG_HOME": str(root / "config"),
-            "XDG_DATA_HOME": str(root / "data"),
-            "XDG_STATE_HOME": str(root / "state"),
-            # As installed: modules load from bytecode (written by an uncounted warm-up run of each mode)
-            "PYTHONPYCACHEPREFIX": str(root / "pycache"),
-        }
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        target = mysql.target_from_env()
-        db_problem = mysql.reachable(target)
-        with contextlib.ExitStack() as stack:
-            database = None
-            if db_problem is None:
-                database = stack.enter_context(mysql.built_dataset(target, weeks=1)).prefix
-            else:
-                log(f"live config without a database: {db_problem}")
-            sshd = start_sshd(root / "sshd")
-            stack.callback(sshd.kill)
-            chrome, data = measure(runs, env, live_config(root, sshd, database))
+        with live_setup(root) as (config, database):
+            chrome, data = measure(runs, bench_env(root), config)
     value = statistics.median(chrome["demo"])
     ceiling = statistics.median(chrome["bare"])
     live = statistics.median(chrome["live"])

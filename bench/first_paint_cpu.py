@@ -21,7 +21,6 @@ Usage: ``python bench/first_paint_cpu.py [--runs N] [--quick]``; the last stdout
 from __future__ import annotations
 
 import argparse
-import contextlib
 import fcntl
 import json
 import os
@@ -40,10 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from first_paint import BARE_APP, COLUMNS, ROWS, TIMEOUT_S, live_config, log, summary  # noqa: E402
-
-from tests.support import mysql  # noqa: E402
-from tests.support.sshd import start_sshd  # noqa: E402
+from first_paint import BARE_APP, COLUMNS, ROWS, TIMEOUT_S, bench_env, live_setup, log, summary  # noqa: E402
 
 RECORD = """
 import json, os, resource, time
@@ -154,24 +150,8 @@ def main() -> None:
     runs = args.runs or (3 if args.quick else 7)
     with tempfile.TemporaryDirectory(prefix="postaltop-bench-paint-cpu-") as tmp:
         root = Path(tmp)
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "PYTHONPATH": str(ROOT),
-            "XDG_CONFIG_HOME": str(root / "config"),
-            "XDG_DATA_HOME": str(root / "data"),
-            "XDG_STATE_HOME": str(root / "state"),
-            "PYTHONPYCACHEPREFIX": str(root / "pycache"),
-        }
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        target = mysql.target_from_env()
-        with contextlib.ExitStack() as stack:
-            database = None
-            if mysql.reachable(target) is None:
-                database = stack.enter_context(mysql.built_dataset(target, weeks=1)).prefix
-            sshd = start_sshd(root / "sshd")
-            stack.callback(sshd.kill)
-            records = measure(runs, env, live_config(root, sshd, database), root / "record.json")
+        with live_setup(root) as (config, database):
+            records = measure(runs, bench_env(root), config, root / "record.json")
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in records[name])

@@ -149,7 +149,10 @@ def test_watch_logs_the_stall_and_the_recovery_as_json_events(
             found = wait(lambda es: any(e["event"] == "source_stalled" for e in es))
             stalled = next(e for e in found if e["event"] == "source_stalled")
             assert stalled["source"] == "db" and stalled["level"] == "warning"
-            assert "not answering" in stalled["reason"] and stalled["previous"] == "missing-message-db"
+            assert "not answering" in stalled["reason"]
+            # the state before the stall: the missing database, or, on a loaded machine, "degraded" when one
+            # server's query also ran past the 1 s query timeout (seen under CI load)
+            assert stalled["previous"] in ("missing-message-db", "degraded"), stalled
             proxy.heal()
             found = wait(lambda es: any(e["event"] == "source_back" for e in es))
             back = next(e for e in found if e["event"] == "source_back")

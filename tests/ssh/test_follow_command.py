@@ -100,6 +100,10 @@ def test_the_loop_ends_when_the_session_that_started_it_is_gone(tmp_path: Path) 
         assert time.monotonic() < deadline, "the loop did not start"
         time.sleep(0.05)
     loop_pid = int(pid_file.read_text())
+    # running the loop under its session (it has started a child: its $PPID was read at start-up)
+    while _parent_and_command(loop_pid) != (session.pid, True) or not _has_child(loop_pid):
+        assert time.monotonic() < deadline, "the loop did not start under its session"
+        time.sleep(0.02)
     session.kill()  # the session process goes, as when the SSH connection drops
     session.wait(timeout=10)
     deadline = time.monotonic() + 30  # one idle look (0.2 s) ends it; the margin is for a loaded machine
@@ -118,3 +122,23 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
+
+
+def _parent_and_command(pid: int) -> tuple[int, bool]:
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[1])
+        running = b"f=" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, IndexError, ValueError):
+        return -1, False
+    return ppid, running
+
+
+def _has_child(pid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().split(") ", 1)[1].split()[1]) == pid:
+                    return True
+            except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
+                continue
+    return False

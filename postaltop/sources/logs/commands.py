@@ -81,8 +81,8 @@ def follow_command(path: str, position: FileResume) -> str:
         # the SSH session that started the loop is gone (connection dropped): a quiet file would otherwise
         # keep it looking forever, as nothing is written to the closed channel to stop it. The loop's own
         # parent is read from /proc with the builtin `read` (no fork): reparented means the session ended.
-        # (Whether the old parent's /proc entry exists was fooled by a reused pid; `kill -0` fails for a
-        # live parent owned by another user.)
+        # (Whether the old parent's /proc entry exists could be fooled by a reused pid; `kill -0` fails for
+        # a live parent owned by another user.)
         "[ ! -r /proc/$$/stat ] || { read -r s1 s2 s3 pp s5 < /proc/$$/stat; "
         '[ "$pp" = "$PPID" ] || exit 1; }; '
         f"sleep {FOLLOW_POLL}; "

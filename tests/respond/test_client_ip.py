@@ -10,7 +10,6 @@ from postaltop.core.alerts import Scope, ScopeKind, Severity
 from postaltop.core.detect.client_ip import (
     ClientNetworkDetector,
     ClientNetworkSettings,
-    _ScopeState,
     network_of,
 )
 
@@ -157,10 +156,7 @@ class _Unskipped(ClientNetworkDetector):
     def _judge_all(self, server, credential, ts, ip, network, host):  # type: ignore[no-untyped-def]
         findings = []
         for scope in [Scope(ScopeKind.SERVER, server)] + ([credential] if credential is not None else []):
-            state = self._scopes.get(scope)
-            if state is None:
-                state = self._scopes[scope] = _ScopeState(first_seen=ts)
-            found = self._judge(scope, state, ts, ip, network, host)
+            found = self._judge(scope, self._state(scope, ts), ts, ip, network, host)
             if found is not None:
                 findings.append(found)
         return findings

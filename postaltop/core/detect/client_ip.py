@@ -154,10 +154,7 @@ class ClientNetworkDetector:
         cached = self._servers.get(server)
         if cached is None:
             scope = Scope(ScopeKind.SERVER, server)
-            state = self._scopes.get(scope)
-            if state is None:
-                state = self._scopes[scope] = _ScopeState(first_seen=ts)
-            cached = self._servers[server] = (scope, state)
+            cached = self._servers[server] = (scope, self._state(scope, ts))
         scope, state = cached
         # a network the server already uses and that is not new any more changes nothing (the usual case)
         if network not in state.known or network in state.recent:
@@ -165,13 +162,17 @@ class ClientNetworkDetector:
             if found is not None:
                 findings.append(found)
         if credential is not None:
-            cred_state = self._scopes.get(credential)
-            if cred_state is None:
-                cred_state = self._scopes[credential] = _ScopeState(first_seen=ts)
-            found = self._judge(credential, cred_state, ts, ip, network, host)
+            found = self._judge(credential, self._state(credential, ts), ts, ip, network, host)
             if found is not None:
                 findings.append(found)
         return findings
+
+    def _state(self, scope: Scope, ts: float) -> _ScopeState:
+        """The state of ``scope``, created as first seen at ``ts`` when it has none."""
+        state = self._scopes.get(scope)
+        if state is None:
+            state = self._scopes[scope] = _ScopeState(first_seen=ts)
+        return state
 
     def learn(self, scope: Scope, ip: str, ts: float) -> None:
         """History: ``scope`` authenticated from ``ip`` at ``ts`` (before the judged stream). Only learns:
@@ -180,9 +181,7 @@ class ClientNetworkDetector:
         network = network_of(ip)
         if network is None:
             return
-        state = self._scopes.get(scope)
-        if state is None:
-            state = self._scopes[scope] = _ScopeState(first_seen=ts)
+        state = self._state(scope, ts)
         state.first_seen = min(state.first_seen, ts)
         state.known[network] = min(state.known.get(network, ts), ts)
 

@@ -19,6 +19,7 @@ import pytest
 
 from postaltop.core.file_resume import FileResume
 from postaltop.sources.logs.commands import FOLLOW_PAUSE, follow_command
+from tests.support.sshd import descendants
 
 LINE = b"2026-12-04 03:00:00 +0000 INFO   starting message unqueue component=worker\n"
 
@@ -101,7 +102,7 @@ def test_the_loop_ends_when_the_session_that_started_it_is_gone(tmp_path: Path) 
         time.sleep(0.05)
     loop_pid = int(pid_file.read_text())
     # running the loop under its session (it has started a child: its $PPID was read at start-up)
-    while _parent_and_command(loop_pid) != (session.pid, True) or not _has_child(loop_pid):
+    while _parent_and_command(loop_pid) != (session.pid, True) or not descendants(loop_pid):
         assert time.monotonic() < deadline, "the loop did not start under its session"
         time.sleep(0.02)
     session.kill()  # the session process goes, as when the SSH connection drops
@@ -131,14 +132,3 @@ def _parent_and_command(pid: int) -> tuple[int, bool]:
     except (FileNotFoundError, IndexError, ValueError):
         return -1, False
     return ppid, running
-
-
-def _has_child(pid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().split(") ", 1)[1].split()[1]) == pid:
-                    return True
-            except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
-                continue
-    return False

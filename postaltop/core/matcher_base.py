@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import re2
 
@@ -46,10 +46,8 @@ def _and(a: bytes, b: bytes) -> bytes:
     """``a & b`` byte by byte (0/1 masks of one block): numpy once it is loaded (~3 us per 4,096-line
     mask), else through two big ints (~15 us)."""
     if bytescan.loaded():
-        np = bytescan.numpy()
-        both: bytes = np.bitwise_and(
-            np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
-        ).tobytes()
+        x, y = _arrays(a, b)
+        both: bytes = (x & y).tobytes()
         return both
     return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
@@ -57,12 +55,16 @@ def _and(a: bytes, b: bytes) -> bytes:
 def _or(a: bytes, b: bytes) -> bytes:
     """``a | b`` byte by byte, as :func:`_and`."""
     if bytescan.loaded():
-        np = bytescan.numpy()
-        either: bytes = np.bitwise_or(
-            np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
-        ).tobytes()
+        x, y = _arrays(a, b)
+        either: bytes = (x | y).tobytes()
         return either
     return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+def _arrays(a: bytes, b: bytes) -> tuple[Any, Any]:
+    """The two masks as numpy byte arrays (views, no copy)."""
+    np = bytescan.numpy()
+    return np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
 
 
 class _Ctx:

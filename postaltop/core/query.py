@@ -108,6 +108,11 @@ def parse_query(text: str, *, now: float) -> Query:
         raise QueryError(
             f"filter too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})", MAX_QUERY_CHARS
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate (undecodable bytes from argv or a saved history)
+        message = "the filter holds a character that is not valid text; retype it"
+        raise QueryError(message, exc.start) from None
     return Query(text=text, terms=_Parser(text, now).parse(), now=now)
 
 

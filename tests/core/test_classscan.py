@@ -89,6 +89,19 @@ def test_other_patterns_stay_with_re2(pattern: str, ignore_case: bool) -> None:
     assert fixed_pattern(pattern, ignore_case) is None
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    ["[", "\\", "a{", "[z-a]", "a{2", "(?", "(?z)a", "\\x", "\\xZZ", "[a-", "{3}", "]", "a{99999999999}",
+     "\x1b[31m", "[\\d-z]"],
+)  # fmt: skip
+def test_malformed_or_hostile_patterns_are_left_to_re2_without_raising(pattern: str) -> None:
+    """A typed pattern is untrusted: the recogniser never raises, it hands anything odd to RE2 (which
+    reports a malformed one to the operator). Text that is not UTF-8 never gets here: the query parser
+    refuses it (``test_query``)."""
+    assert fixed_pattern(pattern, False) is None
+    assert fixed_pattern(pattern, True) is None
+
+
 # -- the fast path against RE2, line by line ------------------------------------------------------
 
 _LITERALS = [

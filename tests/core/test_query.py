@@ -228,3 +228,12 @@ def test_arbitrary_unicode_never_crashes(text: str) -> None:
         parse_query(text, now=NOW)
     except QueryError as err:
         assert 0 <= err.position <= max(len(text), MAX_QUERY_CHARS)
+
+
+@pytest.mark.parametrize("text", ["\udcff", "/5\udcff/", "host:\udcff", '"a \udcff"', "ok \udcfe"])
+def test_undecodable_text_is_a_query_error_not_a_crash(text: str) -> None:
+    """A lone surrogate (bytes that were not UTF-8, from argv or a saved history) once reached RE2 and the
+    matcher and raised UnicodeEncodeError; it is refused where it stands."""
+    err = error(text)
+    assert err.position == text.index(next(c for c in text if "\ud800" <= c <= "\udfff"))
+    assert "not valid text" in err.message

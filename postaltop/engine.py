@@ -87,7 +87,7 @@ class Engine(_BackPressure):
         clock: Clock = time.time,
         monotonic: Clock = time.monotonic,
         queue_size: int = 1024,
-        ingest_budget_lines: int = 500,
+        ingest_budget_lines: int = 4096,
     ) -> None:
         if refresh_hz <= 0:
             raise ValueError("refresh_hz must be positive")

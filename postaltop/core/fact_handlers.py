@@ -318,6 +318,17 @@ FACT_KEYS = frozenset(_DISPATCH)
 """First 4 message bytes of every line that may carry a fact."""
 
 
+HEAD_RULES: dict[bytes, tuple[int, bool, frozenset[bytes]]] = {
+    b"\x1b[34": (8, True, _REPLY_CODES),
+    b"Adde": (4, False, frozenset({b"d exter"})),
+    b"mess": (8, True, frozenset({b"req", b"has", b"is "})),
+}
+"""Fact keys whose lines carry a fact only for some message heads: ``key -> (lo, inside, values)``, the
+line may carry one when ``(head[lo:11] in values) == inside``. ``_reply_sgr`` answers only the codes it
+knows, ``Added external address`` carries none, and of the ``mess…`` lines only ``message req…``,
+``message has…`` and ``message is …`` do. The vectorised scan reads the same table."""
+
+
 def may_carry_fact(head: bytes) -> bool:
     """Whether a v3 message starting with ``head`` (its first 11 bytes) may carry a fact.
 
@@ -325,13 +336,11 @@ def may_carry_fact(head: bytes) -> bool:
     a fact key but never carry a fact (``=> 250 OK``, ``Added external address``, ``message
     processing complete``) cost nothing afterwards.
     """
-    handler = _DISPATCH.get(head[:4])
-    if handler is None:
+    key = head[:4]
+    if key not in _DISPATCH:
         return False
-    if handler is _reply_sgr:
-        return head[8:11] in _REPLY_CODES
-    if handler is _added:
-        return head[:11] != b"Added exter"
-    if handler is _message_word:
-        return head[8:11] in (b"req", b"has", b"is ")
-    return True
+    rule = HEAD_RULES.get(key)
+    if rule is None:
+        return True
+    lo, inside, values = rule
+    return (head[lo:11] in values) == inside

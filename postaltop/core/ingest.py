@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from postaltop.core.events import Level, LineFormat
 from postaltop.core.fact_batch import FactBatch
+from postaltop.core.fact_handlers import FACT_KEYS, HEAD_RULES
 from postaltop.core.facts import Fact, extract_fact, may_carry_fact, split_deferred
 from postaltop.core.linesplit import MAX_LINE_BYTES, truncate_line
 from postaltop.core.logstore import LogStore
@@ -110,7 +111,7 @@ class Ingestor:
     def __init__(self, store: LogStore, *, facts: bool = True) -> None:
         self.store = store
         self._extract = facts
-        self._scanner = Scanner(store.components.id, may_carry_fact)
+        self._scanner = Scanner(store.components.id, may_carry_fact, (FACT_KEYS, HEAD_RULES))
         self._docker_seconds: dict[bytes, float] = {}
         self._streams: dict[tuple[str, str], _Stream] = {}
 
@@ -135,28 +136,33 @@ class Ingestor:
         store = self.store
         if n == 0:
             return IngestResult(store.end_seq, 0, [])
-        lines = _bounded(lines)
+        lines, joined = _bounded(lines)
         stream = self._streams.get((host, component))
         if stream is None:
             stream = self._streams[(host, component)] = _Stream()
         comp_id = store.components.id(component) if component else None
         docker = split_docker_stamps(lines, self._docker_seconds)
         if docker is not None:
-            lines = docker[0]
+            lines, joined = docker[0], None
             if len(self._docker_seconds) > 100_000:
                 self._docker_seconds.clear()
+        scan = self._scanner.scan
         try:
-            res = self._scanner.scan(lines, stream.scan, component_id=comp_id, received_at=received_at)
+            res = scan(lines, stream.scan, component_id=comp_id, received_at=received_at, joined=joined)
         except TypeError:  # bytearray/memoryview lines: unhashable slices; the scan changed no state
             lines = [bytes(x) for x in lines]
-            res = self._scanner.scan(lines, stream.scan, component_id=comp_id, received_at=received_at)
+            res = scan(lines, stream.scan, component_id=comp_id, received_at=received_at, joined=joined)
         if docker is not None:
             # docker's stamp has the sub-second time Postal's own stamp lacks
             res.ts = docker[1]
             stream.scan.last_ts = res.ts[-1]
         host_id = store.hosts.id(host)
         hosts = array("H", (host_id,)) * n  # array columns extend the store's arrays by memcpy
-        first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt)
+        if res.joined is not None:
+            ts, level = (res.ts, res.level) if res.arrays is None else res.arrays
+            first = store.append_joined(res.joined, res.starts, ts, level, hosts, res.component, res.fmt)
+        else:
+            first = store.append_batch(res.lines, res.ts, res.level, hosts, res.component, res.fmt)
         if not self._extract:
             return IngestResult(first, n, [])
         stored = res.lines
@@ -221,14 +227,18 @@ def _index_of(item: tuple[int, bytes, int, int]) -> int:
     return item[0]
 
 
-def _bounded(lines: Sequence[bytes]) -> Sequence[bytes]:
-    """Return ``lines`` without ``\\n`` and none over the size limit.
+def _bounded(lines: Sequence[bytes]) -> tuple[Sequence[bytes], bytes | None]:
+    """Return ``lines`` without ``\\n`` and none over the size limit, and them joined by ``\\n``
+    (None when they had to be changed).
 
     The checks run at C speed over the joined batch; per-line work happens only when needed.
     """
-    joined = b"".join(lines)
-    if b"\n" in joined:
+    joined: bytes | None = b"\n".join(lines)
+    size = len(joined)
+    if joined.count(b"\n") != len(lines) - 1:
         lines = [bytes(x).replace(b"\n", b" ") for x in lines]
-    if len(joined) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+        joined = None
+    if size > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
         lines = [truncate_line(x) for x in lines]
-    return lines
+        joined = None
+    return lines, joined

@@ -299,6 +299,49 @@ class LogStore:
         self._evict()
         return first
 
+    def append_joined(
+        self,
+        joined: bytes,
+        starts: Any,
+        ts: Sequence[float],
+        level: Sequence[int],
+        host: Sequence[int],
+        component: Sequence[int],
+        fmt: Sequence[int],
+    ) -> int:
+        """:meth:`append_batch` for lines already joined by ``\\n`` (one copy of their bytes per block).
+
+        Args:
+            joined: the lines joined by ``\\n`` (no newline after the last one).
+            starts: each line's offset in ``joined`` (a numpy int64 array).
+            ts, level, host, component, fmt: the columns: lists, arrays or numpy arrays.
+        """
+        first = self._next_seq
+        n = len(starts)
+        done = 0
+        text = memoryview(joined)
+        while done < n:
+            block = self._open_block()
+            take = min(self.block_lines - len(block), n - done)
+            stop = done + take
+            begin = int(starts[done])
+            end = int(starts[stop]) if stop < n else len(joined) + 1
+            _extend(block.offsets, starts[done:stop] + (len(block.data) - begin))
+            block.data += text[begin : end - 1]
+            block.data += b"\n"
+            whole = take == n
+            _extend(block.ts, ts if whole else ts[done:stop])
+            _extend(block.level, level if whole else level[done:stop])
+            _extend(block.host, host if whole else host[done:stop])
+            _extend(block.component, component if whole else component[done:stop])
+            _extend(block.fmt, fmt if whole else fmt[done:stop])
+            done = stop
+            self._next_seq += take
+            if len(block) >= self.block_lines:
+                self._seal(block)
+        self._evict()
+        return first
+
     def _open_block(self) -> Block:
         if not self.blocks or self.blocks[-1].sealed is not None:
             self.blocks.append(Block(first_seq=self._next_seq))
@@ -369,7 +412,16 @@ class LogStore:
             yield block, skip if skip > 0 else 0
 
 
+_NUMPY_TYPES = {"d": "float64", "B": "uint8", "H": "uint16", "I": "uint32"}
+
+
 def _extend(column: array[Any], values: Sequence[Any]) -> None:
     """Append ``values`` to an array column; a list is converted first (``array(list)`` runs in C,
-    ``extend(list)`` goes through the generic iterator and costs about twice as much)."""
-    column.extend(values if isinstance(values, array) else array(column.typecode, values))
+    ``extend(list)`` goes through the generic iterator and costs about twice as much); a numpy
+    array's memory is copied as it is, in the column's type."""
+    if isinstance(values, array):
+        column.extend(values)
+    elif hasattr(values, "dtype"):  # a numpy array
+        column.frombytes(memoryview(values.astype(_NUMPY_TYPES[column.typecode], copy=False)).cast("B"))
+    else:
+        column.extend(array(column.typecode, values))

@@ -18,10 +18,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from itertools import compress, repeat
 from operator import itemgetter
 
+from postaltop.core import bytescan
 from postaltop.core.events import Level, LineFormat
+from postaltop.core.parsing import vscan
 from postaltop.core.parsing.prefixes import strip_prefixes
 from postaltop.core.parsing.v2 import match_v2
 from postaltop.core.parsing.v3 import (
@@ -42,6 +45,7 @@ _UNKNOWN = int(Level.UNKNOWN)
 _MISSING = -1e300
 """Stands for "not in the cache" in the time column (compared with ``min``, at C speed)."""
 _MAX_HEADS = 65536
+_VECTOR = bytescan.AVAILABLE
 _V3_ROW = array("B", (_V3,))
 _KNOWN_KEYS_B = frozenset(k.encode() for k in KNOWN_TAG_KEYS)
 _STAMP = itemgetter(slice(0, 25))
@@ -104,6 +108,14 @@ class ScanResult:
     """Indexes of well-formed v3 lines (message at byte 33) whose message start is a fact key."""
     candidates: list[tuple[int, bytes, int, int]] = field(default_factory=list)
     """Other candidates, in line order: ``(index, bytes to parse, message offset, format)``."""
+    joined: bytes | None = None
+    """``lines`` joined by ``\\n`` when the vectorised pass ran and no line was changed (the store copies
+    it whole), else None."""
+    starts: Any = None
+    """With ``joined``: each line's offset in it (a numpy int64 array)."""
+    arrays: tuple[Any, Any] | None = None
+    """With ``joined``, when every line was plain v3: ``ts`` and ``level`` as numpy arrays (the store
+    copies their memory)."""
 
 
 class Scanner:
@@ -113,10 +125,19 @@ class Scanner:
         intern: maps a component name to the store's component id.
         may_carry_fact: given the first 11 bytes of a message, whether the line may carry a
             fact (asked once per distinct head; the answer is cached).
+        fact_heads: the same answer as tables, ``(keys, rules)`` (see :class:`vscan.FactHeads`): with
+            them, batches of :data:`vscan.MIN_LINES` lines or more are recognised at once.
     """
 
-    def __init__(self, intern: Callable[[str], int], may_carry_fact: Callable[[bytes], bool]) -> None:
+    def __init__(
+        self,
+        intern: Callable[[str], int],
+        may_carry_fact: Callable[[bytes], bool],
+        fact_heads: tuple[frozenset[bytes], vscan.HeadRules] | None = None,
+    ) -> None:
         self.times = TimeCache()
+        self._fact_tables = fact_heads
+        self._vector: vscan.FactHeads | None = None
         self._intern = intern
         self._wants = may_carry_fact
         self._tag_ids: dict[bytes, int] = {}
@@ -132,6 +153,7 @@ class Scanner:
         *,
         component_id: int | None,
         received_at: float,
+        joined: bytes | None = None,
     ) -> ScanResult:
         """Scan one batch of one stream into columns (``lines`` without transport prefixes) and facts.
 
@@ -144,11 +166,21 @@ class Scanner:
             state: the stream's state; updated in place.
             component_id: the stream's component id, or None to take it from each line.
             received_at: arrival time, used until the stream has shown a time.
+            joined: ``b"\\n".join(lines)``, when the caller has it (batches of :data:`~vscan.MIN_LINES`
+                lines or more are recognised from it at once, see :mod:`~postaltop.core.parsing.vscan`).
         """
         n = len(lines)
         res = ScanResult(lines)
         if n == 0:
             return res
+        if n >= vscan.MIN_LINES and _VECTOR and self._fact_tables is not None:
+            if self._vector is None:
+                self._vector = vscan.FactHeads(*self._fact_tables)
+            data = b"\n".join(lines) if joined is None else joined
+            found = vscan.columns(data, n, self.times, self._vector)
+            if found is not None:
+                res.joined, res.starts = data, found.starts
+                return self._scan_columns(lines, found, state, res, component_id, received_at)
         stamps = list(map(_STAMP, lines))
         tmap = self.times.map
         # a live batch nearly always brings new seconds: convert each new stamp once, then look the
@@ -165,13 +197,64 @@ class Scanner:
         res.ts, res.level, res.fmt = ts, level, fmt
         bad = self._learn(lines, ts, heads, level) if min(ts) == _MISSING or min(level) < 0 else []
         fast = list(compress(range(n), map(self._fact_heads.__contains__, heads)))
+        self._components(lines, bad, state, res, component_id, received_at)
+        if bad:
+            badset = set(bad)
+            fast = [i for i in fast if i not in badset]
+        res.fast = fast
+        state.last_ts = ts[-1]
+        if not bad or bad[-1] != n - 1:
+            state.last_level = level[-1]
+        return res
+
+    def _scan_columns(
+        self,
+        lines: Sequence[bytes],
+        found: vscan.Columns,
+        state: StreamState,
+        res: ScanResult,
+        component_id: int | None,
+        received_at: float,
+    ) -> ScanResult:
+        """:meth:`scan` from the vectorised pass's columns: the lines it left go the per-line way."""
+        np = bytescan.numpy()
+        n = len(lines)
+        ts = found.ts.tolist()
+        level = found.level.tolist()
+        res.ts, res.level, res.fmt = ts, level, _V3_ROW * n
+        fast = np.flatnonzero(found.fact).tolist()
+        misses = np.flatnonzero(~found.plain).tolist()
+        bad: list[int] = []
+        if misses:
+            bad, more = self._learn_at(lines, ts, level, misses)
+            if more:
+                fast = sorted(fast + more)
+        else:
+            res.arrays = (found.ts, found.level)
+        self._components(lines, bad, state, res, component_id, received_at)
+        res.fast = fast
+        if res.lines is not lines:  # the slow path changed a line: the joined bytes are not what is stored
+            res.joined = res.starts = res.arrays = None
+        state.last_ts = ts[-1]
+        if not bad or bad[-1] != n - 1:
+            state.last_level = level[-1]
+        return res
+
+    def _components(
+        self,
+        lines: Sequence[bytes],
+        bad: list[int],
+        state: StreamState,
+        res: ScanResult,
+        component_id: int | None,
+        received_at: float,
+    ) -> None:
+        """The component column (and the slow path's lines, which also decide their components)."""
         if component_id is not None:
-            res.component = array("H", (component_id,)) * n
+            res.component = array("H", (component_id,)) * len(lines)
             state.last_component = component_id
         if bad:
             self._slow_lines(lines, bad, state, res, component_id, received_at)
-            badset = set(bad)
-            fast = [i for i in fast if i not in badset]
         elif component_id is None:
             comp = state.last_component
             cols = res.component
@@ -179,11 +262,26 @@ class Scanner:
                 comp = self._component_of(line, comp)
                 cols.append(comp)
             state.last_component = comp
-        res.fast = fast
-        state.last_ts = ts[-1]
-        if not bad or bad[-1] != n - 1:
-            state.last_level = level[-1]
-        return res
+
+    def _learn_at(
+        self, lines: Sequence[bytes], ts: list[float], level: list[int], misses: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """Recognise the ``misses`` one by one: (the lines that are not plain v3, the new fact candidates)."""
+        bad: list[int] = []
+        more: list[int] = []
+        convert = self.times.convert
+        for i in misses:
+            line = lines[i]
+            t = convert(line[:25]) if line[25:26] == b" " else None
+            sev = SEVERITY_FIELD.get(line[26:33]) if t is not None else None
+            if t is None or sev is None:
+                bad.append(i)
+                continue
+            ts[i] = t
+            level[i] = sev
+            if self._wants(line[33:44]):
+                more.append(i)
+        return bad, more
 
     def _learn(
         self, lines: Sequence[bytes], ts: list[float], heads: list[bytes], level: list[int]

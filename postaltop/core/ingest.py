@@ -18,7 +18,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from postaltop.core import bytescan
 from postaltop.core.events import Level, LineFormat
 from postaltop.core.fact_batch import FactBatch
 from postaltop.core.fact_handlers import FACT_KEYS, HEAD_RULES
@@ -26,6 +28,7 @@ from postaltop.core.facts import Fact, extract_fact, may_carry_fact, split_defer
 from postaltop.core.linesplit import MAX_LINE_BYTES, truncate_line
 from postaltop.core.logstore import LogStore
 from postaltop.core.parsing.prefixes import split_docker_stamps
+from postaltop.core.parsing import vscan
 from postaltop.core.parsing.scan import Scanner, ScanResult, StreamState
 from postaltop.core.parsing.v3 import MESSAGE_START
 from postaltop.core.session_rows import SESSION_KINDS, SessionRow, rows_of
@@ -136,22 +139,36 @@ class Ingestor:
         store = self.store
         if n == 0:
             return IngestResult(store.end_seq, 0, [])
-        lines, joined = _bounded(lines)
+        lines, joined, breaks = _bounded(lines)
         stream = self._streams.get((host, component))
         if stream is None:
             stream = self._streams[(host, component)] = _Stream()
         comp_id = store.components.id(component) if component else None
         docker = split_docker_stamps(lines, self._docker_seconds)
         if docker is not None:
-            lines, joined = docker[0], None
+            lines, joined, breaks = docker[0], None, None
             if len(self._docker_seconds) > 100_000:
                 self._docker_seconds.clear()
         scan = self._scanner.scan
         try:
-            res = scan(lines, stream.scan, component_id=comp_id, received_at=received_at, joined=joined)
+            res = scan(
+                lines,
+                stream.scan,
+                component_id=comp_id,
+                received_at=received_at,
+                joined=joined,
+                breaks=breaks,
+            )
         except TypeError:  # bytearray/memoryview lines: unhashable slices; the scan changed no state
             lines = [bytes(x) for x in lines]
-            res = scan(lines, stream.scan, component_id=comp_id, received_at=received_at, joined=joined)
+            res = scan(
+                lines,
+                stream.scan,
+                component_id=comp_id,
+                received_at=received_at,
+                joined=joined,
+                breaks=breaks,
+            )
         if docker is not None:
             # docker's stamp has the sub-second time Postal's own stamp lacks
             res.ts = docker[1]
@@ -227,18 +244,19 @@ def _index_of(item: tuple[int, bytes, int, int]) -> int:
     return item[0]
 
 
-def _bounded(lines: Sequence[bytes]) -> tuple[Sequence[bytes], bytes | None]:
-    """Return ``lines`` without ``\\n`` and none over the size limit, and them joined by ``\\n``
-    (None when they had to be changed).
+def _bounded(lines: Sequence[bytes]) -> tuple[Sequence[bytes], bytes | None, Any]:
+    """Return ``lines`` without ``\\n`` and none over the size limit; with them joined by ``\\n`` and
+    the offsets of those newlines (a numpy array, for a batch the scan vectorises), or two Nones when
+    a line had to be changed.
 
     The checks run at C speed over the joined batch; per-line work happens only when needed.
     """
-    joined: bytes | None = b"\n".join(lines)
-    size = len(joined)
-    if joined.count(b"\n") != len(lines) - 1:
-        lines = [bytes(x).replace(b"\n", b" ") for x in lines]
-        joined = None
-    if size > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+    joined = b"\n".join(lines)
+    if len(joined) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
         lines = [truncate_line(x) for x in lines]
-        joined = None
-    return lines, joined
+        joined = b"\n".join(lines)
+    n = len(lines)
+    breaks = vscan.newlines(joined) if n >= vscan.MIN_LINES and bytescan.AVAILABLE else None
+    if (joined.count(b"\n") if breaks is None else len(breaks)) != n - 1:
+        return [bytes(x).replace(b"\n", b" ") for x in lines], None, None
+    return lines, joined, breaks

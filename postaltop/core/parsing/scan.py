@@ -154,6 +154,7 @@ class Scanner:
         component_id: int | None,
         received_at: float,
         joined: bytes | None = None,
+        breaks: Any = None,
     ) -> ScanResult:
         """Scan one batch of one stream into columns (``lines`` without transport prefixes) and facts.
 
@@ -168,6 +169,7 @@ class Scanner:
             received_at: arrival time, used until the stream has shown a time.
             joined: ``b"\\n".join(lines)``, when the caller has it (batches of :data:`~vscan.MIN_LINES`
                 lines or more are recognised from it at once, see :mod:`~postaltop.core.parsing.vscan`).
+            breaks: with ``joined``, ``vscan.newlines(joined)`` when the caller has it.
         """
         n = len(lines)
         res = ScanResult(lines)
@@ -177,7 +179,7 @@ class Scanner:
             if self._vector is None:
                 self._vector = vscan.FactHeads(*self._fact_tables)
             data = b"\n".join(lines) if joined is None else joined
-            found = vscan.columns(data, n, self.times, self._vector)
+            found = vscan.columns(data, n, self.times, self._vector, breaks if joined is not None else None)
             if found is not None:
                 res.joined, res.starts = data, found.starts
                 return self._scan_columns(lines, found, state, res, component_id, received_at)

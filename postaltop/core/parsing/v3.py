@@ -130,18 +130,23 @@ class TimeCache:
             self.map[stamp] = ts
         return ts
 
-    def _parse(self, stamp: bytes) -> float | None:
-        """:func:`parse_stamp`, with all but the seconds converted once per minute (the same result).
-
-        Ordered logs show a new second every few lines; its stamp then costs a slice, one look-up
-        and the seconds' two digits instead of a full conversion.
-        """
+    def minute_base(self, stamp: bytes) -> float | None:
+        """UNIX time of the start of ``stamp``'s minute (its seconds ignored); None if malformed."""
         minute = stamp[:17] + stamp[19:]
         base = self._minutes.get(minute, _UNSEEN)
         if base is _UNSEEN:
             if len(self._minutes) >= 1024:
                 self._minutes.clear()
             base = self._minutes[minute] = self._parse_second(stamp[:17] + b"00" + stamp[19:])
+        return base
+
+    def _parse(self, stamp: bytes) -> float | None:
+        """:func:`parse_stamp`, with all but the seconds converted once per minute (the same result).
+
+        Ordered logs show a new second every few lines; its stamp then costs a slice, one look-up
+        and the seconds' two digits instead of a full conversion.
+        """
+        base = self.minute_base(stamp)
         if base is None:
             return None  # anything but the seconds is malformed
         second = stamp[17:19]

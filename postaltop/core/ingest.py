@@ -27,9 +27,10 @@ from postaltop.core.fact_handlers import FACT_KEYS, HEAD_RULES
 from postaltop.core.facts import Fact, extract_fact, may_carry_fact, split_deferred
 from postaltop.core.linesplit import MAX_LINE_BYTES, truncate_line
 from postaltop.core.logstore import LogStore
-from postaltop.core.parsing.prefixes import split_docker_stamps
 from postaltop.core.parsing import vscan
-from postaltop.core.parsing.scan import Scanner, ScanResult, StreamState
+from postaltop.core.parsing.prefixes import split_docker_stamps
+from postaltop.core.parsing.scan import Scanner
+from postaltop.core.parsing.scan_result import ScanResult, StreamState
 from postaltop.core.parsing.v3 import MESSAGE_START
 from postaltop.core.session_rows import SESSION_KINDS, SessionRow, rows_of
 
@@ -139,42 +140,11 @@ class Ingestor:
         store = self.store
         if n == 0:
             return IngestResult(store.end_seq, 0, [])
-        lines, joined, breaks = _bounded(lines)
         stream = self._streams.get((host, component))
         if stream is None:
             stream = self._streams[(host, component)] = _Stream()
-        comp_id = store.components.id(component) if component else None
-        docker = split_docker_stamps(lines, self._docker_seconds)
-        if docker is not None:
-            lines, joined, breaks = docker[0], None, None
-            if len(self._docker_seconds) > 100_000:
-                self._docker_seconds.clear()
-        scan = self._scanner.scan
-        try:
-            res = scan(
-                lines,
-                stream.scan,
-                component_id=comp_id,
-                received_at=received_at,
-                joined=joined,
-                breaks=breaks,
-            )
-        except TypeError:  # bytearray/memoryview lines: unhashable slices; the scan changed no state
-            lines = [bytes(x) for x in lines]
-            res = scan(
-                lines,
-                stream.scan,
-                component_id=comp_id,
-                received_at=received_at,
-                joined=joined,
-                breaks=breaks,
-            )
-        if docker is not None:
-            # docker's stamp has the sub-second time Postal's own stamp lacks
-            res.ts = docker[1]
-            stream.scan.last_ts = res.ts[-1]
-        host_id = store.hosts.id(host)
-        hosts = array("H", (host_id,)) * n  # array columns extend the store's arrays by memcpy
+        res = self._scan(lines, stream, component, received_at)
+        hosts = array("H", (store.hosts.id(host),)) * n  # array columns extend the store's arrays by memcpy
         if res.joined is not None:
             ts, level = (res.ts, res.level) if res.arrays is None else res.arrays
             first = store.append_joined(res.joined, res.starts, ts, level, hosts, res.component, res.fmt)
@@ -196,6 +166,34 @@ class Ingestor:
             built.extend(self._other_facts(stream, res, deferred, host, first))
         # the well-formed candidates' facts are built when a listener asks (FactBatch)
         return IngestResult(first, n, batch=FactBatch(stored, fast, ts_col, host, first, built))
+
+    def _scan(
+        self, lines: Sequence[bytes], stream: _Stream, component: str, received_at: float
+    ) -> ScanResult:
+        """Bound the lines, take docker's stamps off, and scan them into the store's columns."""
+        lines, joined, breaks = _bounded(lines)
+        comp_id = self.store.components.id(component) if component else None
+        docker = split_docker_stamps(lines, self._docker_seconds)
+        if docker is not None:
+            lines, joined, breaks = docker[0], None, None
+            if len(self._docker_seconds) > 100_000:
+                self._docker_seconds.clear()
+        scan = self._scanner.scan
+        state = stream.scan
+        try:
+            res = scan(
+                lines, state, component_id=comp_id, received_at=received_at, joined=joined, breaks=breaks
+            )
+        except TypeError:  # bytearray/memoryview lines: unhashable slices; the scan changed no state
+            lines = [bytes(x) for x in lines]
+            res = scan(
+                lines, state, component_id=comp_id, received_at=received_at, joined=joined, breaks=breaks
+            )
+        if docker is not None:
+            # docker's stamp has the sub-second time Postal's own stamp lacks
+            res.ts, res.arrays = docker[1], None
+            state.last_ts = res.ts[-1]
+        return res
 
     def _other_facts(
         self, stream: _Stream, res: ScanResult, deferred: list[int], host: str, first: int

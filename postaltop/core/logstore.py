@@ -33,45 +33,7 @@ from threading import Lock
 from typing import Any
 
 from postaltop.core.events import Level, LineFormat, LogEvent, decode_line
-
-
-class Interner:
-    """Maps names (hosts, components) to small integer ids and back."""
-
-    __slots__ = ("_ids", "_names")
-
-    def __init__(self, names: Sequence[str] = ()) -> None:
-        self._ids: dict[str, int] = {}
-        self._names: list[str] = []
-        for name in names:
-            self.id(name)
-
-    def id(self, name: str) -> int:
-        """Return the id of ``name``, assigning the next one on first sight."""
-        found = self._ids.get(name)
-        if found is None:
-            found = len(self._names)
-            if found > 0xFFFF:
-                raise OverflowError("more than 65,536 distinct names")
-            self._ids[name] = found
-            self._names.append(name)
-        return found
-
-    def get(self, name: str) -> int | None:
-        """Return the id of ``name`` if it was seen, else None (never assigns)."""
-        return self._ids.get(name)
-
-    def name(self, ident: int) -> str:
-        """Return the name of an id."""
-        return self._names[ident]
-
-    @property
-    def names(self) -> list[str]:
-        """All names, in id order."""
-        return list(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
+from postaltop.core.interner import Interner
 
 
 @dataclass(slots=True)
@@ -422,6 +384,7 @@ def _extend(column: array[Any], values: Sequence[Any]) -> None:
     if isinstance(values, array):
         column.extend(values)
     elif hasattr(values, "dtype"):  # a numpy array
-        column.frombytes(memoryview(values.astype(_NUMPY_TYPES[column.typecode], copy=False)).cast("B"))
+        typed: Any = values
+        column.frombytes(memoryview(typed.astype(_NUMPY_TYPES[column.typecode], copy=False)).cast("B"))
     else:
         column.extend(array(column.typecode, values))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from postaltop.core.events import Level, LineFormat
 from postaltop.core.facts import may_carry_fact
-from postaltop.core.logstore import Interner
+from postaltop.core.interner import Interner
 from postaltop.core.parsing import Scanner, StreamState, parse_fields, strip_prefixes
 from postaltop.core.parsing.prefixes import service_component
 from postaltop.core.parsing.v3 import parse_stamp

@@ -1,31 +1,31 @@
 """The per-line scan at ingest: raw line bytes → the log store's columns.
 
 This is the hottest loop of postaltop (every line of every host passes through it), so it is
-written for CPython speed rather than elegance:
+written for CPython speed rather than elegance. A batch of :data:`~vscan.MIN_LINES` lines or more
+is recognised at once with numpy (:mod:`~postaltop.core.parsing.vscan`); a smaller one this way:
 
-* a bare v3 line is recognised by two fixed-position slice compares, its time by one dict
-  lookup keyed on the 25-byte stamp (:class:`~postaltop.core.parsing.v3.TimeCache`), its level
-  by one dict lookup on the 7-byte severity field; no regex, no decode;
-* whether the line may carry a fact is one membership test on the first 4 message bytes;
-* everything else (transport prefixes, ANSI-highlighted lines, v2, continuation records,
-  stderr text) takes :meth:`Scanner._slow`, which may use regexes.
+* a bare v3 line is recognised by its time, one dict lookup keyed on the 25-byte stamp
+  (:class:`~postaltop.core.parsing.v3.TimeCache`), and its level and whether it may carry a fact,
+  one lookup keyed on the severity field and the first 11 message bytes; no regex, no decode.
 
-Lines without a time of their own take the stream's last time, else ``received_at``.
+Either way everything else (transport prefixes, ANSI-highlighted lines, v2, continuation records,
+stderr text) takes :meth:`Scanner._slow`, which may use regexes. Lines without a time of their own
+take the stream's last time, else ``received_at``.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, MutableSequence, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
 from itertools import compress, repeat
 from operator import itemgetter
+from typing import Any
 
 from postaltop.core import bytescan
 from postaltop.core.events import Level, LineFormat
 from postaltop.core.parsing import vscan
 from postaltop.core.parsing.prefixes import strip_prefixes
+from postaltop.core.parsing.scan_result import ScanResult, StreamState
 from postaltop.core.parsing.v2 import match_v2
 from postaltop.core.parsing.v3 import (
     KNOWN_TAG_KEYS,
@@ -74,48 +74,6 @@ def _positions(column: list[float], value: float) -> list[int]:
             found.append(i)
     except ValueError:
         return found
-
-
-@dataclass(slots=True)
-class StreamState:
-    """What the scan remembers about one (host, component) stream between batches."""
-
-    last_ts: float | None = None
-    """Time of the last line that had one (continuation and raw lines inherit it)."""
-    last_level: int = _UNKNOWN
-    """Level of the last record (continuation lines inherit it)."""
-    last_component: int = 0
-    """Component id of the last line (used when a line names none)."""
-
-
-@dataclass(slots=True)
-class ScanResult:
-    """Store columns for one batch, plus where facts may be.
-
-    Fact candidates come in two lists: ``fast`` for plain v3 lines, ``candidates`` for lines the
-    slow path recognised (all v2 and continuation lines are included); their bytes to parse are
-    the stored line, or an SGR-stripped copy for ANSI-highlighted lines.
-    """
-
-    lines: Sequence[bytes]
-    ts: list[float] = field(default_factory=list)
-    level: list[int] = field(default_factory=list)
-    component: MutableSequence[int] = field(default_factory=list)
-    """A list, or an ``array('H')`` when the stream's component is fixed (extends in C)."""
-    fmt: MutableSequence[int] = field(default_factory=list)
-    """An ``array('B')`` (store-ready)."""
-    fast: list[int] = field(default_factory=list)
-    """Indexes of well-formed v3 lines (message at byte 33) whose message start is a fact key."""
-    candidates: list[tuple[int, bytes, int, int]] = field(default_factory=list)
-    """Other candidates, in line order: ``(index, bytes to parse, message offset, format)``."""
-    joined: bytes | None = None
-    """``lines`` joined by ``\\n`` when the vectorised pass ran and no line was changed (the store copies
-    it whole), else None."""
-    starts: Any = None
-    """With ``joined``: each line's offset in it (a numpy int64 array)."""
-    arrays: tuple[Any, Any] | None = None
-    """With ``joined``, when every line was plain v3: ``ts`` and ``level`` as numpy arrays (the store
-    copies their memory)."""
 
 
 class Scanner:
@@ -176,12 +134,8 @@ class Scanner:
         if n == 0:
             return res
         if n >= vscan.MIN_LINES and _VECTOR and self._fact_tables is not None:
-            if self._vector is None:
-                self._vector = vscan.FactHeads(*self._fact_tables)
-            data = b"\n".join(lines) if joined is None else joined
-            found = vscan.columns(data, n, self.times, self._vector, breaks if joined is not None else None)
+            found = self._columns(lines, res, joined, breaks)
             if found is not None:
-                res.joined, res.starts = data, found.starts
                 return self._scan_columns(lines, found, state, res, component_id, received_at)
         stamps = list(map(_STAMP, lines))
         tmap = self.times.map
@@ -208,6 +162,21 @@ class Scanner:
         if not bad or bad[-1] != n - 1:
             state.last_level = level[-1]
         return res
+
+    def _columns(
+        self, lines: Sequence[bytes], res: ScanResult, joined: bytes | None, breaks: Any
+    ) -> vscan.Columns | None:
+        """The vectorised pass over the batch (None if a line holds a newline); notes the joined bytes."""
+        if self._vector is None:
+            assert self._fact_tables is not None
+            self._vector = vscan.FactHeads(*self._fact_tables)
+        data = b"\n".join(lines) if joined is None else joined
+        found = vscan.columns(
+            data, len(lines), self.times, self._vector, breaks if joined is not None else None
+        )
+        if found is not None:
+            res.joined, res.starts = data, found.starts
+        return found
 
     def _scan_columns(
         self,

@@ -23,8 +23,8 @@ A line shorter than 44 bytes, or whose stamp or severity is not v3's, is left to
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from postaltop.core import bytescan
@@ -74,15 +74,20 @@ class FactHeads:
     """
 
     def __init__(self, keys: frozenset[bytes], rules: HeadRules) -> None:
+        if any(lo < 3 or len(v) != 11 - lo for _, (lo, _, values) in rules.items() for v in values):
+            raise ValueError("a rule must read message bytes lo-10 with lo >= 3")
         np = bytescan.numpy()
         self.keys = np.array(sorted(_le(key) for key in keys), dtype=np.uint32)
         self.rules = [
-            (_le(key), np.uint64(8 * lo), inside, np.array(sorted(_le(v) for v in values), dtype=np.uint64))
+            (
+                _le(key),
+                np.uint64(8 * (lo - 3)),
+                inside,
+                np.array(sorted(_le(v) for v in values), dtype=np.uint64),
+            )
             for key, (lo, inside, values) in rules.items()
         ]
         """``(key, bits to drop from end8, inside, values)``: ``end8 >> bits`` is message bytes ``lo``-10."""
-        if any(lo < 3 or len(v) != 11 - lo for _, (lo, _, values) in rules.items() for v in values):
-            raise ValueError("a rule must read message bytes lo-10 with lo >= 3")
 
 
 def _tables() -> dict[str, Any]:

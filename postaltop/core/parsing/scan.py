@@ -25,7 +25,7 @@ from postaltop.core import bytescan
 from postaltop.core.events import Level, LineFormat
 from postaltop.core.parsing import vscan
 from postaltop.core.parsing.prefixes import strip_prefixes
-from postaltop.core.parsing.scan_result import ScanResult, StreamState
+from postaltop.core.parsing.scan_result import ScanResult, StreamState, positions
 from postaltop.core.parsing.v2 import match_v2
 from postaltop.core.parsing.v3 import (
     KNOWN_TAG_KEYS,
@@ -62,18 +62,6 @@ COMPONENT_TAGS: dict[bytes, str] = {
     b"web": "web",
 }
 """Values of the ``component=`` tag mapped to postaltop's component names."""
-
-
-def _positions(column: list[float], value: float) -> list[int]:
-    """Indexes where ``column`` equals ``value`` (``list.index`` does the scanning in C)."""
-    found: list[int] = []
-    i = -1
-    try:
-        while True:
-            i = column.index(value, i + 1)
-            found.append(i)
-    except ValueError:
-        return found
 
 
 class Scanner:
@@ -260,7 +248,7 @@ class Scanner:
         """Fill cache misses in place; return the indexes of lines that are not plain v3."""
         bad: list[int] = []
         convert = self.times.convert
-        misses = sorted(set(_positions(ts, _MISSING)) | set(_positions(level, -1)))  # type: ignore[arg-type]
+        misses = sorted(set(positions(ts, _MISSING)) | set(positions(level, -1)))  # type: ignore[arg-type]
         for i in misses:
             t = ts[i]
             lv = level[i]

@@ -51,3 +51,15 @@ class ScanResult:
     arrays: tuple[Any, Any] | None = None
     """With ``joined``, when every line was plain v3: ``ts`` and ``level`` as numpy arrays (the store
     copies their memory)."""
+
+
+def positions(column: list[float], value: float) -> list[int]:
+    """Indexes where ``column`` equals ``value`` (``list.index`` does the scanning in C)."""
+    found: list[int] = []
+    i = -1
+    try:
+        while True:
+            i = column.index(value, i + 1)
+            found.append(i)
+    except ValueError:
+        return found

@@ -9,10 +9,13 @@ the lazy import, the candidates' bounds, mapping positions to lines, and marking
 from __future__ import annotations
 
 import importlib.util
+import sys
 from array import array
 from typing import Any
 
 _np: Any = None
+IMPORT_SWITCH_INTERVAL = 0.0002
+"""GIL switch interval (s) while numpy is imported (see :func:`numpy`)."""
 
 AVAILABLE = importlib.util.find_spec("numpy") is not None
 """Whether the vectorised search can run (else the matcher uses its per-hit path). numpy itself is
@@ -25,8 +28,15 @@ def numpy() -> Any:
     """The numpy module, imported on first use."""
     global _np
     if _np is None:
-        import numpy as np_module
-
+        # numpy's import makes hundreds of file calls, each releasing the GIL; with a busy thread beside
+        # it (the demo's history, a filter) each waited up to the 5 ms switch interval to get it back:
+        # 1.5-2 s measured in the app, 0.15 s alone. A short interval during the import avoids that.
+        before = sys.getswitchinterval()
+        sys.setswitchinterval(min(before, IMPORT_SWITCH_INTERVAL))
+        try:
+            import numpy as np_module
+        finally:
+            sys.setswitchinterval(before)
         _np = np_module
     return _np
 

@@ -248,16 +248,8 @@ class LogStore:
             block.offsets.extend(array("I", map(add, ends, range(take))))
             block.data += b"\n".join(chunk)
             block.data += b"\n"
-            whole = take == n
-            _extend(block.ts, ts if whole else ts[done : done + take])
-            _extend(block.level, level if whole else level[done : done + take])
-            _extend(block.host, host if whole else host[done : done + take])
-            _extend(block.component, component if whole else component[done : done + take])
-            _extend(block.fmt, fmt if whole else fmt[done : done + take])
+            self._fill(block, (ts, level, host, component, fmt), done, done + take, n)
             done += take
-            self._next_seq += take
-            if len(block) >= self.block_lines:
-                self._seal(block)
         self._evict()
         return first
 
@@ -291,18 +283,21 @@ class LogStore:
             _extend(block.offsets, starts[done:stop] + (len(block.data) - begin))
             block.data += text[begin : end - 1]
             block.data += b"\n"
-            whole = take == n
-            _extend(block.ts, ts if whole else ts[done:stop])
-            _extend(block.level, level if whole else level[done:stop])
-            _extend(block.host, host if whole else host[done:stop])
-            _extend(block.component, component if whole else component[done:stop])
-            _extend(block.fmt, fmt if whole else fmt[done:stop])
+            self._fill(block, (ts, level, host, component, fmt), done, stop, n)
             done = stop
-            self._next_seq += take
-            if len(block) >= self.block_lines:
-                self._seal(block)
         self._evict()
         return first
+
+    def _fill(self, block: Block, columns: tuple[Sequence[Any], ...], start: int, stop: int, n: int) -> None:
+        """Append rows ``[start, stop)`` of the batch's ``columns`` (ts, level, host, component, fmt, each
+        ``n`` long) to ``block``, whose text already holds them; count them and seal a full block."""
+        targets: tuple[array[Any], ...] = (block.ts, block.level, block.host, block.component, block.fmt)
+        whole = stop - start == n
+        for target, values in zip(targets, columns, strict=True):
+            _extend(target, values if whole else values[start:stop])
+        self._next_seq += stop - start
+        if len(block) >= self.block_lines:
+            self._seal(block)
 
     def _open_block(self) -> Block:
         if not self.blocks or self.blocks[-1].sealed is not None:

@@ -141,15 +141,10 @@ class Scanner:
         res.ts, res.level, res.fmt = ts, level, fmt
         bad = self._learn(lines, ts, heads, level) if min(ts) == _MISSING or min(level) < 0 else []
         fast = list(compress(range(n), map(self._fact_heads.__contains__, heads)))
-        self._components(lines, bad, state, res, component_id, received_at)
         if bad:
             badset = set(bad)
             fast = [i for i in fast if i not in badset]
-        res.fast = fast
-        state.last_ts = ts[-1]
-        if not bad or bad[-1] != n - 1:
-            state.last_level = level[-1]
-        return res
+        return self._finish(lines, bad, fast, state, res, component_id, received_at)
 
     def _columns(
         self, lines: Sequence[bytes], res: ScanResult, joined: bytes | None, breaks: Any
@@ -190,27 +185,27 @@ class Scanner:
                 fast = sorted(fast + more)
         else:
             res.arrays = (found.ts, found.level)
-        self._components(lines, bad, state, res, component_id, received_at)
-        res.fast = fast
+        self._finish(lines, bad, fast, state, res, component_id, received_at)
         if res.lines is not lines:  # the slow path changed a line: the joined bytes are not what is stored
             res.joined = res.starts = res.arrays = None
-        state.last_ts = ts[-1]
-        if not bad or bad[-1] != n - 1:
-            state.last_level = level[-1]
         return res
 
-    def _components(
+    def _finish(
         self,
         lines: Sequence[bytes],
         bad: list[int],
+        fast: list[int],
         state: StreamState,
         res: ScanResult,
         component_id: int | None,
         received_at: float,
-    ) -> None:
-        """The component column (and the slow path's lines, which also decide their components)."""
+    ) -> ScanResult:
+        """What both ways of scanning end with, once time and level are known for the plain lines: the
+        slow path for the ``bad`` lines, the component column, ``fast``, and the stream's state."""
+        n = len(lines)
+        res.fast = fast
         if component_id is not None:
-            res.component = array("H", (component_id,)) * len(lines)
+            res.component = array("H", (component_id,)) * n
             state.last_component = component_id
         if bad:
             self._slow_lines(lines, bad, state, res, component_id, received_at)
@@ -221,6 +216,10 @@ class Scanner:
                 comp = self._component_of(line, comp)
                 cols.append(comp)
             state.last_component = comp
+        state.last_ts = res.ts[-1]
+        if not bad or bad[-1] != n - 1:
+            state.last_level = res.level[-1]
+        return res
 
     def _learn_at(
         self, lines: Sequence[bytes], ts: list[float], level: list[int], misses: list[int]

@@ -31,7 +31,7 @@ class MinuteLayer(ChartLayer):
         """Findings of detectors that live outside the monitor (``postaltop.signals``), observed at ``ts``."""
         self._advance(ts, [f for f in findings if not self._host_down(f.source)])
 
-    def _advance(self, now: float, findings: list[Finding]) -> None:
+    def _advance(self, now: float, findings: list[Finding], peek: bool = False) -> None:
         if now > self._now + 7 * 86400 and self._now > 0:
             self._now = now  # a jump (clock change, replay): keep going, series rings handle it
         self._now = max(self._now, now)
@@ -41,6 +41,8 @@ class MinuteLayer(ChartLayer):
             if self._current_minute >= 0:
                 findings.extend(self._close_minutes(minute))
             self._current_minute = minute
+        if peek:
+            findings.extend(self._peek_current())
         if not self.config.enabled:
             findings = []  # detection off: series and the chart still work, nothing is raised
         self.alerts_manager.observe(findings, self._now)
@@ -91,6 +93,31 @@ class MinuteLayer(ChartLayer):
         for f in findings:
             self._markers.setdefault(f.scope, deque(maxlen=500)).append((f.ts, f.severity))
         return findings
+
+    def _cover(self, minute: int, seconds: float) -> None:
+        """A poll whose window of ``seconds`` ended in ``minute`` was counted."""
+        self._covered[minute] = self._covered.get(minute, 0.0) + seconds
+        for old in [m for m in self._covered if m < minute - 2]:
+            del self._covered[old]
+
+    def _peek_current(self) -> list[Finding]:
+        """Credentials' sending judged on the minute in progress (critical only: see ``ZScoreDetector.peek``).
+
+        A leaked credential is the incident an automatic hold waits on; its step would otherwise be flagged
+        only at the close of the minute that makes the EWMA critical.
+        """
+        minute = self._current_minute
+        covered = min(self._covered.get(minute, 0.0), 60.0)
+        out: list[Finding] = []
+        for (scope, metric), pending in self._pending.items():
+            value = pending.get(minute)
+            if scope.kind is not ScopeKind.CREDENTIAL or metric != "sent" or value is None:
+                continue
+            expected = self.expected(scope, metric, minute * 60.0 + 60.0)
+            found = self.zscore.peek(scope, metric, value, covered, expected, self._now)
+            if found is not None:
+                out.append(found)
+        return out
 
     def _traffic_without_baseline(
         self, closed: dict[Scope, dict[int, dict[str, float]]]

@@ -92,6 +92,8 @@ class Monitor(ConnectLayer):
         self._gauges[GLOBAL] = (minute, queue_total)
         findings: list[Finding] = early + self._judge_global_ratio() + self._judge_send_limits(result)
         if not covered:
+            live = [s.window_seconds for s in result.samples if not s.stale and math.isfinite(s.sampled_at)]
+            self._cover(minute, min(max(max(live, default=0.0), 0.0), 60.0))
             for cred in result.credentials:
                 self._add(self.credential_scope(cred.credential_id, cred.name), "sent", minute, cred.count)
             per_server: dict[int, list[str]] = {}
@@ -103,7 +105,7 @@ class Monitor(ConnectLayer):
                 if found is not None:
                     findings.append(found)
             findings.extend(self._credential_novelty(result, ts_max))
-        self._advance(ts_max, findings)
+        self._advance(ts_max, findings, peek=not covered)
 
     def _maybe_load_state(self, result: PollResult) -> bool:
         """Start reading the state at connect; True when ``result`` was held back until it is read."""

@@ -169,6 +169,8 @@ class MonitorState:
         self._pending: dict[tuple[Scope, str], dict[int, float]] = {}
         self._gauges: dict[Scope, tuple[int, float]] = {}
         self._current_minute = -1
+        self._covered: dict[int, float] = {}
+        """Seconds of polls counted per minute (by the poll's end), for judging the minute in progress."""
         self._now = 0.0
         self._markers: dict[Scope, deque[tuple[float, Severity]]] = {}
         self.marked: OrderedDict[int, Severity] = OrderedDict()

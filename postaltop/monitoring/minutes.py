@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import replace
 
-from postaltop.core.alerts import GLOBAL, Finding, Scope, ScopeKind
+from postaltop.core.alerts import GLOBAL, AlertState, Finding, Scope, ScopeKind, Severity
 from postaltop.core.baseline import Expectation
 from postaltop.core.recent_baseline import recent_expectation
 from postaltop.core.source_health import down_reason
@@ -115,9 +115,16 @@ class MinuteLayer(ChartLayer):
                 continue
             expected = self.expected(scope, metric, minute * 60.0 + 60.0)
             found = self.zscore.peek(scope, metric, value, covered, expected, self._now)
-            if found is not None:
+            if found is not None and not self._critical_open(found.key):
                 out.append(found)
         return out
+
+    def _critical_open(self, key: str) -> bool:
+        """Whether alert ``key`` is open and critical already (a peek adds nothing to it but a count)."""
+        alert = self.alerts_manager.get(key)
+        if alert is None or alert.state is AlertState.RESOLVED:
+            return False
+        return alert.severity is Severity.CRITICAL
 
     def _traffic_without_baseline(
         self, closed: dict[Scope, dict[int, dict[str, float]]]

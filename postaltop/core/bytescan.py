@@ -9,6 +9,7 @@ the lazy import, the candidates' bounds, mapping positions to lines, and marking
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from array import array
 from typing import Any
@@ -16,6 +17,12 @@ from typing import Any
 _np: Any = None
 IMPORT_SWITCH_INTERVAL = 0.0002
 """GIL switch interval (s) while numpy is imported (see :func:`numpy`)."""
+ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""Thread-pool sizes of numpy's linear algebra libraries, set to 1 unless the environment sets them.
+
+postaltop multiplies no matrices, but OpenBLAS starts a thread per CPU when numpy is imported, and those
+threads spin: 0.1 s of CPU on another core in the ingest bench's child (0.84-0.99 s of CPU for 1M lines
+with one thread, 0.91-1.05 s with the pool)."""
 
 AVAILABLE = importlib.util.find_spec("numpy") is not None
 """Whether the vectorised search can run (else the matcher uses its per-hit path). numpy itself is
@@ -31,6 +38,8 @@ def numpy() -> Any:
         # numpy's import makes hundreds of file calls, each releasing the GIL; with a busy thread beside
         # it (the demo's history, a filter) each waited up to the 5 ms switch interval to get it back:
         # 1.5-2 s measured in the app, 0.15 s alone. A short interval during the import avoids that.
+        for name in ONE_THREAD:
+            os.environ.setdefault(name, "1")
         before = sys.getswitchinterval()
         sys.setswitchinterval(min(before, IMPORT_SWITCH_INTERVAL))
         try:

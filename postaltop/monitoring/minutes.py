@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import replace
 
-from postaltop.core.alerts import GLOBAL, AlertState, Finding, Scope, ScopeKind, Severity
+from postaltop.core.alerts import GLOBAL, Finding, Scope, ScopeKind, Severity
 from postaltop.core.baseline import Expectation
 from postaltop.core.recent_baseline import recent_expectation
 from postaltop.core.source_health import down_reason
@@ -122,9 +122,7 @@ class MinuteLayer(ChartLayer):
     def _critical_open(self, key: str) -> bool:
         """Whether alert ``key`` is open and critical already (a peek adds nothing to it but a count)."""
         alert = self.alerts_manager.get(key)
-        if alert is None or alert.state is AlertState.RESOLVED:
-            return False
-        return alert.severity is Severity.CRITICAL
+        return alert is not None and alert.is_open and alert.severity is Severity.CRITICAL
 
     def _traffic_without_baseline(
         self, closed: dict[Scope, dict[int, dict[str, float]]]

@@ -63,20 +63,21 @@ class Monitor(ConnectLayer):
         if down:
             return
         queue_total = 0.0
-        ts_max = -math.inf
+        ts_max = widest = -math.inf
         early: list[Finding] = []
         for sample in result.samples:
             if sample.stale or not math.isfinite(sample.sampled_at):
                 continue
             ts = sample.sampled_at
             ts_max = max(ts_max, ts)
-            minute = int((ts - min(max(sample.window_seconds, 0.0), 60.0) / 2) // 60)
+            span = min(max(sample.window_seconds, 0.0), 60.0)
+            widest = max(widest, span)
+            minute = int((ts - span / 2) // 60)
             scope = self.scope_of_server(sample.server_id)
             covered = ts <= self._covered_until
             self.future_rows += sample.future_rows
             if not covered:
                 c = sample.counts
-                span = min(max(sample.window_seconds, 0.0), 60.0)
                 early += self._add_counts(
                     scope, minute, c.outgoing, c.bounced, c.held, c.spam, c.sent, c.hard_fail, ts, span
                 )
@@ -92,8 +93,7 @@ class Monitor(ConnectLayer):
         self._gauges[GLOBAL] = (minute, queue_total)
         findings: list[Finding] = early + self._judge_global_ratio() + self._judge_send_limits(result)
         if not covered:
-            live = [s.window_seconds for s in result.samples if not s.stale and math.isfinite(s.sampled_at)]
-            self._cover(minute, min(max(max(live, default=0.0), 0.0), 60.0))
+            self._cover(minute, widest)
             for cred in result.credentials:
                 self._add(self.credential_scope(cred.credential_id, cred.name), "sent", minute, cred.count)
             per_server: dict[int, list[str]] = {}

@@ -60,6 +60,19 @@ def test_a_step_is_critical_in_the_minute_in_progress_and_nothing_is_kept() -> N
     assert z.peek(CRED, "sent", 7000.0, 60.0, learning, 0.0) is None
 
 
+def test_bad_counts_and_windows_raise_nothing_and_keep_nothing() -> None:
+    """What a broken poll could hand over: NaN or negative counts, a NaN or infinite window."""
+    z = ZScoreDetector()
+    for minute in range(30):
+        z.update(CRED, "sent", 100.0, USUAL, minute * 60.0)
+    kept = dict(z.ewma)
+    nan, inf = math.nan, math.inf
+    bad = ((nan, 30.0), (-5.0, 30.0), (inf, 30.0), (350.0, nan), (350.0, -inf), (350.0, 0.0))
+    for so_far, covered in bad:
+        assert z.peek(CRED, "sent", so_far, covered, USUAL, 31 * 60.0) is None, (so_far, covered)
+    assert z.ewma == kept
+
+
 def flagged_peeks(z: ZScoreDetector, usual: Expectation) -> int:
     """Peeks flagged over 2,000 minutes of Poisson traffic at the usual rate, each read at 30, 40 and 50 s."""
     rng = random.Random(7)
